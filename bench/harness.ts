@@ -1,0 +1,60 @@
+/**
+ * A small benchmark harness: times a function, and prints rows of results as a table of ratios against a
+ * baseline, with the machine they came from. Every bench/*.ts file uses it, so `npm run bench` prints one style.
+ */
+import { cpus, arch, platform, release } from 'node:os';
+
+/** One measured operation. */
+export interface Measurement {
+  name: string;
+  /** Median milliseconds for one run of the operation. */
+  ms: number;
+}
+
+/** A table: one group of measurements compared with its baseline (ratio = baseline.ms / row.ms, > 1 is faster). */
+export interface BenchTable {
+  title: string;
+  baseline: string;
+  rows: Measurement[];
+  note?: string;
+}
+
+/** Runs `fn` `runs` times (after `warmup` untimed runs) and returns the median wall time in ms. */
+export async function measure(
+  name: string,
+  fn: () => unknown | Promise<unknown>,
+  options: { runs?: number; warmup?: number; setup?: () => unknown | Promise<unknown> } = {},
+): Promise<Measurement> {
+  const runs = options.runs ?? 5;
+  const warmup = options.warmup ?? 1;
+  const times: number[] = [];
+  for (let i = 0; i < warmup + runs; i++) {
+    await options.setup?.();
+    (globalThis as { gc?: () => void }).gc?.();
+    const start = process.hrtime.bigint();
+    await fn();
+    const elapsed = Number(process.hrtime.bigint() - start) / 1e6;
+    if (i >= warmup) times.push(elapsed);
+  }
+  times.sort((a, b) => a - b);
+  return { name, ms: times[Math.floor(times.length / 2)]! };
+}
+
+/** The machine a run came from, printed with every table and stored with the results. */
+export function machine(): string {
+  const cpu = cpus()[0]?.model.trim() ?? 'unknown CPU';
+  return `${cpu}, ${cpus().length} cores, ${platform()} ${release()} ${arch()}, Node ${process.version}`;
+}
+
+/** Prints a table: each row's time and its ratio to the baseline row. */
+export function printTable(table: BenchTable): void {
+  const base = table.rows.find((row) => row.name === table.baseline);
+  console.log(`\n## ${table.title}`);
+  console.log(`| operation | ms | vs ${table.baseline} |`);
+  console.log('|---|---:|---:|');
+  for (const row of table.rows) {
+    const ratio = base ? base.ms / row.ms : NaN;
+    console.log(`| ${row.name} | ${row.ms.toFixed(2)} | ${ratio.toFixed(2)}× |`);
+  }
+  if (table.note) console.log(`\n${table.note}`);
+}

@@ -1,0 +1,66 @@
+/**
+ * The addon's functions with TypeScript signatures. Loaded through node-gyp-build: a prebuild from prebuilds/
+ * first, then the local build/. Every syscall of the library is made in native/; nothing here adds policy.
+ */
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The numeric constants of <sys/mman.h> and <sys/file.h> on this machine. */
+export interface NativeConstants {
+  PROT_NONE: number; PROT_READ: number; PROT_WRITE: number; PROT_EXEC: number;
+  MAP_SHARED: number; MAP_PRIVATE: number; MAP_ANONYMOUS: number; MAP_FIXED: number;
+  MAP_NORESERVE: number; MAP_POPULATE: number; MAP_NONBLOCK: number;
+  MS_ASYNC: number; MS_SYNC: number; MS_INVALIDATE: number;
+  MADV_NORMAL: number; MADV_RANDOM: number; MADV_SEQUENTIAL: number; MADV_WILLNEED: number;
+  MADV_DONTNEED: number; MADV_REMOVE: number; MADV_DONTFORK: number; MADV_DOFORK: number;
+  MADV_HUGEPAGE: number; MADV_NOHUGEPAGE: number; MADV_FREE: number;
+  LOCK_SH: number; LOCK_EX: number; LOCK_UN: number; LOCK_NB: number;
+}
+
+/**
+ * The addon. Range arguments are (mapping ArrayBuffer, byte offset, byte length), already checked and rounded to
+ * pages by the caller; C only asserts them. Failures throw an Error with numeric `errno` and `syscall`
+ * (see errors.ts `fromNative`).
+ */
+export interface NativeAddon {
+  constants: NativeConstants;
+  /** mmap(2). `offset` must be page-aligned, `length` > 0. Returns one external ArrayBuffer over the pages. */
+  mmap(length: number, prot: number, flags: number, fd: number, offset: number): ArrayBuffer;
+  /** Detaches the ArrayBuffer (every view over it becomes length 0), then munmap(2). Once per mapping. */
+  munmap(mapping: ArrayBuffer): void;
+  /** msync(2) on the calling thread. */
+  msync(mapping: ArrayBuffer, offset: number, length: number, flags: number): void;
+  /** msync(2) on the libuv thread pool. */
+  msyncAsync(mapping: ArrayBuffer, offset: number, length: number, flags: number): Promise<void>;
+  /** madvise(2). */
+  madvise(mapping: ArrayBuffer, offset: number, length: number, advice: number): void;
+  /** mincore(2): one byte per page, bit 0 set when the page is resident. */
+  mincore(mapping: ArrayBuffer, offset: number, length: number): Uint8Array;
+  /** mlock(2). */
+  mlock(mapping: ArrayBuffer, offset: number, length: number): void;
+  /** munlock(2). */
+  munlock(mapping: ArrayBuffer, offset: number, length: number): void;
+  /** sysconf(_SC_PAGESIZE). */
+  pageSize(): number;
+  /** The mapping's base address (diagnostics and tests). */
+  address(mapping: ArrayBuffer): bigint;
+  /** posix_fallocate(3). */
+  fallocate(fd: number, offset: number, length: number): void;
+  /** flock(2). */
+  flock(fd: number, operation: number): void;
+}
+
+function packageRoot(): string {
+  // src/native.ts in development, dist/*.js when built: the package root is one level up either way.
+  return join(dirname(fileURLToPath(import.meta.url)), '..');
+}
+
+const require = createRequire(import.meta.url);
+const load = require('node-gyp-build') as (dir: string) => unknown;
+
+/** The loaded addon (one instance per process and thread). */
+export const native = load(packageRoot()) as NativeAddon;
+
+/** The page size of this machine: offsets passed to mmap are multiples of it. */
+export const PAGE_SIZE: number = native.pageSize();
