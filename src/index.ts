@@ -1,0 +1,5 @@
+/** memmap: memory-mapped files, C-compatible records, persistent record files and shared memory for Node.js. */
+export { MappedFile, MAX_MAPPING_LENGTH } from './mapped-file.js';
+export type { Advice, ByteRange, FlushOptions, MapMode, OpenOptions, Residency } from './mapped-file.js';
+export { PAGE_SIZE } from './native.js';
+export type { CodedError, SystemError } from './errors.js';

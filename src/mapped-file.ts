@@ -1,0 +1,482 @@
+/**
+ * MappedFile: a file (or a window of one) mapped into memory, with the flushing, advice, residency, locking,
+ * resizing and closing that make it safe to hold for a long time.
+ *
+ * | mode  | open flags          | mapping                   | writes through `.buffer`                         |
+ * |-------|---------------------|---------------------------|--------------------------------------------------|
+ * | 'r'   | O_RDONLY            | MAP_PRIVATE, read/write   | stay in this process, never reach the file       |
+ * | 'r+'  | O_RDWR              | MAP_SHARED                | reach the file and every process mapping it      |
+ * | 'w+'  | O_RDWR|O_CREAT|O_TRUNC | MAP_SHARED             | as 'r+', on a file created (or emptied) at `size` |
+ * | 'c'   | O_RDONLY            | MAP_PRIVATE, read/write   | copy-on-write, like numpy's 'c': never saved      |
+ *
+ * Why 'r' is a private writable map: a JavaScript Buffer cannot be made read-only, so a PROT_READ mapping would
+ * kill the process (SIGSEGV) on the first stray write. A private copy-on-write map of a file opened O_RDONLY can
+ * never write the file back, and a write only costs a private copy of one page.
+ *
+ * What the kernel does and does not promise: a MAP_SHARED mapping and read(2)/write(2) of the same file see the
+ * same page cache, so other processes see writes at once, before any flush. `flush()` (msync MS_SYNC) returns
+ * once the dirty pages are written to the device; a power loss before then can lose them, and writes are not
+ * atomic beyond what the hardware gives. A page of a 'r' or 'c' map that this process has written no longer
+ * follows the file. If another program shrinks the file, pages past its new end raise SIGBUS on access.
+ */
+import { closeSync, constants as fsConstants, fstatSync, ftruncateSync, openSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { constants as bufferConstants } from 'node:buffer';
+import {
+  callNative,
+  fromNative,
+  invalidArgType,
+  invalidArgValue,
+  memmapError,
+  outOfRange,
+  systemError,
+  validateBoolean,
+  validateInteger,
+  validateObject,
+} from './errors.js';
+import { native, PAGE_SIZE } from './native.js';
+
+/** How a file is opened and mapped: see the table in this module's doc. */
+export type MapMode = 'r' | 'r+' | 'w+' | 'c';
+
+/** Advice for `advise()` and the `advise` option, each the madvise(2) flag of the same name (MADV_*). */
+export type Advice = 'normal' | 'random' | 'sequential' | 'willneed' | 'dontneed' | 'hugepage' | 'nohugepage';
+
+/** A byte range of the mapping, relative to the start of `.buffer`. Defaults: the whole mapping. */
+export interface ByteRange {
+  /** First byte (default 0). */
+  offset?: number;
+  /** Number of bytes (default: to the end of the mapping). */
+  length?: number;
+}
+
+/** Options of `MappedFile.open`. */
+export interface OpenOptions {
+  /** 'r' (default), 'r+', 'w+' or 'c': see the module's table. */
+  mode?: MapMode;
+  /**
+   * The file's size in bytes. Required for 'w+' (the file is created or truncated to it). With 'r+', a file
+   * smaller than `size` is grown to it (like numpy.memmap). With 'r' and 'c' it must not exceed the file.
+   */
+  size?: number;
+  /** Byte offset in the file where the mapping starts: any value; the page alignment mmap needs is done inside. */
+  offset?: number;
+  /** Bytes to map from `offset` (default: to the end of the file). Must not reach past the end of the file. */
+  length?: number;
+  /** Prefault the pages now (MAP_POPULATE): slower open, no page faults later. */
+  populate?: boolean;
+  /** madvise(2) the whole mapping right after mapping it. */
+  advise?: Advice;
+  /** Permission bits of a file that 'w+' creates (default 0o644), as fs.open's `mode`. */
+  fileMode?: number;
+  /**
+   * Keep created or grown files sparse (default false). By default the blocks are reserved with
+   * posix_fallocate, so a full disk is an ENOSPC error at the call that asked for the space instead of a SIGBUS
+   * when a page is first touched.
+   */
+  sparse?: boolean;
+}
+
+/** Options of `flush()`. */
+export interface FlushOptions {
+  /** MS_ASYNC: schedule the write-back and return at once (default false: MS_SYNC waits for it). */
+  async?: boolean;
+  /** MS_INVALIDATE: also ask the kernel to invalidate other cached copies of the range. */
+  invalidate?: boolean;
+}
+
+/** What `residency()` returns: how much of a range is in RAM (mincore(2)). */
+export interface Residency {
+  /** Pages of the range that are resident. */
+  resident: number;
+  /** Pages the range covers. */
+  total: number;
+  /** With `{ pages: true }`: one entry per page, 1 when resident. */
+  pages?: Uint8Array;
+}
+
+const MODES: readonly MapMode[] = ['r', 'r+', 'w+', 'c'];
+const ADVICE: Record<Advice, number> = {
+  normal: native.constants.MADV_NORMAL,
+  random: native.constants.MADV_RANDOM,
+  sequential: native.constants.MADV_SEQUENTIAL,
+  willneed: native.constants.MADV_WILLNEED,
+  dontneed: native.constants.MADV_DONTNEED,
+  hugepage: native.constants.MADV_HUGEPAGE,
+  nohugepage: native.constants.MADV_NOHUGEPAGE,
+};
+
+/** The largest Buffer Node can make: a longer window must be mapped in parts with `offset` and `length`. */
+export const MAX_MAPPING_LENGTH: number = bufferConstants.MAX_LENGTH;
+
+/** The window of the file a mapping covers, and where `.buffer` starts inside the mapped pages. */
+interface Window {
+  /** File offset of the first mapped page (a multiple of the page size). */
+  pageOffset: number;
+  /** Bytes between the first mapped page and the first byte of `.buffer`. */
+  delta: number;
+  /** Bytes in `.buffer`. */
+  length: number;
+}
+
+function windowOf(offset: number, length: number): Window {
+  const pageOffset = offset - (offset % PAGE_SIZE);
+  return { pageOffset, delta: offset - pageOffset, length };
+}
+
+function displayPath(path: string | URL | Buffer): string {
+  if (path instanceof URL) return fileURLToPath(path);
+  return typeof path === 'string' ? path : path.toString();
+}
+
+function validateAdvice(advice: unknown): number {
+  if (typeof advice !== 'string' || !(advice in ADVICE))
+    throw invalidArgValue('advice', advice, `must be one of ${Object.keys(ADVICE).join(', ')}`);
+  return ADVICE[advice as Advice];
+}
+
+/** A file mapped into memory. Create with `MappedFile.open` or `MappedFile.anonymous`; release with `close()`. */
+export class MappedFile implements Disposable {
+  /** The path given to `open` (undefined for anonymous memory). */
+  readonly path: string | undefined;
+  /** The mode the file was opened with ('r+' for anonymous shared memory, 'c' for anonymous private memory). */
+  readonly mode: MapMode;
+  /** The file offset of the first byte of `.buffer`. */
+  readonly offset: number;
+
+  #fd: number;
+  #mapping: ArrayBuffer | undefined;
+  #buffer: Buffer | undefined;
+  #window: Window;
+  readonly #shared: boolean;
+  readonly #flags: number;
+  readonly #sparse: boolean;
+
+  private constructor(init: {
+    path: string | undefined;
+    mode: MapMode;
+    fd: number;
+    window: Window;
+    flags: number;
+    sparse: boolean;
+  }) {
+    this.path = init.path;
+    this.mode = init.mode;
+    this.#fd = init.fd;
+    this.#window = init.window;
+    this.offset = init.window.pageOffset + init.window.delta;
+    this.#flags = init.flags;
+    this.#shared = (init.flags & native.constants.MAP_SHARED) !== 0;
+    this.#sparse = init.sparse;
+    this.#map();
+  }
+
+  /**
+   * Opens `path` and maps it (or the window `offset`..`offset + length` of it). Arguments are checked before the
+   * file is touched: a call that throws ERR_* for an argument never creates, truncates or writes a file.
+   */
+  static open(path: string | URL | Buffer, options: OpenOptions = {}): MappedFile {
+    if (typeof path !== 'string' && !(path instanceof URL) && !Buffer.isBuffer(path))
+      throw invalidArgType('path', 'of type string or an instance of Buffer or URL', path);
+    const opts = validateObject<OpenOptions>(options, 'options');
+    const mode = opts.mode ?? 'r';
+    if (!MODES.includes(mode)) throw invalidArgValue('options.mode', mode, "must be one of 'r', 'r+', 'w+', 'c'");
+    const size = opts.size === undefined ? undefined : validateInteger(opts.size, 'options.size', 1);
+    const offset = validateInteger(opts.offset ?? 0, 'options.offset', 0);
+    const requested =
+      opts.length === undefined ? undefined : validateInteger(opts.length, 'options.length', 1, MAX_MAPPING_LENGTH);
+    const populate = validateBoolean(opts.populate, 'options.populate', false);
+    const sparse = validateBoolean(opts.sparse, 'options.sparse', false);
+    const fileMode = validateInteger(opts.fileMode ?? 0o644, 'options.fileMode', 0, 0o7777);
+    const advice = opts.advise === undefined ? undefined : validateAdvice(opts.advise);
+    if (mode === 'w+' && size === undefined)
+      throw invalidArgType('options.size', "a positive integer when mode is 'w+'", size);
+    if (size !== undefined && requested !== undefined && offset + requested > size)
+      throw outOfRange('options.length', `<= options.size - options.offset (${size - offset})`, requested);
+    if (size !== undefined && requested === undefined && offset >= size)
+      throw outOfRange('options.offset', `< options.size (${size})`, offset);
+
+    const shown = displayPath(path);
+    const { O_RDONLY, O_RDWR, O_CREAT, O_TRUNC } = fsConstants;
+    const openFlags = mode === 'r' || mode === 'c' ? O_RDONLY : mode === 'w+' ? O_RDWR | O_CREAT | O_TRUNC : O_RDWR;
+    const fd = openFile(path, openFlags, fileMode, shown);
+    try {
+      let fileSize = fstatSync(fd).size;
+      if (size !== undefined && (mode === 'w+' || (mode === 'r+' && size > fileSize))) {
+        reserve(fd, fileSize, size, sparse, shown);
+        fileSize = size;
+      }
+      const length = requested ?? fileSize - offset;
+      if (fileSize === 0)
+        throw memmapError('ERR_MAPPING_EMPTY', `cannot map the empty file '${shown}': open it with mode 'r+' and a size to grow it`, {
+          path: shown,
+          kind: 'RangeError',
+        });
+      if (offset >= fileSize) throw outOfRange('options.offset', `< the file's size (${fileSize})`, offset);
+      if (offset + length > fileSize)
+        throw outOfRange(
+          'options.length',
+          `<= the file's size past options.offset (${fileSize - offset}); mapping past the end of a file would raise SIGBUS`,
+          length,
+        );
+      if (length > MAX_MAPPING_LENGTH)
+        throw outOfRange(
+          'options.length',
+          `<= ${MAX_MAPPING_LENGTH} (Node's largest Buffer): map a window of the file with options.offset and options.length`,
+          length,
+        );
+      const { MAP_SHARED, MAP_PRIVATE, MAP_POPULATE } = native.constants;
+      const flags = (mode === 'r' || mode === 'c' ? MAP_PRIVATE : MAP_SHARED) | (populate ? MAP_POPULATE : 0);
+      const file = new MappedFile({ path: shown, mode, fd, window: windowOf(offset, length), flags, sparse });
+      if (advice !== undefined) file.#advise(advice, 0, length);
+      return file;
+    } catch (error) {
+      closeSync(fd);
+      throw error;
+    }
+  }
+
+  /**
+   * Maps `size` bytes of zero-filled memory backed by no file (MAP_ANONYMOUS). `shared: true` (default) is
+   * MAP_SHARED, `false` is MAP_PRIVATE. Node starts child processes with fork + exec, which drops every mapping,
+   * so to share memory with another process map a file (for example in /dev/shm) or use a System V segment.
+   */
+  static anonymous(size: number, options: { shared?: boolean } = {}): MappedFile {
+    validateInteger(size, 'size', 1, MAX_MAPPING_LENGTH);
+    const opts = validateObject<{ shared: boolean }>(options, 'options');
+    const shared = validateBoolean(opts.shared, 'options.shared', true);
+    const { MAP_SHARED, MAP_PRIVATE, MAP_ANONYMOUS } = native.constants;
+    return new MappedFile({
+      path: undefined,
+      mode: shared ? 'r+' : 'c',
+      fd: -1,
+      window: { pageOffset: 0, delta: 0, length: size },
+      flags: (shared ? MAP_SHARED : MAP_PRIVATE) | MAP_ANONYMOUS,
+      sparse: true,
+    });
+  }
+
+  #map(): void {
+    const { pageOffset, delta, length } = this.#window;
+    const { PROT_READ, PROT_WRITE } = native.constants;
+    const mapping = callNative(this.path, () =>
+      native.mmap(delta + length, PROT_READ | PROT_WRITE, this.#flags, this.#fd, pageOffset),
+    );
+    this.#mapping = mapping;
+    this.#buffer = Buffer.from(mapping, delta, length);
+  }
+
+  #unmap(): void {
+    const mapping = this.#mapping;
+    this.#mapping = undefined;
+    this.#buffer = undefined;
+    if (mapping) callNative(this.path, () => native.munmap(mapping));
+  }
+
+  #open(): ArrayBuffer {
+    if (this.#mapping === undefined)
+      throw memmapError('ERR_MAPPING_CLOSED', `the mapping of ${this.#name()} is closed: open it again to use it`, {
+        ...(this.path === undefined ? {} : { path: this.path }),
+      });
+    return this.#mapping;
+  }
+
+  #name(): string {
+    return this.path === undefined ? 'anonymous memory' : `'${this.path}'`;
+  }
+
+  /** The mapped bytes as a Buffer (no copy). After `close()` or `resize()` earlier Buffers read as length 0. */
+  get buffer(): Buffer {
+    this.#open();
+    return this.#buffer!;
+  }
+
+  /** Bytes in `.buffer`. */
+  get length(): number {
+    return this.#window.length;
+  }
+
+  /** True after `close()`. */
+  get closed(): boolean {
+    return this.#mapping === undefined;
+  }
+
+  /** The open file descriptor (-1 for anonymous memory); valid until `close()`. */
+  get fd(): number {
+    this.#open();
+    return this.#fd;
+  }
+
+  /** Checks a range against the mapping and rounds it out to whole pages, relative to the mapped pages. */
+  #pages(range: ByteRange | undefined, name = 'range'): { start: number; length: number } {
+    const r = validateObject<ByteRange>(range, name);
+    const offset = validateInteger(r.offset ?? 0, `${name}.offset`, 0, this.#window.length);
+    const length = validateInteger(r.length ?? this.#window.length - offset, `${name}.length`, 0, this.#window.length - offset);
+    const first = this.#window.delta + offset;
+    const start = first - (first % PAGE_SIZE);
+    const end = Math.min(Math.ceil((first + length) / PAGE_SIZE) * PAGE_SIZE, this.#window.delta + this.#window.length);
+    return { start, length: Math.max(0, end - start) };
+  }
+
+  #msyncFlags(options: FlushOptions | undefined): number {
+    const opts = validateObject<FlushOptions>(options, 'options');
+    const { MS_SYNC, MS_ASYNC, MS_INVALIDATE } = native.constants;
+    return (
+      (validateBoolean(opts.async, 'options.async', false) ? MS_ASYNC : MS_SYNC) |
+      (validateBoolean(opts.invalidate, 'options.invalidate', false) ? MS_INVALIDATE : 0)
+    );
+  }
+
+  /**
+   * Writes dirty pages of `range` (default: all) back to the file with msync(2): MS_SYNC (wait until written),
+   * or MS_ASYNC with `{ async: true }`; `{ invalidate: true }` adds MS_INVALIDATE. The range is rounded out to
+   * whole pages. Private ('r', 'c') and anonymous maps have no file to write to: flushing them does nothing.
+   */
+  flush(range?: ByteRange, options?: FlushOptions): void {
+    const mapping = this.#open();
+    const flags = this.#msyncFlags(options);
+    const { start, length } = this.#pages(range);
+    if (length === 0 || !this.#shared || this.#fd < 0) return;
+    callNative(this.path, () => native.msync(mapping, start, length, flags));
+  }
+
+  /** As `flush()` with MS_SYNC, on the libuv thread pool: the event loop keeps running while the disk writes. */
+  async flushAsync(range?: ByteRange, options?: Pick<FlushOptions, 'invalidate'>): Promise<void> {
+    const mapping = this.#open();
+    const flags = this.#msyncFlags({ invalidate: validateObject<FlushOptions>(options, 'options').invalidate ?? false });
+    const { start, length } = this.#pages(range);
+    if (length === 0 || !this.#shared || this.#fd < 0) return;
+    try {
+      await native.msyncAsync(mapping, start, length, flags);
+    } catch (error) {
+      throw fromNative(error, this.path);
+    }
+  }
+
+  /** Tells the kernel how the range will be used (madvise(2)); see `Advice`. */
+  advise(advice: Advice, range?: ByteRange): void {
+    this.#open();
+    const flag = validateAdvice(advice);
+    const { start, length } = this.#pages(range);
+    this.#advise(flag, start, length);
+  }
+
+  #advise(flag: number, start: number, length: number): void {
+    const mapping = this.#open();
+    if (length > 0) callNative(this.path, () => native.madvise(mapping, start, length, flag));
+  }
+
+  /** Which pages of `range` are in RAM (mincore(2)); `{ pages: true }` adds the per-page map. */
+  residency(range?: ByteRange, options: { pages?: boolean } = {}): Residency {
+    const mapping = this.#open();
+    const withPages = validateBoolean(validateObject<{ pages: boolean }>(options, 'options').pages, 'options.pages', false);
+    const { start, length } = this.#pages(range);
+    const total = Math.ceil(length / PAGE_SIZE);
+    const vector = total === 0 ? new Uint8Array(0) : callNative(this.path, () => native.mincore(mapping, start, length));
+    const pages = new Uint8Array(total);
+    let resident = 0;
+    for (let i = 0; i < total; i++) {
+      pages[i] = vector[i]! & 1;
+      resident += pages[i]!;
+    }
+    return withPages ? { resident, total, pages } : { resident, total };
+  }
+
+  /** Locks the range's pages in RAM (mlock(2)); limited by RLIMIT_MEMLOCK (EAGAIN/ENOMEM/EPERM past it). */
+  lock(range?: ByteRange): void {
+    const mapping = this.#open();
+    const { start, length } = this.#pages(range);
+    if (length > 0) callNative(this.path, () => native.mlock(mapping, start, length));
+  }
+
+  /** Undoes `lock()` (munlock(2)). */
+  unlock(range?: ByteRange): void {
+    const mapping = this.#open();
+    const { start, length } = this.#pages(range);
+    if (length > 0) callNative(this.path, () => native.munlock(mapping, start, length));
+  }
+
+  /**
+   * Sets the file's size to `offset + newLength` and maps the new window. Every Buffer or view taken before is
+   * detached (reads as length 0), never left pointing at unmapped pages: take `.buffer` again afterwards.
+   * Growing reserves the new blocks (posix_fallocate) unless the file was opened `sparse`; their contents are
+   * zeros. Only for 'r+' and 'w+' files.
+   */
+  resize(newLength: number): void {
+    this.#open();
+    if (this.#fd < 0 || !this.#shared)
+      throw memmapError(
+        'ERR_MAPPING_NOT_RESIZABLE',
+        `${this.#name()} is mapped with mode '${this.mode}': only files opened with 'r+' or 'w+' can be resized`,
+        this.path === undefined ? {} : { path: this.path },
+      );
+    validateInteger(newLength, 'newLength', 1, MAX_MAPPING_LENGTH);
+    const newEnd = this.offset + newLength;
+    const fileSize = fstatSync(this.#fd).size;
+    if (newEnd > fileSize) {
+      // Reserve first: if the disk is full, nothing has changed yet.
+      reserve(this.#fd, fileSize, newEnd, this.#sparse, this.path!);
+      this.#unmap();
+    } else {
+      // Unmap first: no view may see the pages that the truncation removes.
+      this.#unmap();
+      if (newEnd < fileSize) ftruncateSync(this.#fd, newEnd);
+    }
+    this.#window = { ...this.#window, length: newLength };
+    try {
+      this.#map();
+    } catch (error) {
+      this.close();
+      throw error;
+    }
+  }
+
+  /** Unmaps (detaching every view first) and closes the file. Idempotent. Does not flush: see `flush()`. */
+  close(): void {
+    if (this.#mapping === undefined) return;
+    try {
+      this.#unmap();
+    } finally {
+      if (this.#fd >= 0) closeSync(this.#fd);
+      this.#fd = -1;
+    }
+  }
+
+  /** `using file = MappedFile.open(...)` closes it at the end of the scope. */
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}
+
+/** open(2) through fs, with memmap's error message (what to do) in the same Node shape. */
+function openFile(path: string | URL | Buffer, flags: number, fileMode: number, shown: string): number {
+  try {
+    return openSync(path, flags, fileMode);
+  } catch (error) {
+    const { errno, syscall } = error as { errno?: number; syscall?: string };
+    throw typeof errno === 'number' ? systemError(errno, syscall ?? 'open', shown) : error;
+  }
+}
+
+/**
+ * Grows the file open on `fd` from `from` to `to` bytes. Unless `sparse`, the blocks are reserved with
+ * posix_fallocate so that a full disk fails here, with ENOSPC, rather than as SIGBUS on first touch. A
+ * filesystem without fallocate support falls back to ftruncate (a sparse file).
+ */
+function reserve(fd: number, from: number, to: number, sparse: boolean, path: string): void {
+  if (to <= from) {
+    if (to < from) ftruncateSync(fd, to);
+    return;
+  }
+  if (!sparse) {
+    try {
+      native.fallocate(fd, from, to - from);
+      return;
+    } catch (error) {
+      const errno = (error as { errno?: number }).errno;
+      // EOPNOTSUPP (95): the filesystem cannot reserve blocks; a sparse file is the best it offers.
+      if (errno !== 95) throw fromNative(error, path);
+    }
+  }
+  ftruncateSync(fd, to);
+}
