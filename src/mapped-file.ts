@@ -205,8 +205,10 @@ export class MappedFile implements Disposable {
       if (size !== undefined && (mode === 'w+' || (mode === 'r+' && size > fileSize))) {
         reserve(fd, fileSize, size, sparse, shown);
         fileSize = size;
+      } else if (size !== undefined && size > fileSize) {
+        throw outOfRange('options.size', `<= the file's size (${fileSize}) with mode '${mode}', which never grows a file`, size);
       }
-      const length = requested ?? fileSize - offset;
+      const length = requested ?? (size ?? fileSize) - offset;
       if (fileSize === 0)
         throw memmapError('ERR_MAPPING_EMPTY', `cannot map the empty file '${shown}': open it with mode 'r+' and a size to grow it`, {
           path: shown,
