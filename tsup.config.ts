@@ -1,14 +1,18 @@
+import { existsSync } from 'node:fs';
 import { defineConfig } from 'tsup';
 
-// One build for ESM and CJS with declarations. The addon is loaded at run time through
-// node-gyp-build from the package root, so it is never bundled.
+// Every public entry point: the main API, the mmap-io drop-in, the unsafe corner, and the CLI.
+const entries: Record<string, string> = {
+  index: 'src/index.ts',
+  'mmap-io': 'src/compat/mmap-io.ts',
+  unsafe: 'src/unsafe.ts',
+  cli: 'src/cli.ts',
+};
+
+// One build for ESM and CJS with declarations. The addon is loaded at run time through node-gyp-build from the
+// package root, so it is never bundled.
 export default defineConfig({
-  entry: {
-    index: 'src/index.ts',
-    'mmap-io': 'src/compat/mmap-io.ts',
-    unsafe: 'src/unsafe.ts',
-    cli: 'src/cli.ts',
-  },
+  entry: Object.fromEntries(Object.entries(entries).filter(([, path]) => existsSync(path))),
   format: ['esm', 'cjs'],
   dts: true,
   clean: true,
