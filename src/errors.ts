@@ -2,7 +2,7 @@
  * Errors in Node's shape (see Node's lib/internal/errors.js): a stable `code`, and for system errors `errno`,
  * `syscall` and `path`. The code is the stable API; messages may change and say what to do.
  */
-import { getSystemErrorMap, getSystemErrorName } from 'node:util';
+import { getSystemErrorMap } from 'node:util';
 
 /** An error from a failed system call: the same shape as the errors Node's `fs` module throws. */
 export interface SystemError extends Error {
@@ -51,11 +51,8 @@ export function systemError(errno: number, syscall: string, path?: string): Syst
 }
 
 function errnoName(errno: number): string {
-  try {
-    return getSystemErrorName(-Math.abs(errno));
-  } catch {
-    return `E${Math.abs(errno)}`;
-  }
+  // Errors libuv does not know get Node's own fallback code.
+  return getSystemErrorMap().get(-Math.abs(errno))?.[0] ?? 'UNKNOWN';
 }
 
 /** libuv's text for an errno: the same words Node's fs errors use. */
