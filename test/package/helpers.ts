@@ -1,0 +1,88 @@
+/**
+ * Helpers for the package tests: run a command in a clean environment, copy the repository aside to pack it,
+ * and read the README's quick start. These tests look at memmap the way a user's project does.
+ */
+import { spawnSync } from 'node:child_process';
+import { cpSync, readFileSync } from 'node:fs';
+import { dirname, join, relative, resolve, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The repository root. */
+export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+
+/** How a command ended. */
+export interface CommandResult {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * The environment for a nested command: this process's, without what `npm test` adds about *this* package
+ * (npm_package_*, npm_lifecycle_*, the local prefix, INIT_CWD). Left in, a nested `npm` would act on the repository
+ * instead of the directory it is started in.
+ */
+export function cleanEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [key, value] of Object.entries(process.env)) {
+    if (/^npm_(package|lifecycle)_/.test(key)) continue;
+    if (key === 'npm_config_local_prefix' || key === 'INIT_CWD' || key === 'npm_command') continue;
+    env[key] = value;
+  }
+  return { ...env, ...extra };
+}
+
+/** Runs a command to completion (no shell) and returns its status and output; never throws on failure. */
+export function run(
+  command: string,
+  args: string[],
+  options: { cwd: string; env?: NodeJS.ProcessEnv; timeoutMs?: number; input?: string },
+): CommandResult {
+  const result = spawnSync(command, args, {
+    cwd: options.cwd,
+    env: options.env ?? cleanEnv(),
+    encoding: 'utf8',
+    timeout: options.timeoutMs ?? 120_000,
+    input: options.input ?? '',
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  if (result.error) throw result.error;
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+/** A failed command's output, for an assertion message. */
+export function describeResult(what: string, result: CommandResult): string {
+  return `${what} exited with ${result.status}\n--- stdout\n${result.stdout}\n--- stderr\n${result.stderr}`;
+}
+
+/** Top-level names never copied when staging: installed, built or generated, not sources. */
+const NOT_SOURCES = new Set(['node_modules', '.git', 'build', 'dist', 'prebuilds']);
+
+/**
+ * Copies the repository's sources (the work tree as it is, less node_modules, build output and .git) into `dir`,
+ * so that `npm pack` can build its prebuild and dist there without touching the build/ and dist/ that other tests
+ * of the same run are loading. node_modules is the caller's to link.
+ */
+export function stageRepository(dir: string): void {
+  cpSync(REPO, dir, {
+    recursive: true,
+    filter: (source) => {
+      const path = relative(REPO, source);
+      if (path === '') return true;
+      const top = path.split(sep)[0]!;
+      if (NOT_SOURCES.has(top)) return false;
+      if (path === join('docs', 'api') || path.endsWith('.tgz')) return false;
+      return true;
+    },
+  });
+}
+
+/** The first ```ts block under the README's "## Quick start" heading. */
+export function quickStart(readme = readFileSync(join(REPO, 'README.md'), 'utf8')): string {
+  const section = readme.split(/^## Quick start\s*$/m)[1];
+  if (section === undefined) throw new Error('README.md has no "## Quick start" section');
+  const body = section.split(/^## /m)[0]!;
+  const match = /^```ts\n([\s\S]*?)^```/m.exec(body);
+  if (!match) throw new Error('the "## Quick start" section of README.md has no ```ts block');
+  return match[1]!;
+}
