@@ -1,10 +1,12 @@
 /**
  * `npm run bench`: runs every bench/*.bench.ts in this one process, prints each table of ratios, and writes
- * bench/results.json. `npm run bench -- layout` runs only the files whose name contains "layout".
+ * bench/results.json and its chart, docs/bench.svg (bench/chart.ts), which the README embeds.
+ * `npm run bench -- layout` runs only the files whose name contains "layout" (and writes neither).
  */
 import { readdirSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { writeChart, type BenchResults } from './chart.ts';
 import { machine, printTable, type BenchTable } from './harness.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -23,5 +25,7 @@ for (const file of files) {
   }
 }
 if (!filter) {
-  writeFileSync(join(here, 'results.json'), JSON.stringify({ machine: machine(), date: new Date().toISOString(), tables: results }, null, 2) + '\n');
+  const all: BenchResults = { machine: machine(), date: new Date().toISOString(), tables: results };
+  writeFileSync(join(here, 'results.json'), JSON.stringify(all, null, 2) + '\n');
+  console.log(`\nWrote bench/results.json and ${relative(join(here, '..'), writeChart(all))}`);
 }
