@@ -1,0 +1,399 @@
+/**
+ * The mmap-io API (`@riaskov/mmap-io` 1.4.3) over memmap's addon, so that a program written for mmap-io switches
+ * with one import line:
+ *
+ * ```ts
+ * import mmap from 'memmap/mmap-io';          // was: import mmap from '@riaskov/mmap-io'
+ * const mmap = require('memmap/mmap-io');     // was: const mmap = require('mmap-io')
+ * ```
+ *
+ * Same functions, argument orders, defaults, return values and constants: `map(size, protection, flags, fd
+ * [, offset = 0 [, advise = 0]])` returns a Buffer over the pages; `advise(buffer, advice)` and `advise(buffer,
+ * offset, length, advice)`; `incore(buffer)` returns `[pages not resident, pages resident]`; `sync(buffer)`,
+ * `sync(buffer, blocking [, invalidate])` and `sync(buffer, offset = 0, length = buffer.length [, blocking = false
+ * [, invalidate = false]])` (note: mmap-io's default is MS_ASYNC, and a length of 0 means the whole buffer, as
+ * there); the PROT_, MAP_ and MADV_ constants and `PAGESIZE`. Each failing system call still fails with the same
+ * errno, and its message still contains mmap-io's text (`mmap failed, 22`).
+ *
+ * Where this module deliberately differs from mmap-io (each difference has a test in test/compat):
+ *
+ * 1. Errors have Node's shape. A failed system call throws an Error with `code` ('EINVAL'), `errno` (-22) and
+ *    `syscall` ('mmap'), like `fs`; mmap-io puts only the errno number in the message. Argument errors are
+ *    TypeError ERR_INVALID_ARG_TYPE / RangeError ERR_OUT_OF_RANGE / TypeError ERR_INVALID_ARG_VALUE /
+ *    TypeError ERR_MISSING_ARGS instead of a plain Error (they are still `instanceof Error`). Too many arguments
+ *    to `advise` or `incore` (mmap-io refuses them) is memmap's TypeError ERR_TOO_MANY_ARGS.
+ * 2. Sizes, offsets and lengths are not squeezed through int32. mmap-io converts each with ToInt32, so an offset
+ *    of 4 GiB silently maps offset 0 and a size of 3 GiB fails; here they are exact up to Node's largest Buffer
+ *    (sizes) and 2^53 - 1 (offsets). Non-integers and negative values are ERR_OUT_OF_RANGE, not truncated.
+ * 3. An madvise failure in `map` unmaps the fresh mapping before throwing; mmap-io leaks it.
+ * 4. `unmap(buffer)` exists: it detaches the mapping's ArrayBuffer (every Buffer and view over it then has
+ *    length 0, so a stale view reads nothing and writes nowhere instead of touching freed memory) and munmaps.
+ *    mmap-io can only wait for the garbage collector. A second `unmap` of the same mapping does nothing.
+ * 5. Nothing here can crash the process:
+ *    - A mapping without PROT_WRITE is made MAP_PRIVATE with PROT_READ | PROT_WRITE. A JavaScript Buffer cannot
+ *      be read-only, and in mmap-io one stray write into a PROT_READ mapping is a SIGSEGV. Here it changes only
+ *      this process's copy of that page, never the file; pages not written keep following the file (Linux).
+ *    - PROT_NONE (no access bit at all) and MAP_FIXED (there is no address argument, so it can only clobber
+ *      memory or fail) are ERR_INVALID_ARG_VALUE.
+ *    - A file mapping may not reach past the end of a regular file (ERR_OUT_OF_RANGE): those pages raise
+ *      SIGBUS when touched. (A file another program shrinks later still can: see MappedFile's notes.)
+ *    - `advise`, `incore` and `sync` take only a Buffer (or any view) over a mapping made by this module's
+ *      `map`, and check `offset`/`length` against it: mmap-io does pointer arithmetic with unchecked numbers on
+ *      any Buffer (an madvise(MADV_DONTNEED) on the JavaScript heap, or a plain object that aborts in
+ *      node::Buffer::Data). Another Buffer is ERR_INVALID_ARG_VALUE; after `unmap` it is ERR_MAPPING_CLOSED.
+ *    - Advice values are limited to the known-harmless ones (MADV_NORMAL ... MADV_FREE, the constants exported
+ *      here); others, such as MADV_HWPOISON, are ERR_INVALID_ARG_VALUE.
+ * 6. Extra constants for the MADV_ values above, MAP_ANONYMOUS and MAP_NORESERVE are exported too. The 7th
+ *    `name` argument of `map` (used by mmap-io only on Windows) is accepted and ignored, as mmap-io does on Linux.
+ * 7. Optional numeric arguments of `map` given as `null` mean their default (mmap-io converts null to 0 too).
+ *    Other types are ERR_INVALID_ARG_TYPE where mmap-io would convert them with ToInt32.
+ */
+import { fstatSync } from 'node:fs';
+import { constants as bufferConstants } from 'node:buffer';
+import {
+  fromNative,
+  invalidArgType,
+  invalidArgValue,
+  memmapError,
+  outOfRange,
+  systemError,
+  validateInteger,
+  type SystemError,
+} from '../errors.js';
+import { native, PAGE_SIZE } from '../native.js';
+
+const C = native.constants;
+const INT32_MAX = 0x7fffffff;
+const EINVAL = 22;
+
+/** Protection flags of `map` (mmap-io's type): PROT_NONE, PROT_READ, PROT_WRITE, PROT_EXEC and their unions. */
+export type MapProtectionFlags = 0 | 1 | 2 | 3 | 4 | 5 | 6 | 7;
+/** Flags of `map` (mmap-io's type): MAP_SHARED or MAP_PRIVATE, optionally | MAP_POPULATE, MAP_NONBLOCK, ... */
+export type MapFlags = number;
+/** Advice of `map` and `advise` (mmap-io's type names the MADV_NORMAL ... MADV_DONTNEED values). */
+export type MapAdvise = number;
+/** A file descriptor, as fs.openSync returns. */
+export type FileDescriptor = number;
+
+/** The largest Buffer Node can make, so the largest `size` of `map`. */
+const MAX_SIZE: number = bufferConstants.MAX_LENGTH;
+
+/** Advice that cannot damage memory JavaScript still uses: madvise(2) flags of the same names. */
+const SAFE_ADVICE: ReadonlySet<number> = new Set([
+  C.MADV_NORMAL,
+  C.MADV_RANDOM,
+  C.MADV_SEQUENTIAL,
+  C.MADV_WILLNEED,
+  C.MADV_DONTNEED,
+  C.MADV_REMOVE,
+  C.MADV_DONTFORK,
+  C.MADV_DOFORK,
+  C.MADV_HUGEPAGE,
+  C.MADV_NOHUGEPAGE,
+  C.MADV_FREE,
+]);
+
+/**
+ * Every mapping this module made, keyed by its one ArrayBuffer (every Buffer handed out or sliced from it is a
+ * view over that ArrayBuffer). A WeakMap: a mapping the program drops is unmapped by the ArrayBuffer's
+ * finalizer, as in mmap-io, and leaves no entry behind.
+ */
+const mappings = new WeakMap<ArrayBuffer, { unmapped: boolean }>();
+
+/**
+ * A system error in Node's shape whose message also carries mmap-io's own text (`mmap failed, 22`), so that
+ * code matching mmap-io's messages keeps working.
+ */
+function compatSystemError(error: unknown, legacy: string, stackStart: Function): Error {
+  const converted = fromNative(error) as Partial<SystemError> & Error;
+  if (typeof converted.errno !== 'number') return converted;
+  converted.message = `${converted.message} [mmap-io: ${legacy}, ${Math.abs(converted.errno)}]`;
+  Error.captureStackTrace?.(converted, stackStart);
+  return converted;
+}
+
+/** The kernel's EINVAL, for values mmap(2) would reject but the addon asserts never to receive. */
+function kernelEinval(syscall: string, legacy: string, stackStart: Function): Error {
+  return compatSystemError(Object.assign(new Error(), { errno: EINVAL, syscall }), legacy, stackStart);
+}
+
+/** Runs a native call, turning its failure into a Node-style error that keeps mmap-io's message. */
+function call<T>(legacy: string, stackStart: Function, fn: () => T): T {
+  try {
+    return fn();
+  } catch (error) {
+    throw compatSystemError(error, legacy, stackStart);
+  }
+}
+
+function optionalInteger(value: unknown, name: string, max: number): number {
+  return value === undefined || value === null ? 0 : validateInteger(value, name, 0, max);
+}
+
+function validateAdvice(value: unknown, name: string): number {
+  const advice = validateInteger(value, name, 0, INT32_MAX);
+  if (!SAFE_ADVICE.has(advice))
+    throw invalidArgValue(
+      name,
+      value,
+      `must be one of the MADV_ constants of this module (${[...SAFE_ADVICE].sort((a, b) => a - b).join(', ')}): other advice can crash the process`,
+    );
+  return advice;
+}
+
+/** A view over a live mapping of this module, and where it starts inside the mapping. */
+interface MappedView {
+  mapping: ArrayBuffer;
+  start: number;
+  length: number;
+}
+
+function mappedView(buffer: unknown, fn: string): MappedView {
+  if (!ArrayBuffer.isView(buffer)) throw invalidArgType('buffer', 'an instance of Buffer, TypedArray, or DataView', buffer);
+  const mapping = buffer.buffer as ArrayBuffer;
+  const state = mappings.get(mapping);
+  if (state === undefined)
+    throw invalidArgValue('buffer', buffer, `must be a Buffer returned by map() (or a view of one) to be passed to ${fn}()`);
+  if (state.unmapped)
+    throw memmapError('ERR_MAPPING_CLOSED', `${fn}(): the buffer's mapping was unmapped by unmap(); map the file again`);
+  return { mapping, start: buffer.byteOffset, length: buffer.byteLength };
+}
+
+/** Checks `offset` and `length` against a view of `total` bytes. */
+function validateRange(offset: unknown, length: unknown, total: number): { offset: number; length: number } {
+  const start = validateInteger(offset, 'offset', 0, total);
+  return { offset: start, length: validateInteger(length, 'length', 0, total - start) };
+}
+
+function tooManyArgs(fn: string, expected: string): Error {
+  return memmapError('ERR_TOO_MANY_ARGS', `${fn}() takes ${expected} arguments`, { kind: 'TypeError' });
+}
+
+function missingArgs(...names: string[]): Error {
+  const list = names.map((name) => `"${name}"`).join(' and ');
+  return memmapError('ERR_MISSING_ARGS', `The ${list} argument${names.length > 1 ? 's' : ''} must be specified`, {
+    kind: 'TypeError',
+  });
+}
+
+/**
+ * mmap(2): maps `size` bytes of `fd` from `offset` (a multiple of PAGESIZE) and returns a Buffer over them (no
+ * copy). `advise` (non-zero) is applied to the whole mapping with madvise(2). The mapping lives until `unmap`
+ * or until the Buffer and every view of it are garbage collected.
+ */
+export function map(
+  size: number,
+  protection: MapProtectionFlags | number,
+  flags: MapFlags,
+  fd: FileDescriptor,
+  offset?: number,
+  advise?: MapAdvise,
+  name?: Buffer,
+): Buffer {
+  void name; // mmap-io passes it to its Windows mmap emulation only
+  const length = validateInteger(size, 'size', 0, MAX_SIZE);
+  let prot = validateInteger(protection, 'protection', 0, INT32_MAX);
+  let mapFlags = validateInteger(flags, 'flags', 0, INT32_MAX);
+  const descriptor = validateInteger(fd, 'fd', -0x80000000, INT32_MAX);
+  const fileOffset = optionalInteger(offset, 'offset', Number.MAX_SAFE_INTEGER);
+  const advice = advise === undefined || advise === null || advise === 0 ? 0 : validateAdvice(advise, 'advise');
+
+  if ((prot & (C.PROT_READ | C.PROT_WRITE | C.PROT_EXEC)) === 0)
+    throw invalidArgValue('protection', protection, 'must include PROT_READ or PROT_WRITE: any access to a PROT_NONE mapping crashes the process');
+  if ((mapFlags & C.MAP_FIXED) !== 0)
+    throw invalidArgValue('flags', flags, 'must not include MAP_FIXED: map() takes no address, so a fixed mapping could only replace memory in use');
+  // The kernel's own rules, checked here because the addon asserts them (mmap-io lets mmap(2) say EINVAL).
+  if (length === 0) throw kernelEinval('mmap', 'mmap failed', map);
+  if (fileOffset % PAGE_SIZE !== 0) throw kernelEinval('mmap', 'mmap failed', map);
+
+  if ((prot & C.PROT_WRITE) === 0 && (mapFlags & (C.MAP_SHARED | C.MAP_PRIVATE)) !== 0) {
+    // Read-only: a private writable map reads the same pages, and a stray write cannot fault (difference 5).
+    prot |= C.PROT_READ | C.PROT_WRITE;
+    mapFlags = (mapFlags & ~(C.MAP_SHARED | C.MAP_PRIVATE)) | C.MAP_PRIVATE;
+  }
+  if ((mapFlags & C.MAP_ANONYMOUS) === 0 && descriptor >= 0) {
+    let fileSize: number | undefined;
+    try {
+      const stat = fstatSync(descriptor);
+      if (stat.isFile()) fileSize = stat.size;
+    } catch (error) {
+      const { errno, syscall } = error as { errno?: number; syscall?: string };
+      if (typeof errno !== 'number') throw error;
+      throw compatSystemError(systemError(errno, syscall ?? 'fstat'), 'mmap failed', map);
+    }
+    if (fileSize !== undefined && fileOffset + length > fileSize)
+      throw outOfRange(
+        'size',
+        `<= the file's size past offset (${Math.max(0, fileSize - fileOffset)}): pages past the end of a file raise SIGBUS`,
+        size,
+      );
+  }
+
+  const mapping = call('mmap failed', map, () => native.mmap(length, prot, mapFlags, descriptor, fileOffset));
+  if (advice !== 0) {
+    try {
+      native.madvise(mapping, 0, length, advice);
+    } catch (error) {
+      native.munmap(mapping); // mmap-io leaks the mapping here (difference 3)
+      throw compatSystemError(error, 'madvise() failed', map);
+    }
+  }
+  mappings.set(mapping, { unmapped: false });
+  return Buffer.from(mapping, 0, length);
+}
+
+/**
+ * madvise(2) on the whole buffer, or on `length` bytes from `offset` (relative to the buffer; the start must
+ * fall on a page boundary, as the kernel requires).
+ */
+export function advise(buffer: Buffer, advise: MapAdvise): void;
+export function advise(buffer: Buffer, offset: number, length: number, advise: MapAdvise): void;
+export function advise(buffer: Buffer, ...rest: number[]): void {
+  if (rest.length === 0) throw missingArgs('advise');
+  if (rest.length === 2) throw missingArgs('advise');
+  if (rest.length > 3) throw tooManyArgs('advise', '2 or 4');
+  const view = mappedView(buffer, 'advise');
+  let range = { offset: 0, length: view.length };
+  let advice: number;
+  if (rest.length === 1) {
+    advice = validateAdvice(rest[0], 'advise');
+  } else {
+    range = validateRange(rest[0], rest[1], view.length);
+    advice = validateAdvice(rest[2], 'advise');
+  }
+  call('madvise() failed', advise, () => native.madvise(view.mapping, view.start + range.offset, range.length, advice));
+}
+
+/** mincore(2): how many pages of the buffer are not resident and how many are, as `[notResident, resident]`. */
+export function incore(buffer: Buffer): [number, number] {
+  if (arguments.length === 0) throw missingArgs('buffer');
+  if (arguments.length > 1) throw tooManyArgs('incore', '1');
+  const view = mappedView(buffer, 'incore');
+  const pages = Math.ceil(view.length / PAGE_SIZE);
+  if (pages === 0) return [0, 0];
+  const vector = call('mincore() failed', incore, () => native.mincore(view.mapping, view.start, view.length));
+  let resident = 0;
+  for (let i = 0; i < pages; i++) resident += vector[i]! & 1;
+  return [pages - resident, resident];
+}
+
+/**
+ * msync(2). `blocking` (default false, as in mmap-io) waits for the write-back (MS_SYNC) instead of scheduling it
+ * (MS_ASYNC); `invalidate` adds MS_INVALIDATE. `offset` and `length` are relative to the buffer; a `length` of 0
+ * or none means to its end, and the start must fall on a page boundary.
+ */
+export function sync(buffer: Buffer, offset?: number, length?: number, blocking?: boolean, invalidate?: boolean): void;
+export function sync(buffer: Buffer, blocking: boolean, invalidate?: boolean): void;
+export function sync(buffer: Buffer, a?: number | boolean, b?: number | boolean, c?: boolean, d?: boolean): void {
+  const view = mappedView(buffer, 'sync');
+  let range: { offset: number; length: number };
+  let blocking: boolean;
+  let invalidate: boolean;
+  // mmap-io's own argument juggling, kept exactly: `||` makes 0, null, NaN and false mean "the default".
+  if (typeof a === 'boolean') {
+    range = { offset: 0, length: view.length };
+    blocking = a;
+    invalidate = Boolean(b);
+  } else {
+    range = validateRange(a || 0, b || view.length, view.length);
+    blocking = Boolean(c);
+    invalidate = Boolean(d);
+  }
+  const flags = (blocking ? C.MS_SYNC : C.MS_ASYNC) | (invalidate ? C.MS_INVALIDATE : 0);
+  call('msync() failed', sync, () => native.msync(view.mapping, view.start + range.offset, range.length, flags));
+}
+
+/**
+ * Unmaps the mapping `buffer` is a view of (not in mmap-io): first detaches its ArrayBuffer, so the buffer and
+ * every other view of it read as length 0 (never a dangling pointer), then munmap(2). Idempotent.
+ */
+export function unmap(buffer: Buffer): void {
+  if (!ArrayBuffer.isView(buffer)) throw invalidArgType('buffer', 'an instance of Buffer, TypedArray, or DataView', buffer);
+  const mapping = buffer.buffer as ArrayBuffer;
+  const state = mappings.get(mapping);
+  if (state === undefined) throw invalidArgValue('buffer', buffer, 'must be a Buffer returned by map() (or a view of one) to be passed to unmap()');
+  if (state.unmapped) return;
+  state.unmapped = true;
+  call('munmap() failed', unmap, () => native.munmap(mapping));
+}
+
+/** Pages may be read. */
+export const PROT_READ = C.PROT_READ as 1;
+/** Pages may be written. */
+export const PROT_WRITE = C.PROT_WRITE as 2;
+/** Pages may be executed. */
+export const PROT_EXEC = C.PROT_EXEC as 4;
+/** No access (refused by `map`: see difference 5). */
+export const PROT_NONE = C.PROT_NONE as 0;
+/** Writes reach the file and every process mapping it. */
+export const MAP_SHARED = C.MAP_SHARED as 1;
+/** Copy-on-write: writes stay in this process. */
+export const MAP_PRIVATE = C.MAP_PRIVATE as 2;
+/** With MAP_POPULATE: do not block on reading the pages in. */
+export const MAP_NONBLOCK = C.MAP_NONBLOCK as 65536;
+/** Prefault the pages at map time. */
+export const MAP_POPULATE = C.MAP_POPULATE as 32768;
+/** Memory backed by no file (pass fd -1). Not in mmap-io. */
+export const MAP_ANONYMOUS: number = C.MAP_ANONYMOUS;
+/** Reserve no swap space for the mapping. Not in mmap-io. */
+export const MAP_NORESERVE: number = C.MAP_NORESERVE;
+/** No special treatment. */
+export const MADV_NORMAL = C.MADV_NORMAL as 0;
+/** Expect random access: less read-ahead. */
+export const MADV_RANDOM = C.MADV_RANDOM as 1;
+/** Expect sequential access: more read-ahead. */
+export const MADV_SEQUENTIAL = C.MADV_SEQUENTIAL as 2;
+/** Expect access soon: start reading the pages in. */
+export const MADV_WILLNEED = C.MADV_WILLNEED as 3;
+/** Do not expect access soon: the kernel may drop the pages (a file mapping reads them again from the file). */
+export const MADV_DONTNEED = C.MADV_DONTNEED as 4;
+/** Free the range and its backing store (shmem/tmpfs and some filesystems). Not in mmap-io. */
+export const MADV_REMOVE: number = C.MADV_REMOVE;
+/** Do not make the range available to a forked child. Not in mmap-io. */
+export const MADV_DONTFORK: number = C.MADV_DONTFORK;
+/** Undo MADV_DONTFORK. Not in mmap-io. */
+export const MADV_DOFORK: number = C.MADV_DOFORK;
+/** Use transparent huge pages for the range. Not in mmap-io. */
+export const MADV_HUGEPAGE: number = C.MADV_HUGEPAGE;
+/** Do not use transparent huge pages for the range. Not in mmap-io. */
+export const MADV_NOHUGEPAGE: number = C.MADV_NOHUGEPAGE;
+/** The kernel may free the (private anonymous) pages lazily. Not in mmap-io. */
+export const MADV_FREE: number = C.MADV_FREE;
+/** The page size of this machine: `offset` of `map` is a multiple of it. */
+export const PAGESIZE: number = PAGE_SIZE;
+
+/** The module as one object, as mmap-io exports it: `import mmap from 'memmap/mmap-io'`. */
+const mmap = Object.freeze({
+  map,
+  advise,
+  incore,
+  sync,
+  unmap,
+  PROT_READ,
+  PROT_WRITE,
+  PROT_EXEC,
+  PROT_NONE,
+  MAP_SHARED,
+  MAP_PRIVATE,
+  MAP_NONBLOCK,
+  MAP_POPULATE,
+  MAP_ANONYMOUS,
+  MAP_NORESERVE,
+  MADV_NORMAL,
+  MADV_RANDOM,
+  MADV_SEQUENTIAL,
+  MADV_WILLNEED,
+  MADV_DONTNEED,
+  MADV_REMOVE,
+  MADV_DONTFORK,
+  MADV_DOFORK,
+  MADV_HUGEPAGE,
+  MADV_NOHUGEPAGE,
+  MADV_FREE,
+  PAGESIZE,
+});
+
+/** The type of the default export. */
+export type MmapIo = typeof mmap;
+
+export default mmap;
