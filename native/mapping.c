@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* One per mmap call. Freed by the ArrayBuffer's finalizer, which runs exactly once, after GC or at exit. */
@@ -20,6 +21,8 @@ typedef struct {
   /* Set by an explicit munmap. The finalizer then only frees this record: a later mapping may already live at
      the same address, and unmapping it a second time would pull pages out from under that newer mapping. */
   bool unmapped;
+  /* This mapping's slot in the registry the SIGBUS handler reads (NULL if the table was full). */
+  memmap_registry_entry *entry;
 } memmap_mapping;
 
 static void finalize_mapping(napi_env env, void *data, void *hint) {
@@ -27,7 +30,7 @@ static void finalize_mapping(napi_env env, void *data, void *hint) {
   (void)data;
   memmap_mapping *mapping = hint;
   if (!mapping->unmapped) {
-    memmap_registry_remove(mapping->address);
+    memmap_registry_remove(mapping->entry);
     munmap(mapping->address, mapping->length);
   }
   free(mapping);
@@ -56,6 +59,7 @@ static napi_value js_mmap(napi_env env, napi_callback_info info) {
   mapping->address = address;
   mapping->length = (size_t)length;
   mapping->unmapped = false;
+  mapping->entry = NULL;
 
   napi_value arraybuffer;
   napi_status status =
@@ -72,7 +76,12 @@ static napi_value js_mmap(napi_env env, napi_callback_info info) {
     memmap_throw_napi_failure(env, status, "napi_wrap");
     return NULL; /* the ArrayBuffer's finalizer still unmaps */
   }
-  memmap_registry_add(address, (size_t)length, fd);
+  /* The file's identity lets the SIGBUS handler check that `fd` still names the mapped file before repairing. */
+  struct stat st = {0};
+  if (fd >= 0 && fstat(fd, &st) != 0) fd = -1; /* cannot happen after a successful mmap; then never repaired */
+  size_t page = (size_t)sysconf(_SC_PAGESIZE);
+  mapping->entry = memmap_registry_add(address, ((size_t)length + page - 1) / page * page,
+                                       (flags & MAP_ANONYMOUS) ? -1 : fd, (off_t)offset, st.st_dev, st.st_ino);
   return arraybuffer;
 }
 
@@ -95,9 +104,30 @@ static napi_value js_munmap(napi_env env, napi_callback_info info) {
   assert(!mapping->unmapped && "TypeScript unmaps a mapping once");
   NAPI_CALL(env, napi_detach_arraybuffer(env, argv[0]));
   mapping->unmapped = true;
-  memmap_registry_remove(mapping->address);
+  memmap_registry_remove(mapping->entry);
   if (munmap(mapping->address, mapping->length) != 0) return memmap_throw_errno(env, errno, "munmap");
   return memmap_undefined(env);
+}
+
+/* faults(arraybuffer) -> how many truncation faults the SIGBUS handler repaired in this mapping (sigbus.c). */
+static napi_value js_faults(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  if (!memmap_get_args(env, info, 1, argv)) return NULL;
+  memmap_mapping *mapping = unwrap_mapping(env, argv[0]);
+  if (mapping == NULL) return NULL;
+  if (mapping->unmapped || mapping->entry == NULL) return memmap_int64(env, 0);
+  return memmap_int64(env, __atomic_load_n(&mapping->entry->faults, __ATOMIC_ACQUIRE));
+}
+
+/* lostFrom(arraybuffer) -> bytes from the mapping's start to the first page the handler replaced with zero-filled
+   memory (the mapping's length, rounded up to pages, while none was). */
+static napi_value js_lost_from(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  if (!memmap_get_args(env, info, 1, argv)) return NULL;
+  memmap_mapping *mapping = unwrap_mapping(env, argv[0]);
+  if (mapping == NULL) return NULL;
+  if (mapping->unmapped || mapping->entry == NULL) return memmap_int64(env, (int64_t)mapping->length);
+  return memmap_int64(env, (int64_t)__atomic_load_n(&mapping->entry->lost_from, __ATOMIC_ACQUIRE));
 }
 
 /* Reads (arraybuffer, offset, length) and checks the range lies in the mapping (TypeScript rounded it to pages). */
@@ -268,5 +298,6 @@ bool memmap_init_mapping(napi_env env, napi_value exports) {
          memmap_export(env, exports, "msync", js_msync) && memmap_export(env, exports, "msyncAsync", js_msync_async) &&
          memmap_export(env, exports, "madvise", js_madvise) && memmap_export(env, exports, "mincore", js_mincore) &&
          memmap_export(env, exports, "mlock", js_mlock) && memmap_export(env, exports, "munlock", js_munlock) &&
-         memmap_export(env, exports, "pageSize", js_page_size) && memmap_export(env, exports, "address", js_address);
+         memmap_export(env, exports, "pageSize", js_page_size) && memmap_export(env, exports, "address", js_address) &&
+         memmap_export(env, exports, "faults", js_faults) && memmap_export(env, exports, "lostFrom", js_lost_from);
 }

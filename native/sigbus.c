@@ -1,8 +1,145 @@
-/* Placeholder: filled in by the issue that builds this part. */
+/*
+ * SIGBUS from a truncated file becomes an error instead of a crash.
+ *
+ * When another program shrinks a file we have mapped, the kernel removes the pages past the new end from every
+ * mapping of it, and the next access to one of them raises SIGBUS (si_code BUS_ADRERR). This handler looks the
+ * faulting address up in the registry of live mappings (mapping_registry.h). If it lies in one of ours, and the
+ * file really ends before the faulting page, the handler replaces the mapping's pages from the first page past the
+ * file's new end (mmap MAP_FIXED of zero-filled private anonymous memory over exactly those pages), counts the
+ * fault in the mapping's slot and returns: the faulting instruction runs again and succeeds. The TypeScript layer
+ * reads the count (native.faults) and turns it into ERR_MAPPING_TRUNCATED at the next flush or resize, so the
+ * writes made into the replaced pages are reported as lost rather than silently dropped.
+ *
+ * Everything else goes on to the handler installed before ours, or to the default action (the process dies with
+ * SIGBUS, as it would without memmap): a fault outside our mappings, in an anonymous mapping, a hardware memory
+ * error (BUS_MCEERR_*), an I/O error or a full disk on a sparse file (the file still covers the page), a file
+ * descriptor that no longer names the mapped file, a SIGBUS sent with kill(2).
+ *
+ * Async-signal-safe: no malloc, no locks, no stdio; only atomics, fstat(2) and mmap(2) (plain system calls), and
+ * errno is restored. The handler uses a few hundred bytes of stack; SA_ONSTACK makes it run on the thread's
+ * alternate signal stack when the thread has one, otherwise on the faulting thread's own stack (a SIGBUS from a
+ * mapping is never a stack overflow, so that stack has room). SIGSEGV is left alone: V8 uses it for WebAssembly
+ * bounds checks, and nothing memmap hands out can raise it (no mapping is made without PROT_WRITE).
+ *
+ * One handler per process: signal dispositions are process-wide, so the first module instance (main thread or a
+ * worker) installs it and every thread's mappings are in the same registry.
+ */
 #include "common.h"
+#include "mapping_registry.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static struct sigaction previous;
+static int installed; /* 0: not yet; 1: being installed; 2: installed */
+static uintptr_t page_size;
+
+/* Replaces the pages of `entry` past the file's end. Returns false (nothing changed) when the fault is not a
+   truncation of the file this mapping was made from. */
+static bool repair(uintptr_t address, memmap_registry_entry *entry) {
+  uintptr_t start = __atomic_load_n(&entry->address, __ATOMIC_ACQUIRE);
+  size_t length = entry->length;
+  int fd = entry->fd;
+  if (start <= 1 || address < start || address - start >= length || fd < 0) return false;
+
+  struct stat st;
+  if (fstat(fd, &st) != 0 || st.st_dev != entry->dev || st.st_ino != entry->ino) return false;
+
+  uintptr_t fault_page = address & ~(page_size - 1);
+  /* In bounds: fault_page >= start because start is page-aligned and address >= start. */
+  uint64_t fault_file_offset = (uint64_t)entry->file_offset + (fault_page - start);
+  if (st.st_size < 0 || fault_file_offset < (uint64_t)st.st_size) return false; /* the file covers the page */
+
+  /* The first page wholly past the file's end, as an offset into the mapping (0 when the file now ends before the
+     mapping starts). It is <= the fault page: the fault page is itself wholly past the end. */
+  uint64_t end_page = ((uint64_t)st.st_size + page_size - 1) & ~(uint64_t)(page_size - 1);
+  size_t from = end_page <= (uint64_t)entry->file_offset ? 0 : (size_t)(end_page - (uint64_t)entry->file_offset);
+  /* Pages from lost_from on were replaced by an earlier fault and hold what this process wrote since: keep them. */
+  size_t to = __atomic_load_n(&entry->lost_from, __ATOMIC_ACQUIRE);
+  if (from >= to) return false; /* cannot happen: the fault page lies in [from, to) */
+
+  void *replaced = mmap((void *)(start + from), to - from, PROT_READ | PROT_WRITE,
+                        MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (replaced == MAP_FAILED) return false; /* e.g. vm.max_map_count reached: crash as without memmap */
+
+  size_t seen = to;
+  while (from < seen &&
+         !__atomic_compare_exchange_n(&entry->lost_from, &seen, from, true, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+  }
+  __atomic_add_fetch(&entry->faults, 1, __ATOMIC_ACQ_REL);
+  return true;
+}
+
+/* Hands the signal to whoever had it before us, or lets the default action (terminate with SIGBUS) happen. */
+static void chain(int signal_number, siginfo_t *info, void *context) {
+  bool sent = info->si_code <= 0; /* kill(2), sigqueue(2), tgkill(2): not a fault, returning does not repeat it */
+  if (previous.sa_flags & SA_SIGINFO) {
+    if (previous.sa_sigaction != NULL) {
+      previous.sa_sigaction(signal_number, info, context);
+      return;
+    }
+  } else if (previous.sa_handler == SIG_IGN) {
+    if (sent) return; /* ignored, as before memmap */
+    /* A fault cannot be ignored (the instruction would fault forever); the kernel would kill us anyway. */
+  } else if (previous.sa_handler != SIG_DFL) {
+    previous.sa_handler(signal_number);
+    return;
+  }
+  struct sigaction fallback;
+  memset(&fallback, 0, sizeof fallback);
+  fallback.sa_handler = SIG_DFL;
+  sigemptyset(&fallback.sa_mask);
+  sigaction(SIGBUS, &fallback, NULL);
+  /* A fault re-executes the instruction on return and dies of the default action; a sent signal is raised again
+     (it stays pending while this handler runs, then kills). */
+  if (sent) raise(SIGBUS);
+}
+
+static void on_sigbus(int signal_number, siginfo_t *info, void *context) {
+  int saved_errno = errno;
+  if (info->si_code == BUS_ADRERR) {
+    memmap_registry_entry *entry = memmap_registry_find((uintptr_t)info->si_addr);
+    if (entry != NULL && repair((uintptr_t)info->si_addr, entry)) {
+      errno = saved_errno;
+      return;
+    }
+  }
+  errno = saved_errno;
+  chain(signal_number, info, context);
+}
+
+static bool install(void) {
+  int expected = 0;
+  if (!__atomic_compare_exchange_n(&installed, &expected, 1, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) return true;
+  page_size = (uintptr_t)sysconf(_SC_PAGESIZE);
+  struct sigaction action;
+  memset(&action, 0, sizeof action);
+  action.sa_sigaction = on_sigbus;
+  action.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_RESTART;
+  sigemptyset(&action.sa_mask);
+  if (sigaction(SIGBUS, &action, &previous) != 0) {
+    __atomic_store_n(&installed, 0, __ATOMIC_RELEASE);
+    return false;
+  }
+  __atomic_store_n(&installed, 2, __ATOMIC_RELEASE);
+  return true;
+}
+
+/* sigbusHandler() -> true while memmap's handler is the process's SIGBUS disposition (diagnostics and tests). */
+static napi_value js_sigbus_handler(napi_env env, napi_callback_info info) {
+  (void)info;
+  struct sigaction current;
+  napi_value result;
+  bool ours = sigaction(SIGBUS, NULL, &current) == 0 && (current.sa_flags & SA_SIGINFO) &&
+              current.sa_sigaction == on_sigbus;
+  NAPI_CALL(env, napi_get_boolean(env, ours, &result));
+  return result;
+}
 
 bool memmap_init_sigbus(napi_env env, napi_value exports) {
-  (void)env;
-  (void)exports;
-  return true;
+  return install() && memmap_export(env, exports, "sigbusHandler", js_sigbus_handler);
 }

@@ -17,7 +17,13 @@
  * same page cache, so other processes see writes at once, before any flush. `flush()` (msync MS_SYNC) returns
  * once the dirty pages are written to the device; a power loss before then can lose them, and writes are not
  * atomic beyond what the hardware gives. A page of a 'r' or 'c' map that this process has written no longer
- * follows the file. If another program shrinks the file, pages past its new end raise SIGBUS on access.
+ * follows the file.
+ *
+ * If another program shrinks the file, the pages past its new end would raise SIGBUS on access (and kill the
+ * process, in every other mmap library). memmap's SIGBUS handler (native/sigbus.c) replaces them with zero-filled
+ * memory instead, so the access goes on; then `truncated` is true and the next `flush()`, `flushAsync()` or
+ * `resize()` throws ERR_MAPPING_TRUNCATED: whatever was written past the file's new end is not in the file.
+ * `refresh()` maps the file as it is now.
  */
 import { closeSync, constants as fsConstants, fstatSync, ftruncateSync, openSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -151,6 +157,8 @@ export class MappedFile implements Disposable {
   readonly #shared: boolean;
   readonly #flags: number;
   readonly #sparse: boolean;
+  /** Opened without `length`: `refresh()` maps to the file's current end. */
+  readonly #followsFile: boolean;
 
   private constructor(init: {
     path: string | undefined;
@@ -159,6 +167,7 @@ export class MappedFile implements Disposable {
     window: Window;
     flags: number;
     sparse: boolean;
+    followsFile: boolean;
   }) {
     this.path = init.path;
     this.mode = init.mode;
@@ -168,6 +177,7 @@ export class MappedFile implements Disposable {
     this.#flags = init.flags;
     this.#shared = (init.flags & native.constants.MAP_SHARED) !== 0;
     this.#sparse = init.sparse;
+    this.#followsFile = init.followsFile;
     this.#map();
   }
 
@@ -229,7 +239,15 @@ export class MappedFile implements Disposable {
         );
       const { MAP_SHARED, MAP_PRIVATE, MAP_POPULATE } = native.constants;
       const flags = (mode === 'r' || mode === 'c' ? MAP_PRIVATE : MAP_SHARED) | (populate ? MAP_POPULATE : 0);
-      const file = new MappedFile({ path: shown, mode, fd, window: windowOf(offset, length), flags, sparse });
+      const file = new MappedFile({
+        path: shown,
+        mode,
+        fd,
+        window: windowOf(offset, length),
+        flags,
+        sparse,
+        followsFile: requested === undefined,
+      });
       if (advice !== undefined) file.#advise(advice, 0, length);
       return file;
     } catch (error) {
@@ -255,6 +273,7 @@ export class MappedFile implements Disposable {
       window: { pageOffset: 0, delta: 0, length: size },
       flags: (shared ? MAP_SHARED : MAP_PRIVATE) | MAP_ANONYMOUS,
       sparse: true,
+      followsFile: false,
     });
   }
 
@@ -303,6 +322,51 @@ export class MappedFile implements Disposable {
     return this.#mapping === undefined;
   }
 
+  /**
+   * True when another program has shrunk the file below the end of this mapping: either an access past the file's
+   * new end was repaired by memmap's SIGBUS handler (those pages now hold zero-filled memory private to this
+   * process, and writes to them are lost), or the file is simply shorter now (writes made past its new end before
+   * the truncation were discarded by the kernel). `flush()`, `flushAsync()` and `resize()` then throw
+   * ERR_MAPPING_TRUNCATED; `refresh()` maps the file as it is now. False after `close()` and for anonymous memory.
+   * Costs one fstat(2).
+   */
+  get truncated(): boolean {
+    return this.#truncation() !== undefined;
+  }
+
+  /** What happened to the file under the mapping, or undefined when it still covers the whole window. */
+  #truncation(): { fileSize: number; lostFrom: number | undefined } | undefined {
+    const mapping = this.#mapping;
+    if (mapping === undefined || this.#fd < 0) return undefined;
+    const repaired = native.faults(mapping) > 0;
+    const fileSize = fstatSync(this.#fd).size;
+    if (!repaired && fileSize >= this.offset + this.#window.length) return undefined;
+    // lostFrom counts from the first mapped page: as a file offset, the first byte whose writes went nowhere.
+    const lostFrom = repaired ? this.#window.pageOffset + native.lostFrom(mapping) : undefined;
+    return { fileSize, lostFrom };
+  }
+
+  /** ERR_MAPPING_TRUNCATED if another program shrank the file under this mapping (see `truncated`). */
+  #checkTruncated(cause?: unknown): void {
+    const truncation = this.#truncation();
+    if (truncation === undefined) return;
+    const { fileSize, lostFrom } = truncation;
+    const end = this.offset + this.#window.length;
+    const lost =
+      lostFrom === undefined
+        ? `anything written past byte ${fileSize} before the truncation was discarded`
+        : `the pages from file offset ${lostFrom} on were replaced with zero-filled memory after an access past the ` +
+          `end, and anything written past byte ${fileSize} is not in the file`;
+    const error = memmapError(
+      'ERR_MAPPING_TRUNCATED',
+      `${this.#name()} was truncated to ${fileSize} bytes by another program while mapped up to byte ${end}: ` +
+        `${lost}. Call refresh() to map the file as it is now, or close() it and open it again`,
+      this.path === undefined ? {} : { path: this.path },
+    );
+    if (cause !== undefined) (error as Error & { cause?: unknown }).cause = cause;
+    throw error;
+  }
+
   /** The open file descriptor (-1 for anonymous memory); valid until `close()`. */
   get fd(): number {
     this.#open();
@@ -333,13 +397,23 @@ export class MappedFile implements Disposable {
    * Writes dirty pages of `range` (default: all) back to the file with msync(2): MS_SYNC (wait until written),
    * or MS_ASYNC with `{ async: true }`; `{ invalidate: true }` adds MS_INVALIDATE. The range is rounded out to
    * whole pages. Private ('r', 'c') and anonymous maps have no file to write to: flushing them does nothing.
+   * Throws ERR_MAPPING_TRUNCATED if another program shrank the file under the mapping (see `truncated`), after
+   * writing back what the file still holds.
    */
   flush(range?: ByteRange, options?: FlushOptions): void {
     const mapping = this.#open();
     const flags = this.#msyncFlags(options);
     const { start, length } = this.#pages(range);
-    if (length === 0 || !this.#shared || this.#fd < 0) return;
-    callNative(this.path, () => native.msync(mapping, start, length, flags));
+    let failure: unknown;
+    if (length > 0 && this.#shared && this.#fd >= 0) {
+      try {
+        callNative(this.path, () => native.msync(mapping, start, length, flags));
+      } catch (error) {
+        failure = error;
+      }
+    }
+    this.#checkTruncated(failure);
+    if (failure !== undefined) throw failure;
   }
 
   /** As `flush()` with MS_SYNC, on the libuv thread pool: the event loop keeps running while the disk writes. */
@@ -347,12 +421,17 @@ export class MappedFile implements Disposable {
     const mapping = this.#open();
     const flags = this.#msyncFlags({ invalidate: validateObject<FlushOptions>(options, 'options').invalidate ?? false });
     const { start, length } = this.#pages(range);
-    if (length === 0 || !this.#shared || this.#fd < 0) return;
-    try {
-      await native.msyncAsync(mapping, start, length, flags);
-    } catch (error) {
-      throw fromNative(error, this.path);
+    let failure: unknown;
+    if (length > 0 && this.#shared && this.#fd >= 0) {
+      try {
+        await native.msyncAsync(mapping, start, length, flags);
+      } catch (error) {
+        failure = fromNative(error, this.path);
+      }
     }
+    // closed meanwhile: nothing is mapped any more, so nothing can have been lost since.
+    if (this.#mapping === mapping) this.#checkTruncated(failure);
+    if (failure !== undefined) throw failure;
   }
 
   /** Tells the kernel how the range will be used (madvise(2)); see `Advice`. */
@@ -402,7 +481,8 @@ export class MappedFile implements Disposable {
    * Sets the file's size to `offset + newLength` and maps the new window. Every Buffer or view taken before is
    * detached (reads as length 0), never left pointing at unmapped pages: take `.buffer` again afterwards.
    * Growing reserves the new blocks (posix_fallocate) unless the file was opened `sparse`; their contents are
-   * zeros. Only for 'r+' and 'w+' files.
+   * zeros. Only for 'r+' and 'w+' files. Throws ERR_MAPPING_TRUNCATED (and changes nothing) if another program
+   * shrank the file under the mapping: `refresh()` first.
    */
   resize(newLength: number): void {
     this.#open();
@@ -413,6 +493,7 @@ export class MappedFile implements Disposable {
         this.path === undefined ? {} : { path: this.path },
       );
     validateInteger(newLength, 'newLength', 1, MAX_MAPPING_LENGTH);
+    this.#checkTruncated();
     const newEnd = this.offset + newLength;
     const fileSize = fstatSync(this.#fd).size;
     if (newEnd > fileSize) {
@@ -425,6 +506,33 @@ export class MappedFile implements Disposable {
       if (newEnd < fileSize) ftruncateSync(this.#fd, newEnd);
     }
     this.#window = { ...this.#window, length: newLength };
+    try {
+      this.#map();
+    } catch (error) {
+      this.close();
+      throw error;
+    }
+  }
+
+  /**
+   * Maps the file as it is now, after another program shrank or grew it: unmaps (every earlier view is detached)
+   * and maps the window again, up to the file's current end (a file opened with `length` keeps at most that
+   * length). Clears `truncated`; what was lost stays lost. Throws ERR_MAPPING_EMPTY, changing nothing, when the file
+   * now ends at or before `offset`: close it then. Does nothing for anonymous memory.
+   */
+  refresh(): void {
+    this.#open();
+    if (this.#fd < 0) return;
+    const available = fstatSync(this.#fd).size - this.offset;
+    if (available <= 0)
+      throw memmapError(
+        'ERR_MAPPING_EMPTY',
+        `${this.#name()} now ends at or before the mapping's offset ${this.offset}: nothing is left to map; close() it`,
+        { path: this.path!, kind: 'RangeError' },
+      );
+    const length = Math.min(this.#followsFile ? available : this.#window.length, available, MAX_MAPPING_LENGTH);
+    this.#unmap();
+    this.#window = { ...this.#window, length };
     try {
       this.#map();
     } catch (error) {

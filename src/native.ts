@@ -49,6 +49,15 @@ export interface NativeAddon {
   fallocate(fd: number, offset: number, length: number): void;
   /** flock(2). */
   flock(fd: number, operation: number): void;
+  /**
+   * Truncation faults the SIGBUS handler repaired in this mapping (native/sigbus.c): 0 while the file has not been
+   * shrunk under an accessed page. 0 after munmap.
+   */
+  faults(mapping: ArrayBuffer): number;
+  /** Bytes from the mapping's start to the first page replaced with zero-filled memory (its length while none). */
+  lostFrom(mapping: ArrayBuffer): number;
+  /** True while memmap's SIGBUS handler is the process's SIGBUS disposition. */
+  sigbusHandler(): boolean;
 }
 
 function packageRoot(): string {
