@@ -117,7 +117,10 @@ describe('the npm tarball, installed into a fresh project', () => {
     });
 
     it.each(entryPoints)('require and import of %s both work and give the same API', (specifier) => {
-      writeFileSync(project('keys.cjs'), `console.log(JSON.stringify(Object.keys(require(process.argv[2])).sort()));\n`);
+      writeFileSync(
+        project('keys.cjs'),
+        `console.log(JSON.stringify(Object.keys(require(process.argv[2])).filter((k) => k !== 'default').sort()));\n`,
+      );
       writeFileSync(
         project('keys.mjs'),
         `const m = await import(process.argv[2]);\n` +
@@ -154,6 +157,33 @@ describe('the npm tarball, installed into a fresh project', () => {
       expect(read.stdout.trim()).toBe('from cjs');
     });
 
+    it('memmap/mmap-io is used the way mmap-io is, from require and from import', () => {
+      writeFileSync(project('page.bin'), Buffer.alloc(4096, 0x61));
+      const cjs = [
+        `const mmap = require('memmap/mmap-io');`,
+        `const fs = require('node:fs');`,
+        `const fd = fs.openSync('page.bin', 'r');`,
+        `const buffer = mmap.map(4096, mmap.PROT_READ, mmap.MAP_SHARED, fd);`,
+        `fs.closeSync(fd);`,
+        `console.log(buffer.toString('latin1', 0, 3), mmap.PAGESIZE > 0);`,
+      ].join('\n');
+      const esm = [
+        `import mmap from 'memmap/mmap-io';`,
+        `import { openSync, closeSync } from 'node:fs';`,
+        `const fd = openSync('page.bin', 'r');`,
+        `const buffer = mmap.map(4096, mmap.PROT_READ, mmap.MAP_SHARED, fd);`,
+        `closeSync(fd);`,
+        `console.log(buffer.toString('latin1', 0, 3), mmap.PAGESIZE > 0);`,
+      ].join('\n');
+      writeFileSync(project('mmap-io.cjs'), cjs);
+      writeFileSync(project('mmap-io.mjs'), esm);
+      for (const file of ['mmap-io.cjs', 'mmap-io.mjs']) {
+        const result = run(process.execPath, [file], { cwd: project('') });
+        expect(result.status, describeResult(file, result)).toBe(0);
+        expect(result.stdout.trim()).toBe('aaa true');
+      }
+    });
+
     it('runs the README quick start as written', () => {
       mkdirSync(project('quick-start'));
       symlinkSync(join(REPO, 'node_modules/tsx'), project('node_modules/tsx'), 'dir');
@@ -177,6 +207,7 @@ describe('the npm tarball, installed into a fresh project', () => {
     const consumer = [
       `import { MappedFile, PAGE_SIZE } from 'memmap';`,
       `import type { MapMode, OpenOptions, SystemError } from 'memmap';`,
+      `import mmap, { MAP_SHARED, PROT_READ } from 'memmap/mmap-io';`,
       ``,
       `const mode: MapMode = 'w+';`,
       `const options: OpenOptions = { mode, size: PAGE_SIZE };`,
@@ -195,6 +226,15 @@ describe('the npm tarball, installed into a fresh project', () => {
       `}`,
       `export async function flushLater(file: MappedFile): Promise<void> {`,
       `  await file.flushAsync();`,
+      `}`,
+      `export function mapLikeMmapIo(fd: number): Buffer {`,
+      `  const buffer: Buffer = mmap.map(4096, PROT_READ, MAP_SHARED, fd);`,
+      `  const [notResident, resident]: [number, number] = mmap.incore(buffer);`,
+      `  void (notResident + resident);`,
+      `  mmap.unmap(buffer);`,
+      `  // @ts-expect-error the fd is a number`,
+      `  mmap.map(4096, PROT_READ, MAP_SHARED, 'file.bin');`,
+      `  return buffer;`,
       `}`,
       `export function errno(error: SystemError): number {`,
       `  return error.errno;`,
