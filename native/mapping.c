@@ -48,6 +48,9 @@ static napi_value js_mmap(napi_env env, napi_callback_info info) {
     return NULL;
   assert(length > 0 && offset >= 0 && offset % sysconf(_SC_PAGESIZE) == 0);
 
+  /* Another handler may have taken SIGBUS since the last mapping (process.on('SIGBUS') does): take it back, in
+     front of that one, before handing out pages that can fault. */
+  memmap_sigbus_ensure();
   void *address = mmap(NULL, (size_t)length, prot, flags, fd, (off_t)offset);
   if (address == MAP_FAILED) return memmap_throw_errno(env, errno, "mmap");
 

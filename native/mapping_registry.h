@@ -37,4 +37,7 @@ void memmap_registry_remove(memmap_registry_entry *entry);
 /* Async-signal-safe: the slot whose range holds `address`, or NULL. */
 memmap_registry_entry *memmap_registry_find(uintptr_t address);
 
+/* Installs memmap's SIGBUS handler unless it is the current disposition (sigbus.c); false if sigaction fails. */
+bool memmap_sigbus_ensure(void);
+
 #endif

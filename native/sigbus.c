@@ -22,7 +22,10 @@
  * bounds checks, and nothing memmap hands out can raise it (no mapping is made without PROT_WRITE).
  *
  * One handler per process: signal dispositions are process-wide, so the first module instance (main thread or a
- * worker) installs it and every thread's mappings are in the same registry.
+ * worker) installs it and every thread's mappings are in the same registry. Something else may take SIGBUS later
+ * (libuv does when a program calls process.on('SIGBUS'), and resets it to SIG_DFL when the last listener goes):
+ * every new mapping checks the disposition and, if it is no longer ours, installs ours again in front of the new
+ * one (memmap_sigbus_ensure), so the mapping about to be handed out is protected.
  */
 #include "common.h"
 #include "mapping_registry.h"
@@ -34,8 +37,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static struct sigaction previous;
-static int installed; /* 0: not yet; 1: being installed; 2: installed */
+/* The disposition ours replaced. Two copies so that a re-install (memmap_sigbus_ensure) never rewrites the one a
+   running handler may be reading: it fills the other and then flips `current_previous`. */
+static struct sigaction previous[2];
+static int current_previous;
+static int installing; /* a flag: one thread (re)installs at a time */
 static uintptr_t page_size;
 
 /* Replaces the pages of `entry` past the file's end. Returns false (nothing changed) when the fault is not a
@@ -76,17 +82,18 @@ static bool repair(uintptr_t address, memmap_registry_entry *entry) {
 
 /* Hands the signal to whoever had it before us, or lets the default action (terminate with SIGBUS) happen. */
 static void chain(int signal_number, siginfo_t *info, void *context) {
+  const struct sigaction *before = &previous[__atomic_load_n(&current_previous, __ATOMIC_ACQUIRE)];
   bool sent = info->si_code <= 0; /* kill(2), sigqueue(2), tgkill(2): not a fault, returning does not repeat it */
-  if (previous.sa_flags & SA_SIGINFO) {
-    if (previous.sa_sigaction != NULL) {
-      previous.sa_sigaction(signal_number, info, context);
+  if (before->sa_flags & SA_SIGINFO) {
+    if (before->sa_sigaction != NULL) {
+      before->sa_sigaction(signal_number, info, context);
       return;
     }
-  } else if (previous.sa_handler == SIG_IGN) {
+  } else if (before->sa_handler == SIG_IGN) {
     if (sent) return; /* ignored, as before memmap */
     /* A fault cannot be ignored (the instruction would fault forever); the kernel would kill us anyway. */
-  } else if (previous.sa_handler != SIG_DFL) {
-    previous.sa_handler(signal_number);
+  } else if (before->sa_handler != SIG_DFL) {
+    before->sa_handler(signal_number);
     return;
   }
   struct sigaction fallback;
@@ -112,21 +119,28 @@ static void on_sigbus(int signal_number, siginfo_t *info, void *context) {
   chain(signal_number, info, context);
 }
 
-static bool install(void) {
+static bool is_ours(const struct sigaction *action) {
+  return (action->sa_flags & SA_SIGINFO) && action->sa_sigaction == on_sigbus;
+}
+
+bool memmap_sigbus_ensure(void) {
+  struct sigaction current;
+  if (sigaction(SIGBUS, NULL, &current) == 0 && is_ours(&current)) return true;
   int expected = 0;
-  if (!__atomic_compare_exchange_n(&installed, &expected, 1, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) return true;
-  page_size = (uintptr_t)sysconf(_SC_PAGESIZE);
+  if (!__atomic_compare_exchange_n(&installing, &expected, 1, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+    return true; /* another thread is installing it right now */
+  if (page_size == 0) page_size = (uintptr_t)sysconf(_SC_PAGESIZE);
   struct sigaction action;
   memset(&action, 0, sizeof action);
   action.sa_sigaction = on_sigbus;
   action.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_RESTART;
   sigemptyset(&action.sa_mask);
-  if (sigaction(SIGBUS, &action, &previous) != 0) {
-    __atomic_store_n(&installed, 0, __ATOMIC_RELEASE);
-    return false;
-  }
-  __atomic_store_n(&installed, 2, __ATOMIC_RELEASE);
-  return true;
+  int spare = 1 - __atomic_load_n(&current_previous, __ATOMIC_ACQUIRE);
+  bool ok = sigaction(SIGBUS, &action, &previous[spare]) == 0;
+  /* If ours was put back in between (another thread), keep chaining to what was before it, not to ourselves. */
+  if (ok && !is_ours(&previous[spare])) __atomic_store_n(&current_previous, spare, __ATOMIC_RELEASE);
+  __atomic_store_n(&installing, 0, __ATOMIC_RELEASE);
+  return ok;
 }
 
 /* sigbusHandler() -> true while memmap's handler is the process's SIGBUS disposition (diagnostics and tests). */
@@ -134,12 +148,11 @@ static napi_value js_sigbus_handler(napi_env env, napi_callback_info info) {
   (void)info;
   struct sigaction current;
   napi_value result;
-  bool ours = sigaction(SIGBUS, NULL, &current) == 0 && (current.sa_flags & SA_SIGINFO) &&
-              current.sa_sigaction == on_sigbus;
+  bool ours = sigaction(SIGBUS, NULL, &current) == 0 && is_ours(&current);
   NAPI_CALL(env, napi_get_boolean(env, ours, &result));
   return result;
 }
 
 bool memmap_init_sigbus(napi_env env, napi_value exports) {
-  return install() && memmap_export(env, exports, "sigbusHandler", js_sigbus_handler);
+  return memmap_sigbus_ensure() && memmap_export(env, exports, "sigbusHandler", js_sigbus_handler);
 }
