@@ -503,7 +503,7 @@ export class MappedFile implements Disposable {
     } else {
       // Unmap first: no view may see the pages that the truncation removes.
       this.#unmap();
-      if (newEnd < fileSize) ftruncateSync(this.#fd, newEnd);
+      if (newEnd < fileSize) truncateFile(this.#fd, newEnd, this.path!);
     }
     this.#window = { ...this.#window, length: newLength };
     try {
@@ -575,7 +575,7 @@ function openFile(path: string | URL | Buffer, flags: number, fileMode: number, 
  */
 function reserve(fd: number, from: number, to: number, sparse: boolean, path: string): void {
   if (to <= from) {
-    if (to < from) ftruncateSync(fd, to);
+    if (to < from) truncateFile(fd, to, path);
     return;
   }
   if (!sparse) {
@@ -585,8 +585,23 @@ function reserve(fd: number, from: number, to: number, sparse: boolean, path: st
     } catch (error) {
       const errno = (error as { errno?: number }).errno;
       // EOPNOTSUPP (95): the filesystem cannot reserve blocks; a sparse file is the best it offers.
-      if (errno !== 95) throw fromNative(error, path);
+      if (errno !== 95) {
+        // glibc's emulation (for filesystems without fallocate) writes block by block and may stop half way:
+        // give the file back its old size, so a failed call leaves it as it was.
+        if (fstatSync(fd).size !== from) truncateFile(fd, from, path);
+        throw fromNative(error, path);
+      }
     }
   }
-  ftruncateSync(fd, to);
+  truncateFile(fd, to, path);
+}
+
+/** ftruncate(2) through fs, its error in the Node shape with the path (fs's own error has none for an fd). */
+function truncateFile(fd: number, size: number, path: string): void {
+  try {
+    ftruncateSync(fd, size);
+  } catch (error) {
+    const { errno } = error as { errno?: number };
+    throw typeof errno === 'number' ? systemError(errno, 'ftruncate', path) : error;
+  }
 }

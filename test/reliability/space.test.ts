@@ -1,0 +1,77 @@
+/**
+ * Space is reserved up front (posix_fallocate): running out of it is a coded error at the call that asked for the
+ * space, and the file keeps its earlier contents. Tried against two real limits: RLIMIT_FSIZE (a child under
+ * `ulimit -f`, EFBIG; always) and a full filesystem (a 1 MiB tmpfs, ENOSPC; where this process may mount one).
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { afterAll, describe, expect, it } from 'vitest';
+import { useTempDir } from '../helpers/temp.js';
+import { reliabilityFixture, report, startChild, startNode } from './helpers.js';
+
+const tmp = useTempDir();
+const SMALL = 256 * 1024;
+const BIG = 4 * 1024 * 1024;
+
+interface Report {
+  path: string;
+  other: string;
+  resize: Record<string, unknown>;
+  afterResize: Record<string, unknown>;
+  reopen: Record<string, unknown>;
+  afterReopen: Record<string, unknown>;
+  create: Record<string, unknown>;
+  sparse: Record<string, unknown>;
+}
+
+function expectRefusedEverywhere(r: Report, code: string, errno: number, sparse: Record<string, unknown>): void {
+  expect(r.resize).toEqual({ threw: true, code, errno: -errno, syscall: 'posix_fallocate', path: r.path });
+  expect(r.afterResize).toEqual({ length: SMALL, closed: false, mappingIntact: true, fileSize: SMALL, fileIntact: true });
+  expect(r.reopen).toEqual({ threw: true, code, errno: -errno, syscall: 'posix_fallocate', path: r.path });
+  expect(r.afterReopen).toEqual({ fileSize: SMALL, fileIntact: true });
+  expect(r.create).toEqual({ threw: true, code, errno: -errno, syscall: 'posix_fallocate', path: r.other });
+  expect(r.sparse).toEqual(sparse);
+}
+
+function canMountTmpfs(dir: string): boolean {
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', dir], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe('space is reserved when a file is created or grown', () => {
+  it('past RLIMIT_FSIZE (ulimit -f): EFBIG at the call, the file untouched', async () => {
+    const dir = tmp('ulimit');
+    mkdirSync(dir);
+    // SIGXFSZ would kill the child before the syscall could return EFBIG: ignored (inherited through exec).
+    const script = `trap '' XFSZ; ulimit -f ${(2 * SMALL) / 1024}; exec "$@"`;
+    const child = startChild('bash', ['-c', script, 'bash', process.execPath, '--import', 'tsx', reliabilityFixture('space.mts'), dir, String(SMALL), String(BIG)]);
+    const result = await child.result;
+    expect(result.stderr).toBe('');
+    expect(result.signal).toBeNull();
+    expect(result.code).toBe(0);
+    const r = report<Report>(result.stdout);
+    // RLIMIT_FSIZE limits the size itself, so even a sparse file cannot be made that large
+    const sparse = { threw: true, code: 'EFBIG', errno: -27, syscall: 'ftruncate', path: r.other.replace('other', 'sparse') };
+    expectRefusedEverywhere(r, 'EFBIG', 27, sparse);
+  });
+
+  const mountPoint = tmp('tmpfs');
+  mkdirSync(mountPoint);
+  const mounted = canMountTmpfs(mountPoint);
+  afterAll(() => {
+    if (mounted) execFileSync('umount', [mountPoint]);
+  });
+
+  it.skipIf(!mounted)('on a full filesystem (1 MiB tmpfs): ENOSPC at the call, the file untouched', async () => {
+    const result = await startNode(reliabilityFixture('space.mts'), [mountPoint, String(SMALL), String(BIG)]).result;
+    expect(result.stderr).toBe('');
+    expect(result.signal).toBeNull();
+    expect(result.code).toBe(0);
+    // a sparse file asks for no blocks: creating it succeeds (touching its pages later is what would fail)
+    expectRefusedEverywhere(report<Report>(result.stdout), 'ENOSPC', 28, { threw: false });
+  });
+});
