@@ -45,7 +45,9 @@
  *      here); others, such as MADV_HWPOISON, are ERR_INVALID_ARG_VALUE.
  * 6. Extra constants for the MADV_ values above, MAP_ANONYMOUS and MAP_NORESERVE are exported too. The 7th
  *    `name` argument of `map` (used by mmap-io only on Windows) is accepted and ignored, as mmap-io does on Linux.
- * 7. Optional numeric arguments of `map` given as `null` mean their default (mmap-io converts null to 0 too).
+ * 7. `sync(buffer, offset)` syncs from `offset` to the end of the buffer; mmap-io syncs `buffer.length` bytes from
+ *    `offset`, past the end of the buffer (ENOMEM, or a write-back of whatever is mapped there).
+ * 8. Optional numeric arguments of `map` given as `null` mean their default (mmap-io converts null to 0 too).
  *    Other types are ERR_INVALID_ARG_TYPE where mmap-io would convert them with ToInt32.
  */
 import { fstatSync } from 'node:fs';
@@ -295,7 +297,9 @@ export function sync(buffer: Buffer, a?: number | boolean, b?: number | boolean,
     blocking = a;
     invalidate = Boolean(b);
   } else {
-    range = validateRange(a || 0, b || view.length, view.length);
+    const offset = validateInteger(a || 0, 'offset', 0, view.length);
+    // mmap-io defaults the length to buffer.length even with an offset, reaching past the buffer; here it is the rest.
+    range = { offset, length: validateInteger(b || view.length - offset, 'length', 0, view.length - offset) };
     blocking = Boolean(c);
     invalidate = Boolean(d);
   }
