@@ -1,8 +1,488 @@
-/* Placeholder: filled in by the issue that builds this part. */
+/*
+ * System V IPC: ftok, shmget, shmat, shmdt, shmctl (IPC_STAT, IPC_SET, IPC_RMID), semget, semtimedop, semctl.
+ * One function per call, no policy: src/sysv.ts checks every argument first and decides what to do.
+ *
+ * An attachment reaches JavaScript as one external ArrayBuffer over exactly the segment's bytes, like a mapping
+ * in mapping.c: every view the TypeScript layer hands out is built on it, and shmdt detaches it first, so a view
+ * kept after detach() reads as length 0 instead of pointing at pages that are gone.
+ */
 #include "common.h"
 
-bool memmap_init_sysv(napi_env env, napi_value exports) {
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ipc.h>
+#include <sys/mman.h>
+#include <sys/sem.h>
+#include <sys/shm.h>
+#include <time.h>
+#include <unistd.h>
+
+/* One per shmat call. Freed by the ArrayBuffer's finalizer, which runs exactly once, after GC or at exit. */
+typedef struct {
+  void *address;
+  size_t length;
+  /* Set by an explicit shmdt. The finalizer then only frees this record: a later attachment or mapping may
+     already live at the same address, and detaching again would pull it out from under its owner. */
+  bool detached;
+  /* Attached with SHM_RDONLY behind the copy-on-write SIGSEGV handler below: detached with munmap, not shmdt. */
+  bool readonly;
+} memmap_attachment;
+
+/*
+ * Read-only attachments without a crash on a JavaScript write.
+ *
+ * SHM_RDONLY maps the segment without PROT_WRITE (the kernel then only checks read permission), and mprotect
+ * cannot add PROT_WRITE to it. A JavaScript Buffer cannot refuse a write, so such a write would be a SIGSEGV that
+ * kills the process. This handler catches exactly those faults: a write (SEGV_ACCERR) inside a live read-only
+ * attachment. It copies the faulting page into a fresh private anonymous page and moves that page over the
+ * original (mremap MREMAP_FIXED, which replaces the page atomically), then returns; the write runs again and
+ * lands in the private copy. This is copy-on-write done by hand, the same semantics as a MappedFile opened 'r':
+ * the written page stops following the segment, and the write never reaches the segment or another process.
+ * Every other SIGSEGV goes to the handler installed before ours (Node's WebAssembly trap handler), or to the
+ * default action.
+ *
+ * Async-signal-safe: a fixed table read with atomics, mmap/mremap/munmap (plain system calls), memcpy; errno is
+ * restored. Consequences, documented in src/sysv.ts: a replaced page splits the attachment's mapping, and the
+ * kernel counts each piece as an attachment in shm_nattch until detach; detach unmaps the whole range with
+ * munmap (shmdt would leave the private pages mapped).
+ */
+#define READONLY_SLOTS 256
+static struct {
+  uintptr_t address; /* 0: free */
+  size_t length;     /* page-rounded */
+} readonly_slots[READONLY_SLOTS];
+static struct sigaction previous_segv;
+static uintptr_t segv_page_size;
+static int segv_installing;
+
+static bool repair_readonly(uintptr_t address) {
+  for (int i = 0; i < READONLY_SLOTS; i++) {
+    uintptr_t start = __atomic_load_n(&readonly_slots[i].address, __ATOMIC_ACQUIRE);
+    if (start == 0 || address < start || address - start >= readonly_slots[i].length) continue;
+    uintptr_t page = address & ~(segv_page_size - 1);
+    void *copy = mmap(NULL, segv_page_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (copy == MAP_FAILED) return false;
+    /* In bounds: page lies inside [start, start + length), and the attachment maps whole pages. */
+    memcpy(copy, (void *)page, segv_page_size);
+    if (mremap(copy, segv_page_size, segv_page_size, MREMAP_MAYMOVE | MREMAP_FIXED, (void *)page) == MAP_FAILED) {
+      munmap(copy, segv_page_size);
+      return false;
+    }
+    return true;
+  }
+  return false;
+}
+
+static void segv_handler(int signal_number, siginfo_t *info, void *context) {
+  int saved_errno = errno;
+  bool repaired = info != NULL && info->si_code == SEGV_ACCERR && repair_readonly((uintptr_t)info->si_addr);
+  errno = saved_errno;
+  if (repaired) return;
+  if (previous_segv.sa_flags & SA_SIGINFO) {
+    previous_segv.sa_sigaction(signal_number, info, context);
+  } else if (previous_segv.sa_handler != SIG_DFL && previous_segv.sa_handler != SIG_IGN) {
+    previous_segv.sa_handler(signal_number);
+  } else {
+    /* Default action: reset and return, so the faulting instruction runs again and kills the process as usual. */
+    signal(SIGSEGV, SIG_DFL);
+  }
+}
+
+/* Installs the handler unless it is the current disposition (something may have replaced it since). */
+static bool ensure_segv_handler(void) {
+  struct sigaction current;
+  if (sigaction(SIGSEGV, NULL, &current) != 0) return false;
+  if ((current.sa_flags & SA_SIGINFO) && current.sa_sigaction == segv_handler) return true;
+  while (__atomic_exchange_n(&segv_installing, 1, __ATOMIC_ACQUIRE)) {
+  }
+  bool ok = true;
+  if (sigaction(SIGSEGV, NULL, &current) == 0 && !((current.sa_flags & SA_SIGINFO) && current.sa_sigaction == segv_handler)) {
+    segv_page_size = (uintptr_t)sysconf(_SC_PAGESIZE);
+    struct sigaction ours;
+    memset(&ours, 0, sizeof ours);
+    ours.sa_sigaction = segv_handler;
+    ours.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER;
+    sigemptyset(&ours.sa_mask);
+    previous_segv = current;
+    ok = sigaction(SIGSEGV, &ours, NULL) == 0;
+  }
+  __atomic_store_n(&segv_installing, 0, __ATOMIC_RELEASE);
+  return ok;
+}
+
+static bool add_readonly(void *address, size_t length) {
+  for (int i = 0; i < READONLY_SLOTS; i++) {
+    uintptr_t expected = 0;
+    if (__atomic_load_n(&readonly_slots[i].address, __ATOMIC_ACQUIRE) != 0) continue;
+    readonly_slots[i].length = length;
+    if (__atomic_compare_exchange_n(&readonly_slots[i].address, &expected, (uintptr_t)address, false, __ATOMIC_ACQ_REL,
+                                    __ATOMIC_ACQUIRE))
+      return true;
+  }
+  return false;
+}
+
+static void remove_readonly(void *address) {
+  for (int i = 0; i < READONLY_SLOTS; i++) {
+    uintptr_t expected = (uintptr_t)address;
+    if (__atomic_compare_exchange_n(&readonly_slots[i].address, &expected, 0, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+      return;
+  }
+}
+
+static size_t page_rounded(size_t length) {
+  size_t page = (size_t)sysconf(_SC_PAGESIZE);
+  return (length + page - 1) / page * page;
+}
+
+/* shmdt, or for a read-only attachment munmap of its whole range: shmdt only unmaps the pieces still backed by the
+   segment and would leave the private copies the SIGSEGV handler made. munmap of a segment's pages detaches it
+   just as shmdt does (the kernel updates shm_nattch, shm_dtime and shm_lpid when the mapping closes). */
+static int detach_pages(memmap_attachment *attachment) {
+  if (!attachment->readonly) return shmdt(attachment->address);
+  remove_readonly(attachment->address);
+  return munmap(attachment->address, page_rounded(attachment->length));
+}
+
+static void finalize_attachment(napi_env env, void *data, void *hint) {
   (void)env;
-  (void)exports;
+  (void)data;
+  memmap_attachment *attachment = hint;
+  if (!attachment->detached) detach_pages(attachment);
+  free(attachment);
+}
+
+static bool get_string(napi_env env, napi_value value, char *out, size_t size) {
+  size_t length;
+  napi_status status = napi_get_value_string_utf8(env, value, out, size, &length);
+  if (status != napi_ok) memmap_throw_napi_failure(env, status, "napi_get_value_string_utf8");
+  return status == napi_ok;
+}
+
+/* ftok(path, projectId) -> key. projectId in 1..255 (checked in TS: ftok uses its low 8 bits, which must not be 0). */
+static napi_value js_ftok(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  char path[4096];
+  int32_t project;
+  if (!memmap_get_args(env, info, 2, argv) || !get_string(env, argv[0], path, sizeof path) ||
+      !memmap_get_int32(env, argv[1], &project))
+    return NULL;
+  assert(project >= 1 && project <= 255);
+  key_t key = ftok(path, project);
+  if (key == (key_t)-1) return memmap_throw_errno(env, errno, "ftok");
+  return memmap_int64(env, key);
+}
+
+/* shmget(key, size, flags) -> id. */
+static napi_value js_shmget(napi_env env, napi_callback_info info) {
+  napi_value argv[3];
+  int32_t key, flags;
+  int64_t size;
+  if (!memmap_get_args(env, info, 3, argv) || !memmap_get_int32(env, argv[0], &key) ||
+      !memmap_get_int64(env, argv[1], &size) || !memmap_get_int32(env, argv[2], &flags))
+    return NULL;
+  assert(size >= 0);
+  int id = shmget((key_t)key, (size_t)size, flags);
+  if (id < 0) return memmap_throw_errno(env, errno, "shmget");
+  return memmap_int64(env, id);
+}
+
+/* Wraps an attached segment in its one external ArrayBuffer. */
+static napi_value attachment_buffer(napi_env env, void *address, size_t length, bool readonly) {
+  memmap_attachment *attachment = malloc(sizeof *attachment);
+  if (attachment == NULL) {
+    if (readonly) remove_readonly(address);
+    readonly ? munmap(address, page_rounded(length)) : shmdt(address);
+    return memmap_throw_errno(env, ENOMEM, "shmat");
+  }
+  attachment->address = address;
+  attachment->length = length;
+  attachment->detached = false;
+  attachment->readonly = readonly;
+
+  napi_value arraybuffer;
+  napi_status status =
+      napi_create_external_arraybuffer(env, address, length, finalize_attachment, attachment, &arraybuffer);
+  if (status != napi_ok) {
+    detach_pages(attachment);
+    free(attachment);
+    memmap_throw_napi_failure(env, status, "napi_create_external_arraybuffer");
+    return NULL;
+  }
+  /* The ArrayBuffer carries its record so shmdt can find it; the buffer's own finalizer frees it. */
+  status = napi_wrap(env, arraybuffer, attachment, NULL, NULL, NULL);
+  if (status != napi_ok) {
+    memmap_throw_napi_failure(env, status, "napi_wrap");
+    return NULL; /* the ArrayBuffer's finalizer still detaches */
+  }
+  return arraybuffer;
+}
+
+static bool get_shmat_args(napi_env env, napi_callback_info info, size_t count, int32_t *id, int64_t *length,
+                           int32_t *flags) {
+  napi_value argv[3];
+  if (!memmap_get_args(env, info, count, argv) || !memmap_get_int32(env, argv[0], id) ||
+      !memmap_get_int64(env, argv[1], length) || (count > 2 && !memmap_get_int32(env, argv[2], flags)))
+    return false;
+  assert(*id >= 0 && *length > 0);
   return true;
+}
+
+/*
+ * shmat(id, length, flags) -> ArrayBuffer of `length` bytes (the segment's size, read by TS with IPC_STAT).
+ * With SHM_RDONLY and no handler the pages are read-only: a JavaScript write through the buffer is a SIGSEGV.
+ * Only the unsafe entry passes that flag (see src/unsafe.ts).
+ */
+static napi_value js_shmat(napi_env env, napi_callback_info info) {
+  int32_t id, flags;
+  int64_t length;
+  if (!get_shmat_args(env, info, 3, &id, &length, &flags)) return NULL;
+  void *address = shmat(id, NULL, flags);
+  if (address == (void *)-1) return memmap_throw_errno(env, errno, "shmat");
+  return attachment_buffer(env, address, (size_t)length, false);
+}
+
+/* shmatReadOnly(id, length) -> ArrayBuffer: shmat(SHM_RDONLY) behind the copy-on-write SIGSEGV handler above. */
+static napi_value js_shmat_readonly(napi_env env, napi_callback_info info) {
+  int32_t id, flags = 0;
+  int64_t length;
+  if (!get_shmat_args(env, info, 2, &id, &length, &flags)) return NULL;
+  if (!ensure_segv_handler()) return memmap_throw_errno(env, errno, "sigaction");
+  void *address = shmat(id, NULL, SHM_RDONLY);
+  if (address == (void *)-1) return memmap_throw_errno(env, errno, "shmat");
+  if (!add_readonly(address, page_rounded((size_t)length))) {
+    shmdt(address);
+    return memmap_throw_errno(env, EMFILE, "shmat");
+  }
+  return attachment_buffer(env, address, (size_t)length, true);
+}
+
+/* shmdt(arraybuffer): detach the ArrayBuffer first, so no JavaScript view can reach the pages once they are gone. */
+static napi_value js_shmdt(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  void *record = NULL;
+  if (!memmap_get_args(env, info, 1, argv)) return NULL;
+  NAPI_CALL(env, napi_unwrap(env, argv[0], &record));
+  memmap_attachment *attachment = record;
+  assert(!attachment->detached && "TypeScript detaches an attachment once");
+  NAPI_CALL(env, napi_detach_arraybuffer(env, argv[0]));
+  attachment->detached = true;
+  if (detach_pages(attachment) != 0) return memmap_throw_errno(env, errno, attachment->readonly ? "munmap" : "shmdt");
+  return memmap_undefined(env);
+}
+
+static bool set_number(napi_env env, napi_value object, const char *name, double value) {
+  napi_value number;
+  return napi_create_double(env, value, &number) == napi_ok &&
+         napi_set_named_property(env, object, name, number) == napi_ok;
+}
+
+/* shmctl(id, IPC_STAT) -> { key, size, mode, uid, gid, cuid, cgid, cpid, lpid, nattch, atime, dtime, ctime } */
+static napi_value js_shmctl_stat(napi_env env, napi_callback_info info) {
+  napi_value argv[1], result;
+  int32_t id;
+  struct shmid_ds ds;
+  if (!memmap_get_args(env, info, 1, argv) || !memmap_get_int32(env, argv[0], &id)) return NULL;
+  if (shmctl(id, IPC_STAT, &ds) != 0) return memmap_throw_errno(env, errno, "shmctl");
+  NAPI_CALL(env, napi_create_object(env, &result));
+  bool ok = set_number(env, result, "key", ds.shm_perm.__key) && set_number(env, result, "size", (double)ds.shm_segsz) &&
+            set_number(env, result, "mode", ds.shm_perm.mode) && set_number(env, result, "uid", ds.shm_perm.uid) &&
+            set_number(env, result, "gid", ds.shm_perm.gid) && set_number(env, result, "cuid", ds.shm_perm.cuid) &&
+            set_number(env, result, "cgid", ds.shm_perm.cgid) && set_number(env, result, "cpid", ds.shm_cpid) &&
+            set_number(env, result, "lpid", ds.shm_lpid) && set_number(env, result, "nattch", (double)ds.shm_nattch) &&
+            set_number(env, result, "atime", (double)ds.shm_atime) &&
+            set_number(env, result, "dtime", (double)ds.shm_dtime) && set_number(env, result, "ctime", (double)ds.shm_ctime);
+  if (!ok) {
+    memmap_throw_napi_failure(env, napi_generic_failure, "shmctl result");
+    return NULL;
+  }
+  return result;
+}
+
+/* shmctl(id, IPC_SET) with uid, gid and mode (low 9 bits): TS reads the current values first and passes all three. */
+static napi_value js_shmctl_set(napi_env env, napi_callback_info info) {
+  napi_value argv[4];
+  int32_t id, uid, gid, mode;
+  struct shmid_ds ds = {0};
+  if (!memmap_get_args(env, info, 4, argv) || !memmap_get_int32(env, argv[0], &id) ||
+      !memmap_get_int32(env, argv[1], &uid) || !memmap_get_int32(env, argv[2], &gid) ||
+      !memmap_get_int32(env, argv[3], &mode))
+    return NULL;
+  assert(uid >= 0 && gid >= 0 && mode >= 0 && mode <= 0777);
+  ds.shm_perm.uid = (uid_t)uid;
+  ds.shm_perm.gid = (gid_t)gid;
+  ds.shm_perm.mode = (unsigned short)mode;
+  if (shmctl(id, IPC_SET, &ds) != 0) return memmap_throw_errno(env, errno, "shmctl");
+  return memmap_undefined(env);
+}
+
+/* shmctl(id, IPC_RMID): the segment goes when the last attachment detaches. */
+static napi_value js_shmctl_rmid(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  int32_t id;
+  if (!memmap_get_args(env, info, 1, argv) || !memmap_get_int32(env, argv[0], &id)) return NULL;
+  if (shmctl(id, IPC_RMID, NULL) != 0) return memmap_throw_errno(env, errno, "shmctl");
+  return memmap_undefined(env);
+}
+
+/* semget(key, count, flags) -> id. */
+static napi_value js_semget(napi_env env, napi_callback_info info) {
+  napi_value argv[3];
+  int32_t key, count, flags;
+  if (!memmap_get_args(env, info, 3, argv) || !memmap_get_int32(env, argv[0], &key) ||
+      !memmap_get_int32(env, argv[1], &count) || !memmap_get_int32(env, argv[2], &flags))
+    return NULL;
+  assert(count >= 0);
+  int id = semget((key_t)key, count, flags);
+  if (id < 0) return memmap_throw_errno(env, errno, "semget");
+  return memmap_int64(env, id);
+}
+
+/* Relative timeout in milliseconds (< 0: none) as a timespec. */
+static struct timespec *timeout_of(int64_t ms, struct timespec *storage) {
+  if (ms < 0) return NULL;
+  storage->tv_sec = (time_t)(ms / 1000);
+  storage->tv_nsec = (long)(ms % 1000) * 1000000L;
+  return storage;
+}
+
+/* semtimedop(id, [{ num, op, flags }], timeout). Returns 0, or the errno (EAGAIN: timed out or IPC_NOWAIT). */
+static int semop_one(int id, int num, int op, int flags, int64_t timeout_ms) {
+  struct sembuf operation = {.sem_num = (unsigned short)num, .sem_op = (short)op, .sem_flg = (short)flags};
+  struct timespec storage;
+  int rc = semtimedop(id, &operation, 1, timeout_of(timeout_ms, &storage));
+  return rc == 0 ? 0 : errno;
+}
+
+/* semop(id, num, op, flags, timeoutMs) -> true, or false when it timed out (or would block with IPC_NOWAIT). */
+static napi_value js_semop(napi_env env, napi_callback_info info) {
+  napi_value argv[5], result;
+  int32_t id, num, op, flags;
+  int64_t timeout_ms;
+  if (!memmap_get_args(env, info, 5, argv) || !memmap_get_int32(env, argv[0], &id) ||
+      !memmap_get_int32(env, argv[1], &num) || !memmap_get_int32(env, argv[2], &op) ||
+      !memmap_get_int32(env, argv[3], &flags) || !memmap_get_int64(env, argv[4], &timeout_ms))
+    return NULL;
+  assert(num >= 0 && op >= -32768 && op <= 32767);
+  int error_number = semop_one(id, num, op, flags, timeout_ms);
+  if (error_number != 0 && error_number != EAGAIN) return memmap_throw_errno(env, error_number, "semop");
+  NAPI_CALL(env, napi_get_boolean(env, error_number == 0, &result));
+  return result;
+}
+
+typedef struct {
+  napi_async_work work;
+  napi_deferred deferred;
+  int id, num, op, flags;
+  int64_t timeout_ms;
+  int error_number;
+} semop_job;
+
+static void semop_execute(napi_env env, void *data) {
+  (void)env;
+  semop_job *job = data;
+  job->error_number = semop_one(job->id, job->num, job->op, job->flags, job->timeout_ms);
+}
+
+static void semop_complete(napi_env env, napi_status status, void *data) {
+  semop_job *job = data;
+  napi_delete_async_work(env, job->work);
+  int error_number = status == napi_ok ? job->error_number : ECANCELED;
+  if (error_number == 0 || error_number == EAGAIN) {
+    napi_value result;
+    if (napi_get_boolean(env, error_number == 0, &result) == napi_ok) napi_resolve_deferred(env, job->deferred, result);
+  } else {
+    napi_reject_deferred(env, job->deferred, memmap_errno_error(env, error_number, "semop"));
+  }
+  free(job);
+}
+
+/*
+ * semopAsync(id, num, op, flags, timeoutMs) -> Promise<boolean>: the same semtimedop on the libuv thread pool.
+ * SEM_UNDO works from a pool thread: Node's threads share one undo list (CLONE_SYSVSEM), so the kernel undoes
+ * the operation when the process exits, whichever thread made it.
+ */
+static napi_value js_semop_async(napi_env env, napi_callback_info info) {
+  napi_value argv[5], promise, name;
+  int32_t id, num, op, flags;
+  int64_t timeout_ms;
+  if (!memmap_get_args(env, info, 5, argv) || !memmap_get_int32(env, argv[0], &id) ||
+      !memmap_get_int32(env, argv[1], &num) || !memmap_get_int32(env, argv[2], &op) ||
+      !memmap_get_int32(env, argv[3], &flags) || !memmap_get_int64(env, argv[4], &timeout_ms))
+    return NULL;
+  assert(num >= 0 && op >= -32768 && op <= 32767);
+  semop_job *job = calloc(1, sizeof *job);
+  if (job == NULL) return memmap_throw_errno(env, ENOMEM, "semop");
+  job->id = id;
+  job->num = num;
+  job->op = op;
+  job->flags = flags;
+  job->timeout_ms = timeout_ms;
+  if (napi_create_promise(env, &job->deferred, &promise) != napi_ok ||
+      napi_create_string_utf8(env, "memmap:semop", NAPI_AUTO_LENGTH, &name) != napi_ok ||
+      napi_create_async_work(env, NULL, name, semop_execute, semop_complete, job, &job->work) != napi_ok ||
+      napi_queue_async_work(env, job->work) != napi_ok) {
+    free(job);
+    memmap_throw_napi_failure(env, napi_generic_failure, "semopAsync setup");
+    return NULL;
+  }
+  return promise;
+}
+
+/* semctl(id, num, GETVAL) -> value. */
+static napi_value js_semctl_getval(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  int32_t id, num;
+  if (!memmap_get_args(env, info, 2, argv) || !memmap_get_int32(env, argv[0], &id) ||
+      !memmap_get_int32(env, argv[1], &num))
+    return NULL;
+  int value = semctl(id, num, GETVAL);
+  if (value < 0) return memmap_throw_errno(env, errno, "semctl");
+  return memmap_int64(env, value);
+}
+
+/* semctl(id, num, SETVAL, value). */
+static napi_value js_semctl_setval(napi_env env, napi_callback_info info) {
+  napi_value argv[3];
+  int32_t id, num, value;
+  if (!memmap_get_args(env, info, 3, argv) || !memmap_get_int32(env, argv[0], &id) ||
+      !memmap_get_int32(env, argv[1], &num) || !memmap_get_int32(env, argv[2], &value))
+    return NULL;
+  assert(value >= 0);
+  if (semctl(id, num, SETVAL, value) != 0) return memmap_throw_errno(env, errno, "semctl");
+  return memmap_undefined(env);
+}
+
+/* semctl(id, 0, IPC_RMID): blocked semop calls on the set fail with EIDRM. */
+static napi_value js_semctl_rmid(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  int32_t id;
+  if (!memmap_get_args(env, info, 1, argv) || !memmap_get_int32(env, argv[0], &id)) return NULL;
+  if (semctl(id, 0, IPC_RMID) != 0) return memmap_throw_errno(env, errno, "semctl");
+  return memmap_undefined(env);
+}
+
+bool memmap_init_sysv(napi_env env, napi_value exports) {
+  napi_value constants;
+  if (napi_get_named_property(env, exports, "constants", &constants) != napi_ok) return false;
+  int values[] = {IPC_PRIVATE, IPC_CREAT, IPC_EXCL, IPC_NOWAIT, SHM_RDONLY, SHM_DEST, SEM_UNDO};
+  const char *names[] = {"IPC_PRIVATE", "IPC_CREAT", "IPC_EXCL", "IPC_NOWAIT", "SHM_RDONLY", "SHM_DEST", "SEM_UNDO"};
+  for (size_t i = 0; i < sizeof values / sizeof values[0]; i++) {
+    napi_value value;
+    if (napi_create_int32(env, values[i], &value) != napi_ok ||
+        napi_set_named_property(env, constants, names[i], value) != napi_ok)
+      return false;
+  }
+  return memmap_export(env, exports, "ftok", js_ftok) && memmap_export(env, exports, "shmget", js_shmget) &&
+         memmap_export(env, exports, "shmat", js_shmat) && memmap_export(env, exports, "shmdt", js_shmdt) &&
+         memmap_export(env, exports, "shmatReadOnly", js_shmat_readonly) &&
+         memmap_export(env, exports, "shmctlStat", js_shmctl_stat) &&
+         memmap_export(env, exports, "shmctlSet", js_shmctl_set) &&
+         memmap_export(env, exports, "shmctlRemove", js_shmctl_rmid) && memmap_export(env, exports, "semget", js_semget) &&
+         memmap_export(env, exports, "semop", js_semop) && memmap_export(env, exports, "semopAsync", js_semop_async) &&
+         memmap_export(env, exports, "semctlGetValue", js_semctl_getval) &&
+         memmap_export(env, exports, "semctlSetValue", js_semctl_setval) &&
+         memmap_export(env, exports, "semctlRemove", js_semctl_rmid);
 }

@@ -73,3 +73,61 @@ export const native = load(packageRoot()) as NativeAddon;
 
 /** The page size of this machine: offsets passed to mmap are multiples of it. */
 export const PAGE_SIZE: number = native.pageSize();
+
+// --- shared memory and synchronisation (issue #6: native/sysv.c, native/sync.c) ---
+// Declaration merging: these add to the interfaces above.
+
+/** The <sys/ipc.h>, <sys/shm.h> and <sys/sem.h> constants. */
+export interface NativeConstants {
+  IPC_PRIVATE: number; IPC_CREAT: number; IPC_EXCL: number; IPC_NOWAIT: number;
+  SHM_RDONLY: number; SHM_DEST: number; SEM_UNDO: number;
+}
+
+/** shmctl(IPC_STAT) as the addon returns it; times are seconds since the epoch (0: never). */
+export interface NativeSegmentStat {
+  key: number; size: number; mode: number; uid: number; gid: number; cuid: number; cgid: number;
+  cpid: number; lpid: number; nattch: number; atime: number; dtime: number; ctime: number;
+}
+
+export interface NativeAddon {
+  /** ftok(3): a System V key from an existing path and a project id (1..255). */
+  ftok(path: string, projectId: number): number;
+  /** shmget(2) -> segment id. */
+  shmget(key: number, size: number, flags: number): number;
+  /** shmat(2): one external ArrayBuffer of `length` bytes over the segment. */
+  shmat(id: number, length: number, flags: number): ArrayBuffer;
+  /**
+   * shmat(2) with SHM_RDONLY behind the addon's copy-on-write SIGSEGV handler: a write through the ArrayBuffer
+   * gives the page a private copy instead of killing the process (native/sysv.c).
+   */
+  shmatReadOnly(id: number, length: number): ArrayBuffer;
+  /** Detaches the ArrayBuffer (every view over it becomes length 0), then shmdt(2) (munmap for read-only ones). */
+  shmdt(attachment: ArrayBuffer): void;
+  /** shmctl(2) IPC_STAT. */
+  shmctlStat(id: number): NativeSegmentStat;
+  /** shmctl(2) IPC_SET of the owner uid, gid and the permission bits (all three, always). */
+  shmctlSet(id: number, uid: number, gid: number, mode: number): void;
+  /** shmctl(2) IPC_RMID. */
+  shmctlRemove(id: number): void;
+  /** semget(2) -> semaphore set id. */
+  semget(key: number, count: number, flags: number): number;
+  /** semtimedop(2) of one operation: false when it timed out or would block (EAGAIN). timeoutMs < 0: none. */
+  semop(id: number, num: number, op: number, flags: number, timeoutMs: number): boolean;
+  /** The same on the libuv thread pool. */
+  semopAsync(id: number, num: number, op: number, flags: number, timeoutMs: number): Promise<boolean>;
+  /** semctl(2) GETVAL. */
+  semctlGetValue(id: number, num: number): number;
+  /** semctl(2) SETVAL. */
+  semctlSetValue(id: number, num: number, value: number): void;
+  /** semctl(2) IPC_RMID. */
+  semctlRemove(id: number): void;
+  /** futex(2) FUTEX_WAIT, shared, on `view[index]`: 0 woken, 1 value differed, 2 timed out. timeoutMs < 0: none. */
+  futexWait(view: Int32Array, index: number, expected: number, timeoutMs: number): 0 | 1 | 2;
+  /** The same on the libuv thread pool; the promise keeps `view` alive. */
+  futexWaitAsync(view: Int32Array, index: number, expected: number, timeoutMs: number): Promise<0 | 1 | 2>;
+  /** futex(2) FUTEX_WAKE, shared: how many waiters were woken. */
+  futexWake(view: Int32Array, index: number, count: number): number;
+  /** kill(2); signal 0 only checks that the process exists. */
+  kill(pid: number, signal: number): void;
+}
+// --- end of shared memory and synchronisation ---
