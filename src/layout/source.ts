@@ -1,0 +1,91 @@
+/**
+ * The bytes records are laid over: a Buffer, any typed array or DataView (its byteOffset honoured), an ArrayBuffer
+ * or a SharedArrayBuffer. A mapped file's buffer can be detached when the mapping is closed: every access through
+ * a detached buffer throws ERR_DETACHED_BUFFER instead of reading zeros.
+ */
+import { invalidArgType, memmapError, outOfRange, validateInteger, type CodedError } from '../errors.js';
+
+/** Bytes a layout can read and write: a Buffer, typed array, DataView, ArrayBuffer or SharedArrayBuffer. */
+export type ByteSource = ArrayBufferView | ArrayBufferLike;
+
+/** The window of memory a source covers. */
+export interface ByteWindow {
+  buffer: ArrayBufferLike;
+  byteOffset: number;
+  byteLength: number;
+}
+
+/** The buffer, offset and length of `source`; a detached source has length 0. */
+export function windowOf(source: unknown, name: string): ByteWindow {
+  if (ArrayBuffer.isView(source)) {
+    let byteLength = 0;
+    let byteOffset = 0;
+    try {
+      byteLength = source.byteLength;
+      byteOffset = source.byteOffset;
+    } catch {
+      // A DataView over a detached buffer throws on byteLength; it covers no bytes.
+    }
+    return { buffer: source.buffer, byteOffset, byteLength };
+  }
+  if (source instanceof ArrayBuffer || (typeof SharedArrayBuffer === 'function' && source instanceof SharedArrayBuffer))
+    return { buffer: source, byteOffset: 0, byteLength: source.byteLength };
+  throw invalidArgType(name, 'an instance of Buffer, TypedArray, DataView, ArrayBuffer or SharedArrayBuffer', source);
+}
+
+/**
+ * Whether `buffer` is detached (its mapping was closed). Node 20 has no ArrayBuffer#detached: a detached buffer has
+ * length 0, and constructing a view over it throws, which tells it from an empty buffer. Only called off the hot path.
+ */
+export function isDetached(buffer: ArrayBufferLike): boolean {
+  if (buffer.byteLength !== 0) return false;
+  try {
+    new Uint8Array(buffer);
+    return false;
+  } catch {
+    return true;
+  }
+}
+
+/** ERR_DETACHED_BUFFER: the memory under a record is gone (its mapping was closed or resized). */
+export function detachedBuffer(): CodedError {
+  return memmapError(
+    'ERR_DETACHED_BUFFER',
+    'Cannot access a record through a detached buffer: its mapping was closed or resized. Map the file again and take a new view.',
+    { kind: 'TypeError' },
+  );
+}
+
+/**
+ * Turns an error thrown by a DataView access into ERR_DETACHED_BUFFER when the buffer is detached (V8 throws a
+ * plain TypeError then); other errors pass through unchanged. Called only in catch blocks, off the hot path.
+ */
+export function accessError(dv: DataView, error: unknown): unknown {
+  return isDetached(dv.buffer) ? detachedBuffer() : error;
+}
+
+const viewCache = new WeakMap<ArrayBufferLike, DataView>();
+
+/** One DataView over a whole buffer, shared by every read and write that comes with a buffer argument. */
+export function dataViewOf(buffer: ArrayBufferLike): DataView {
+  let dv = viewCache.get(buffer);
+  if (dv === undefined || dv.buffer !== buffer) {
+    dv = new DataView(buffer);
+    viewCache.set(buffer, dv);
+  }
+  return dv;
+}
+
+/**
+ * Checks that `size` bytes at `offset` lie inside `window`, and returns the absolute offset in its buffer. A
+ * detached source throws ERR_DETACHED_BUFFER, not a range error.
+ */
+export function checkedOffset(window: ByteWindow, offset: unknown, size: number, name: string): number {
+  if (offset === undefined) offset = 0;
+  if (typeof offset !== 'number' || !Number.isInteger(offset) || offset < 0 || offset + size > window.byteLength) {
+    if (isDetached(window.buffer)) throw detachedBuffer();
+    validateInteger(offset, name, 0);
+    throw outOfRange(name, `>= 0 && <= ${window.byteLength - size} (a record of ${size} bytes in ${window.byteLength} bytes)`, offset);
+  }
+  return window.byteOffset + (offset as number);
+}

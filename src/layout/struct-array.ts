@@ -1,0 +1,261 @@
+/**
+ * StructArray: a fixed-length array of records (or of any field type) over a window of bytes, with no copy.
+ * `get` and `toArray` copy records out, `at` and iteration give live views, `set` and `fill` write through, and
+ * `column` copies one numeric field of every record into a typed array.
+ */
+import { invalidArgValue, outOfRange } from '../errors.js';
+import { codecOf, type Codec } from './codegen.js';
+import type { AnyFieldType, Endian, Infer, InferInput, InferView } from './field.js';
+import type { ScalarKind, ScalarType } from './scalar.js';
+import { accessError } from './source.js';
+
+/** The typed array `column()` returns for each scalar kind (bool as 0/1 bytes). */
+export interface ColumnArrays {
+  int8: Int8Array;
+  uint8: Uint8Array;
+  int16: Int16Array;
+  uint16: Uint16Array;
+  int32: Int32Array;
+  uint32: Uint32Array;
+  int64: BigInt64Array;
+  uint64: BigUint64Array;
+  float32: Float32Array;
+  float64: Float64Array;
+  bool: Uint8Array;
+}
+
+/** The fields of a record type (the struct's shape), or never for other element types. */
+type ShapeOf<T> = T extends { readonly '~shape'?: infer S } ? NonNullable<S> : never;
+
+/** The names of a record's scalar fields: the ones `column()` accepts. */
+export type ColumnName<T> = {
+  [K in keyof ShapeOf<T>]: ShapeOf<T>[K] extends ScalarType ? K : never;
+}[keyof ShapeOf<T>] &
+  string;
+
+/** The typed array `column(name)` returns for field `name`. */
+export type ColumnOf<T, K extends ColumnName<T>> =
+  ShapeOf<T>[K] extends ScalarType<infer Kind, unknown> ? ColumnArrays[Kind] : never;
+
+const columnArrays: Record<ScalarKind, { new (length: number): ArrayLike<unknown> }> = {
+  int8: Int8Array,
+  uint8: Uint8Array,
+  int16: Int16Array,
+  uint16: Uint16Array,
+  int32: Int32Array,
+  uint32: Uint32Array,
+  int64: BigInt64Array,
+  uint64: BigUint64Array,
+  float32: Float32Array,
+  float64: Float64Array,
+  bool: Uint8Array,
+};
+
+/** A fixed-length array of `T` laid over bytes: made by `Struct.array(buf)`, or by a live view's array field. */
+export class StructArray<T extends AnyFieldType> implements Iterable<InferView<T>> {
+  /** The element type. */
+  readonly type: T;
+  /** The number of elements (fixed when the array is made; access after a detach throws ERR_DETACHED_BUFFER). */
+  readonly length: number;
+  /** Byte offset of element 0 in the underlying buffer. */
+  readonly byteOffset: number;
+  readonly #dv: DataView;
+  readonly #base: number;
+  readonly #stride: number;
+  readonly #endian: Endian;
+  readonly #codec: Codec;
+
+  /** Internal: made by `Struct.array()` and live views. `base` is the offset of element 0 in `dv`. */
+  constructor(type: T, dv: DataView, base: number, length: number, endian: Endian) {
+    this.type = type;
+    this.length = length;
+    this.#dv = dv;
+    this.#base = base;
+    this.#stride = type.size;
+    this.#endian = endian;
+    this.#codec = codecOf(type, endian);
+    this.byteOffset = dv.byteOffset + base;
+  }
+
+  /** The size of the array in bytes. */
+  get byteLength(): number {
+    return this.length * this.#stride;
+  }
+
+  /** A copy of element `index` (a plain object for records). Throws RangeError outside [0, length). */
+  get(index: number): Infer<T> {
+    if ((index >>> 0) !== index || index >= this.length) throw this.#badIndex(index);
+    const dv = this.#dv;
+    try {
+      return this.#codec.read(dv, this.#base + index * this.#stride) as Infer<T>;
+    } catch (error) {
+      throw accessError(dv, error);
+    }
+  }
+
+  /** Writes `value` into element `index`, with the same checks as `Struct.write`. */
+  set(index: number, value: InferInput<T>): void {
+    if ((index >>> 0) !== index || index >= this.length) throw this.#badIndex(index);
+    const dv = this.#dv;
+    try {
+      this.#codec.write(dv, this.#base + index * this.#stride, value, `value`);
+    } catch (error) {
+      throw accessError(dv, error);
+    }
+  }
+
+  /**
+   * A live view of element `index` (for records: reads and writes go to the bytes); a negative index counts from
+   * the end, as in Array.prototype.at. Unlike Array#at, an index out of range throws RangeError.
+   */
+  at(index: number): InferView<T> {
+    const length = this.length;
+    const position = index < 0 ? index + length : index;
+    if ((position >>> 0) !== position || position >= length) throw this.#badIndex(index, true);
+    const dv = this.#dv;
+    try {
+      return this.#codec.view(dv, this.#base + position * this.#stride) as InferView<T>;
+    } catch (error) {
+      throw accessError(dv, error);
+    }
+  }
+
+  /** Live views of every element, in order. */
+  [Symbol.iterator](): Iterator<InferView<T>> {
+    return new StructArrayIterator(this.#codec, this.#dv, this.#base, this.#stride, this.length) as Iterator<
+      InferView<T>
+    >;
+  }
+
+  /** Copies of every element, as a plain JS array. */
+  toArray(): Infer<T>[] {
+    const out = new Array<Infer<T>>(this.length);
+    const dv = this.#dv;
+    const read = this.#codec.read;
+    try {
+      for (let i = 0; i < this.length; i++) out[i] = read(dv, this.#base + i * this.#stride) as Infer<T>;
+    } catch (error) {
+      throw accessError(dv, error);
+    }
+    return out;
+  }
+
+  /** Plain copies (so JSON.stringify and console.log show the records). */
+  toJSON(): Infer<T>[] {
+    return this.toArray();
+  }
+
+  /**
+   * Writes `value` into elements [start, end) (negative positions count from the end and are clamped, as in
+   * TypedArray#fill). The value is checked and written once, then its bytes are copied.
+   */
+  fill(value: InferInput<T>, start = 0, end = this.length): this {
+    const from = clampPosition(start, this.length, 'start');
+    const to = clampPosition(end, this.length, 'end');
+    if (from >= to) return this;
+    const dv = this.#dv;
+    const stride = this.#stride;
+    try {
+      this.#codec.write(dv, this.#base + from * stride, value, 'value');
+      const bytes = new Uint8Array(dv.buffer, dv.byteOffset + this.#base + from * stride, (to - from) * stride);
+      // Doubling copies: each copyWithin duplicates what is already filled, log2(n) calls in all.
+      for (let filled = stride; filled < bytes.length; filled *= 2)
+        bytes.copyWithin(filled, 0, Math.min(filled, bytes.length - filled));
+    } catch (error) {
+      throw accessError(dv, error);
+    }
+    return this;
+  }
+
+  /** A StructArray over elements [start, end) of this one, sharing its bytes (as TypedArray#subarray). */
+  subarray(start = 0, end = this.length): StructArray<T> {
+    const from = clampPosition(start, this.length, 'start');
+    const to = Math.max(from, clampPosition(end, this.length, 'end'));
+    return new StructArray(this.type, this.#dv, this.#base + from * this.#stride, to - from, this.#endian);
+  }
+
+  /**
+   * A COPY of one scalar field of every record, as a typed array (Int32Array for an int32 field, BigInt64Array for
+   * int64, Uint8Array of 0/1 for bool). It is a copy, not a strided view: JS typed arrays have no stride, and a
+   * copy works for every offset, alignment and byte order. Writes to it do not reach the records.
+   */
+  column<K extends ColumnName<T>>(name: K): ColumnOf<T, K> {
+    const fields = (this.type as { fields?: readonly { name: string; type: AnyFieldType; offset: number }[] }).fields;
+    const field = fields?.find((f) => f.name === name);
+    const kind = field?.type.kind;
+    if (field === undefined || !Object.prototype.hasOwnProperty.call(columnArrays, kind!))
+      throw invalidArgValue('name', name, 'must name a scalar field of the record (int*, uint*, float*, bool)');
+    const scalarKind = kind as ScalarKind;
+    const out = new columnArrays[scalarKind](this.length) as unknown as Record<number, unknown>;
+    const dv = this.#dv;
+    // #endian is the record's own byte order (its option, or the one it inherits); a scalar field has none of its own.
+    const little = this.#endian === 'little';
+    const first = this.#base + field.offset;
+    const stride = this.#stride;
+    const n = this.length;
+    try {
+      switch (scalarKind) {
+        case 'int8': for (let i = 0; i < n; i++) out[i] = dv.getInt8(first + i * stride); break;
+        case 'uint8': for (let i = 0; i < n; i++) out[i] = dv.getUint8(first + i * stride); break;
+        case 'bool': for (let i = 0; i < n; i++) out[i] = dv.getUint8(first + i * stride) === 0 ? 0 : 1; break;
+        case 'int16': for (let i = 0; i < n; i++) out[i] = dv.getInt16(first + i * stride, little); break;
+        case 'uint16': for (let i = 0; i < n; i++) out[i] = dv.getUint16(first + i * stride, little); break;
+        case 'int32': for (let i = 0; i < n; i++) out[i] = dv.getInt32(first + i * stride, little); break;
+        case 'uint32': for (let i = 0; i < n; i++) out[i] = dv.getUint32(first + i * stride, little); break;
+        case 'int64': for (let i = 0; i < n; i++) out[i] = dv.getBigInt64(first + i * stride, little); break;
+        case 'uint64': for (let i = 0; i < n; i++) out[i] = dv.getBigUint64(first + i * stride, little); break;
+        case 'float32': for (let i = 0; i < n; i++) out[i] = dv.getFloat32(first + i * stride, little); break;
+        case 'float64': for (let i = 0; i < n; i++) out[i] = dv.getFloat64(first + i * stride, little); break;
+      }
+    } catch (error) {
+      throw accessError(dv, error);
+    }
+    return out as unknown as ColumnOf<T, K>;
+  }
+
+  #badIndex(index: number, negative = false): Error {
+    const range = negative ? `an integer >= ${-this.length} && < ${this.length}` : `an integer >= 0 && < ${this.length}`;
+    return outOfRange('index', range, index);
+  }
+}
+
+/** A position argument of fill/subarray: an integer, negative from the end, clamped to [0, length]. */
+function clampPosition(position: number, length: number, name: string): number {
+  if (typeof position !== 'number' || Number.isNaN(position)) throw outOfRange(name, 'an integer', position);
+  const integer = Math.trunc(position);
+  return integer < 0 ? Math.max(0, length + integer) : Math.min(integer, length);
+}
+
+/** The iterator of a StructArray: a plain class so V8 can inline `next()` in a for-of loop. */
+class StructArrayIterator {
+  #index = 0;
+  readonly #codec: Codec;
+  readonly #dv: DataView;
+  readonly #base: number;
+  readonly #stride: number;
+  readonly #length: number;
+
+  constructor(codec: Codec, dv: DataView, base: number, stride: number, length: number) {
+    this.#codec = codec;
+    this.#dv = dv;
+    this.#base = base;
+    this.#stride = stride;
+    this.#length = length;
+  }
+
+  next(): IteratorResult<unknown> {
+    const index = this.#index;
+    if (index >= this.#length) return { done: true, value: undefined };
+    this.#index = index + 1;
+    const dv = this.#dv;
+    try {
+      return { done: false, value: this.#codec.view(dv, this.#base + index * this.#stride) };
+    } catch (error) {
+      throw accessError(dv, error);
+    }
+  }
+
+  [Symbol.iterator](): this {
+    return this;
+  }
+}
