@@ -3,3 +3,4 @@ export { MappedFile, MAX_MAPPING_LENGTH } from './mapped-file.js';
 export type { Advice, ByteRange, FlushOptions, MapMode, OpenOptions, Residency } from './mapped-file.js';
 export { PAGE_SIZE } from './native.js';
 export type { CodedError, SystemError } from './errors.js';
+export * from './layout/index.js';
