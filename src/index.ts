@@ -4,3 +4,4 @@ export type { Advice, ByteRange, FlushOptions, MapMode, OpenOptions, Residency }
 export { PAGE_SIZE } from './native.js';
 export type { CodedError, SystemError } from './errors.js';
 export * from './layout/index.js';
+export * from './records/index.js';

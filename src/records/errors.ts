@@ -1,0 +1,70 @@
+/**
+ * The errors a record file throws, each with a stable code. The code is the API; messages say what to do.
+ *
+ * | code                           | when                                                                        |
+ * |--------------------------------|-----------------------------------------------------------------------------|
+ * | ERR_RECORD_FILE_MISMATCH       | magic, version, flags, record size or schema differ from what was asked for |
+ * | ERR_RECORD_FILE_CORRUPT        | the header is damaged, or the file is too short for its header or count     |
+ * | ERR_RECORD_FILE_LOCKED         | another process is writing the file (flock LOCK_EX is held)                 |
+ * | ERR_RECORD_FILE_READ_ONLY      | a write to a file opened with mode 'r'                                      |
+ * | ERR_RECORD_FILE_CLOSED         | any use after close()                                                       |
+ * | ERR_RECORD_FILE_FULL           | growing past the largest mapping Node can hold                              |
+ */
+import { memmapError, type CodedError } from '../errors.js';
+import type { HeaderProblem } from './format.js';
+
+/** A rejected header: `field` names what differs, `expected` and `actual` its two values. */
+export interface RecordFileError extends CodedError {
+  path?: string;
+  field?: string;
+  expected?: unknown;
+  actual?: unknown;
+}
+
+/** ERR_RECORD_FILE_MISMATCH or ERR_RECORD_FILE_CORRUPT for a header problem found on open. */
+export function headerError(problem: HeaderProblem, path: string): RecordFileError {
+  const advice =
+    problem.kind === 'corrupt'
+      ? 'The file was not changed. Restore it from a copy, or open it with mode "w+" to start it again (this erases it)'
+      : problem.field === 'magic'
+        ? 'The file was not changed. Check the path, or open it with mode "w+" to replace it with an empty record file'
+        : problem.field === 'version' || problem.field === 'flags'
+          ? 'The file was not changed. Open it with the version of memmap that wrote it'
+          : 'The file was not changed. Open it with the struct it was written with (`memmap inspect FILE` prints it as C), or with mode "w+" to erase it';
+  const code = problem.kind === 'corrupt' ? 'ERR_RECORD_FILE_CORRUPT' : 'ERR_RECORD_FILE_MISMATCH';
+  const what = problem.kind === 'corrupt' ? 'is corrupt' : `does not match (${problem.field})`;
+  const error = memmapError(code, `record file '${path}' ${what}: ${problem.message}. ${advice}`, {
+    path,
+  }) as RecordFileError;
+  error.field = problem.field;
+  if (problem.expected !== undefined) error.expected = problem.expected;
+  if (problem.actual !== undefined) error.actual = problem.actual;
+  return error;
+}
+
+/** ERR_RECORD_FILE_LOCKED: another process holds the writer's lock. Carries errno and syscall like fs errors. */
+export function lockedError(path: string, errno: number): RecordFileError {
+  const error = memmapError(
+    'ERR_RECORD_FILE_LOCKED',
+    `record file '${path}' is being written by another process (it holds flock LOCK_EX): close it there, open it ` +
+      `here with mode 'r' to read it, or open it in every writer with { shared: true } and write inside withLock()`,
+    { path },
+  ) as RecordFileError & { errno: number; syscall: string };
+  error.errno = -Math.abs(errno);
+  error.syscall = 'flock';
+  return error;
+}
+
+/** ERR_RECORD_FILE_READ_ONLY. */
+export function readOnlyError(path: string, operation: string): RecordFileError {
+  return memmapError(
+    'ERR_RECORD_FILE_READ_ONLY',
+    `cannot ${operation}: record file '${path}' was opened with mode 'r'; open it with mode 'r+' or 'a+' to write`,
+    { path },
+  );
+}
+
+/** ERR_RECORD_FILE_CLOSED. */
+export function closedError(path: string): RecordFileError {
+  return memmapError('ERR_RECORD_FILE_CLOSED', `record file '${path}' is closed: open it again to use it`, { path });
+}

@@ -1,0 +1,51 @@
+/**
+ * What a record file needs from a layout (src/layout): a size and alignment, read/write/view at an offset of a
+ * DataView, and a schema text that describes the record well enough to decode it without the program that wrote
+ * it. Kept in one place so that the record file depends on the layout module through this file only.
+ */
+import { invalidArgType } from '../errors.js';
+import { hostEndian, type Endian } from '../layout/field.js';
+
+/** The struct methods a record file calls. `S` is the struct type (a layout FieldType). */
+export interface RecordLayout<TOut = unknown, TIn = TOut, TView = TOut> {
+  readonly kind: string;
+  readonly size: number;
+  readonly align: number;
+  read(source: DataView, offset: number): TOut;
+  write(source: DataView, offset: number, value: TIn): void;
+  view(source: DataView, offset: number): TView;
+}
+
+/** Checks that `layout` is a struct from src/layout (or anything with the same methods). */
+export function validateLayout(layout: unknown, name = 'layout'): RecordLayout {
+  const candidate = layout as Partial<RecordLayout> | null;
+  if (
+    candidate === null ||
+    typeof candidate !== 'object' ||
+    typeof candidate.size !== 'number' ||
+    typeof candidate.align !== 'number' ||
+    typeof candidate.read !== 'function' ||
+    typeof candidate.write !== 'function' ||
+    typeof candidate.view !== 'function'
+  )
+    throw invalidArgType(name, 'a struct made with struct() (with size, align, read, write and view)', layout);
+  return candidate as RecordLayout;
+}
+
+/** The layout's byte order for the header flag: its `byteOrder` (the host's unless the struct names one). */
+export function isBigEndian(layout: RecordLayout): boolean {
+  const order = (layout as { byteOrder?: Endian; endian?: Endian }).byteOrder ?? (layout as { endian?: Endian }).endian ?? hostEndian;
+  return order === 'big';
+}
+
+/**
+ * The schema text stored in the header: the layout module's JSON description (`toJSON()`, rebuilt by
+ * `fromSchema`), serialised with JSON.stringify. Deterministic for equal layouts; its hash (format.ts
+ * `schemaHash`, equal to the struct's own `hash`) is what the reopen check compares.
+ */
+export function schemaText(layout: RecordLayout): string {
+  const withSchema = layout as RecordLayout & { toJSON?: () => unknown };
+  if (typeof withSchema.toJSON !== 'function')
+    throw invalidArgType('layout', 'a struct made with struct() (it has no toJSON schema)', layout);
+  return JSON.stringify(withSchema.toJSON());
+}
