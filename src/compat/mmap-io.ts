@@ -236,8 +236,13 @@ export function map(
     try {
       native.madvise(mapping, 0, length, advice);
     } catch (error) {
-      native.munmap(mapping); // mmap-io leaks the mapping here (difference 3)
-      throw compatSystemError(error, 'madvise() failed', map);
+      const failure = compatSystemError(error, 'madvise() failed', map);
+      try {
+        native.munmap(mapping); // mmap-io leaks the mapping here (difference 3)
+      } catch {
+        // munmap of a mapping just made cannot fail in practice; the madvise error is the one to report
+      }
+      throw failure;
     }
   }
   mappings.set(mapping, { unmapped: false });

@@ -97,6 +97,11 @@ describe('exports', () => {
     expect(Object.isFrozen(mmap)).toBe(true);
   });
 
+  it('the default export has mmap-io\'s type: a program typed against mmap-io compiles unchanged', () => {
+    const typedAsMmapIo: typeof import('@riaskov/mmap-io').default = mmap; // checked by tsc --noEmit
+    expect(typedAsMmapIo).toBe(mmap);
+  });
+
   it('exports the extra constants of this machine', () => {
     expect(mmap.MAP_ANONYMOUS).toBeGreaterThan(0);
     expect(mmap.MADV_FREE).toBeGreaterThan(0);
