@@ -339,6 +339,9 @@ describe('advise', () => {
   it('not a buffer, or a non-number: ERR_INVALID_ARG_TYPE', () => {
     expectArgumentError(() => mmap.advise(5 as unknown as Buffer, 1), () => oracle.advise(5, 1), 'ERR_INVALID_ARG_TYPE', TypeError);
     expectArgumentError(() => mmap.advise(ours, 'x' as unknown as number), () => oracle.advise(theirs, 'x'), 'ERR_INVALID_ARG_TYPE', TypeError);
+    expectArgumentError(() => mmap.advise(ours, 'x' as unknown as number, P, 1), undefined, 'ERR_INVALID_ARG_TYPE', TypeError);
+    expectArgumentError(() => mmap.advise(ours, 0, null as unknown as number, 1), undefined, 'ERR_INVALID_ARG_TYPE', TypeError);
+    expectArgumentError(() => mmap.advise(ours, 0, P, undefined as unknown as number), undefined, 'ERR_INVALID_ARG_TYPE', TypeError);
     // a plain object: mmap-io aborts the process in node::Buffer::Data, so it is not called here
     expectArgumentError(() => mmap.advise({} as Buffer, 1), undefined, 'ERR_INVALID_ARG_TYPE', TypeError);
   });
