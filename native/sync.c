@@ -165,8 +165,15 @@ static napi_value js_kill(napi_env env, napi_callback_info info) {
   return memmap_undefined(env);
 }
 
+/* gettid(2): the calling thread's id (the process id on the main thread). Mutex owners are thread ids. */
+static napi_value js_gettid(napi_env env, napi_callback_info info) {
+  (void)info;
+  return memmap_int64(env, (int64_t)syscall(SYS_gettid));
+}
+
 bool memmap_init_sync(napi_env env, napi_value exports) {
   return memmap_export(env, exports, "futexWait", js_futex_wait) &&
          memmap_export(env, exports, "futexWaitAsync", js_futex_wait_async) &&
-         memmap_export(env, exports, "futexWake", js_futex_wake) && memmap_export(env, exports, "kill", js_kill);
+         memmap_export(env, exports, "futexWake", js_futex_wake) && memmap_export(env, exports, "kill", js_kill) &&
+         memmap_export(env, exports, "gettid", js_gettid);
 }

@@ -129,5 +129,7 @@ export interface NativeAddon {
   futexWake(view: Int32Array, index: number, count: number): number;
   /** kill(2); signal 0 only checks that the process exists. */
   kill(pid: number, signal: number): void;
+  /** gettid(2): the calling thread's id. */
+  gettid(): number;
 }
 // --- end of shared memory and synchronisation ---

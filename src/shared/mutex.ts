@@ -1,0 +1,220 @@
+/**
+ * Mutex: a robust lock in 4 bytes of shared memory (a file mapping or a System V segment), for any number of
+ * processes, which a C program can also take (src/shared/memmap_mutex.h, the same protocol).
+ *
+ * The word (a 32-bit integer, 4-byte aligned, zero = unlocked, so fresh zero-filled memory is an unlocked mutex):
+ *
+ * | bits  | meaning                                                              |
+ * |-------|----------------------------------------------------------------------|
+ * | 0-29  | the owner's thread id (gettid; the process id for a main thread), 0 when unlocked |
+ * | 30    | reserved (0)                                                         |
+ * | 31    | WAITERS: some thread may be asleep in futex(FUTEX_WAIT) on the word  |
+ *
+ * The same split as the kernel's robust futexes (FUTEX_TID_MASK, FUTEX_WAITERS). Lock: compare-exchange 0 ->
+ * tid. Contended: set WAITERS and futex-wait on the word; a thread that has waited takes the lock as
+ * tid | WAITERS (it cannot know whether others still wait). Unlock: exchange to 0, and if WAITERS was set,
+ * futex-wake one waiter. Robustness: waits are bounded slices; after a slice with no wake-up, the waiter checks
+ * whether the owner still exists (kill(tid, 0), and /proc/<tid>/stat for a zombie). If it does not, the waiter
+ * takes the lock over with one compare-exchange from the dead owner's word, and is told 'owner-died': the data the
+ * lock protects may be half-updated.
+ *
+ * Why not a pthread robust mutex in the shared bytes: a pthread mutex belongs to a thread, and lockAsync must not
+ * block the event loop, so it would have to lock from a libuv pool thread and unlock from the JavaScript thread
+ * (EPERM for a robust mutex), and the kernel's robust list that frees it at death is per thread. Here every
+ * compare-exchange is made by the JavaScript thread; the pool thread only sleeps in futex(FUTEX_WAIT). See
+ * docs/shared.md.
+ *
+ * Limits: owners are thread ids, so all processes must share one PID namespace; a dead owner whose id the kernel
+ * has already given to a new thread is taken for alive (ids are reused only after pid_max, 4194304 by default,
+ * new ones).
+ */
+import { readFileSync } from 'node:fs';
+import { fromNative, memmapError, validateObject } from '../errors.js';
+import { native } from '../native.js';
+import { AtomicInt32, closedError, type Bytes } from './atomics.js';
+import { timeoutMs } from './wait.js';
+
+/** How a lock was acquired: 'owner-died' when the previous owner died holding it (the data may be inconsistent). */
+export type LockResult = 'acquired' | 'owner-died';
+
+/** Options of `lock` and `lockAsync`. */
+export interface LockOptions {
+  /** Give up after this many milliseconds with ERR_MUTEX_TIMEOUT. Default: wait for ever. */
+  timeout?: number;
+}
+
+const OWNER_MASK = 0x3fffffff;
+const WAITERS = 0x80000000 | 0;
+/** How long a waiter sleeps before it checks whether the owner is still alive. */
+const LIVENESS_SLICE_MS = 100;
+
+/** This thread's id: the owner value this thread writes. */
+const TID: number = native.gettid();
+if (TID > OWNER_MASK) throw new Error(`memmap: thread id ${TID} does not fit in the Mutex word (max ${OWNER_MASK})`);
+
+/** True unless the thread `tid` is gone (ESRCH) or a zombie. */
+export function threadAlive(tid: number): boolean {
+  try {
+    native.kill(tid, 0);
+  } catch (error) {
+    return (error as { errno?: number }).errno !== 3; // ESRCH
+  }
+  try {
+    // /proc/<tid>/stat: "pid (comm) S ..."; comm may hold spaces and parentheses, the state follows the last ')'.
+    const stat = readFileSync(`/proc/${tid}/stat`, 'latin1');
+    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    return state !== 'Z' && state !== 'X';
+  } catch {
+    return false;
+  }
+}
+
+function timeoutError(timeout: number): Error {
+  return memmapError('ERR_MUTEX_TIMEOUT', `the mutex was not acquired within ${timeout} ms: another process holds it`);
+}
+
+/** A robust, cross-process mutex in 4 bytes at `byteOffset` of `bytes` (4-byte aligned; zero bytes = unlocked). */
+export class Mutex {
+  /** Bytes a Mutex occupies. */
+  static readonly SIZE = 4;
+  /** Its required alignment. */
+  static readonly ALIGNMENT = 4;
+
+  /** The word, as an AtomicInt32 (for wait/notify or inspection). */
+  readonly word: AtomicInt32;
+  readonly #cell: Int32Array;
+
+  constructor(bytes: Bytes, byteOffset = 0) {
+    this.word = new AtomicInt32(bytes, byteOffset);
+    this.#cell = this.word.cell;
+  }
+
+  /** The owner's thread id, or 0 when unlocked. */
+  get owner(): number {
+    return this.#live() ? Atomics.load(this.#cell, 0) & OWNER_MASK : 0;
+  }
+
+  #live(): boolean {
+    if (this.#cell.length === 0) throw closedError();
+    return true;
+  }
+
+  /** One attempt: 'acquired', 'owner-died' (taken over from a dead owner), or the word seen (non-zero). */
+  #attempt(base: number): LockResult | number {
+    const cell = this.#cell;
+    const seen = Atomics.compareExchange(cell, 0, 0, TID | base);
+    if (seen === 0) return 'acquired';
+    return seen;
+  }
+
+  /** Takes over from a dead owner if `seen` still holds. */
+  #recover(seen: number): LockResult | undefined {
+    const owner = seen & OWNER_MASK;
+    if (owner === TID || threadAlive(owner)) return undefined;
+    return Atomics.compareExchange(this.#cell, 0, seen, TID | WAITERS) === seen ? 'owner-died' : undefined;
+  }
+
+  /** Takes the lock if it is free (or its owner is dead) now; false otherwise. Never blocks. */
+  tryLock(): LockResult | false {
+    this.#live();
+    const seen = this.#attempt(0);
+    if (typeof seen === 'string') return seen;
+    return this.#recover(seen) ?? false;
+  }
+
+  /**
+   * Takes the lock, blocking this thread until it is free (futex wait). If the owner dies holding it, returns
+   * 'owner-died' within LIVENESS_SLICE_MS (100 ms) of the death. ERR_MUTEX_TIMEOUT after `timeout` ms;
+   * ERR_MUTEX_DEADLOCK if this thread already holds it (it could never be released).
+   */
+  lock(options?: LockOptions): LockResult {
+    this.#live();
+    const first = this.#attempt(0);
+    if (typeof first === 'string') return first;
+    return this.#lockSlow(first, options);
+  }
+
+  #lockSlow(seen: number, options: LockOptions | undefined): LockResult {
+    const ms = timeoutMs(validateObject<LockOptions>(options, 'options').timeout, 'options.timeout');
+    if ((seen & OWNER_MASK) === TID)
+      throw memmapError('ERR_MUTEX_DEADLOCK', 'this thread already holds the mutex: unlock it first (it is not recursive)');
+    const deadline = ms < 0 ? Infinity : performance.now() + ms;
+    const cell = this.#cell;
+    for (;;) {
+      if (cell.length === 0) throw closedError();
+      const attempt = this.#attempt(WAITERS);
+      if (typeof attempt === 'string') return attempt;
+      const left = deadline - performance.now();
+      if (left <= 0) throw timeoutError(ms);
+      const expected = attempt | WAITERS;
+      if (attempt !== expected && Atomics.compareExchange(cell, 0, attempt, expected) !== attempt) continue;
+      let result: number;
+      try {
+        result = native.futexWait(cell, 0, expected, Math.min(LIVENESS_SLICE_MS, left));
+      } catch (error) {
+        throw fromNative(error);
+      }
+      if (result === 2) {
+        const recovered = this.#recover(Atomics.load(cell, 0));
+        if (recovered !== undefined) return recovered;
+      }
+    }
+  }
+
+  /**
+   * As `lock`, without blocking the event loop: the futex waits run on the libuv thread pool; every
+   * compare-exchange runs on this thread, so the owner is this thread. Rejects with ERR_MUTEX_TIMEOUT after
+   * `timeout` ms.
+   */
+  async lockAsync(options?: LockOptions): Promise<LockResult> {
+    this.#live();
+    const first = this.#attempt(0);
+    if (typeof first === 'string') return first;
+    const ms = timeoutMs(validateObject<LockOptions>(options, 'options').timeout, 'options.timeout');
+    const deadline = ms < 0 ? Infinity : performance.now() + ms;
+    const cell = this.#cell;
+    for (;;) {
+      if (cell.length === 0) throw closedError();
+      const attempt = this.#attempt(WAITERS);
+      if (typeof attempt === 'string') return attempt;
+      const left = deadline - performance.now();
+      if (left <= 0) throw timeoutError(ms);
+      const expected = attempt | WAITERS;
+      if (attempt !== expected && Atomics.compareExchange(cell, 0, attempt, expected) !== attempt) continue;
+      let result: number;
+      try {
+        result = await native.futexWaitAsync(cell, 0, expected, Math.min(LIVENESS_SLICE_MS, left));
+      } catch (error) {
+        if (cell.length === 0) throw closedError();
+        throw fromNative(error);
+      }
+      if (result === 2 && cell.length > 0) {
+        const recovered = this.#recover(Atomics.load(cell, 0));
+        if (recovered !== undefined) return recovered;
+      }
+    }
+  }
+
+  /** Releases the lock and wakes one waiter (in any process). ERR_MUTEX_NOT_OWNER unless this thread holds it. */
+  unlock(): void {
+    const cell = this.#cell;
+    if (cell.length === 0) throw closedError();
+    const seen = Atomics.load(cell, 0);
+    if ((seen & OWNER_MASK) !== TID)
+      throw memmapError(
+        'ERR_MUTEX_NOT_OWNER',
+        seen === 0 ? 'the mutex is not locked' : `the mutex is held by thread ${seen & OWNER_MASK}, not by this thread (${TID})`,
+      );
+    if (Atomics.exchange(cell, 0, 0) & WAITERS) native.futexWake(cell, 0, 1);
+  }
+
+  /** Runs `fn` holding the lock (taken with lockAsync) and releases it after, even if `fn` throws. */
+  async withLock<T>(fn: (result: LockResult) => T | Promise<T>, options?: LockOptions): Promise<T> {
+    const result = await this.lockAsync(options);
+    try {
+      return await fn(result);
+    } finally {
+      this.unlock();
+    }
+  }
+}
