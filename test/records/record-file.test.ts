@@ -271,7 +271,7 @@ describe('RecordFile reopen checks: rejected files are never written', () => {
   });
 
   it('a damaged schema: ERR_RECORD_FILE_CORRUPT schemaHash', () => {
-    rejects(edited((b) => void (b[OFFSET.schema + 3] ^= 1)), Student, 'ERR_RECORD_FILE_CORRUPT', 'schemaHash');
+    rejects(edited((b) => void (b[OFFSET.schema + 3] = b[OFFSET.schema + 3]! ^ 1)), Student, 'ERR_RECORD_FILE_CORRUPT', 'schemaHash');
   });
 
   it('a schema length past the header: ERR_RECORD_FILE_CORRUPT schemaLength', () => {
