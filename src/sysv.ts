@@ -19,6 +19,7 @@
  * | `segment.remove()`            | shmctl IPC_RMID                                   |
  */
 import { constants as bufferConstants } from 'node:buffer';
+import { constants as osConstants } from 'node:os';
 import {
   type CodedError,
   type SystemError,
@@ -53,6 +54,9 @@ const HINTS: Record<string, string> = {
   EFAULT: 'the address is not mapped',
 };
 
+/** Kernel texts for errnos libuv does not name. */
+const SYSV_TEXT: Record<string, string> = { EIDRM: 'identifier removed' };
+
 function hex(key: number): string {
   return `0x${(key >>> 0).toString(16).padStart(8, '0')}`;
 }
@@ -62,6 +66,14 @@ function sysvError(error: unknown, what: { key?: number; id?: number; path?: str
     return error instanceof Error ? error : new Error(String(error));
   const native = error as SystemError;
   const result = systemError(native.errno, native.syscall, what.path) as SysvError;
+  if (result.code === 'UNKNOWN') {
+    // libuv's table, which errors.ts uses, lacks some System V errnos (EIDRM): take the name from os.constants.
+    const name = Object.entries(osConstants.errno).find(([, value]) => value === Math.abs(native.errno))?.[0];
+    if (name !== undefined) {
+      result.code = name;
+      result.message = `${name}: ${SYSV_TEXT[name] ?? 'system error'}${result.message.slice('UNKNOWN: system error'.length)}`;
+    }
+  }
   const where = what.path !== undefined ? `'${what.path}'` : what.key !== undefined ? `key ${hex(what.key)}` : `id ${what.id}`;
   const hint = native.syscall === 'ftok' && result.code === 'ENOENT'
     ? 'ftok needs an existing file: check the path, or create the file first'
@@ -218,11 +230,13 @@ export class Segment {
     return new Segment(call({ key: IPC_PRIVATE }, () => native.shmget(IPC_PRIVATE, size, IPC_CREAT | mode)), IPC_PRIVATE);
   }
 
-  /** A segment by the id another process gave (checked with IPC_STAT: EINVAL/EIDRM if it is gone). */
+  /**
+   * A segment by the id another process gave. Not checked here (IPC_STAT would need read permission): a gone
+   * segment is an EINVAL or EIDRM error at the first call that uses it.
+   */
   static fromId(id: number): Segment {
     validateInteger(id, 'id', 0, 0x7fffffff);
-    const raw = call({ id }, () => native.shmctlStat(id));
-    return new Segment(id, raw.key);
+    return new Segment(id, IPC_PRIVATE);
   }
 
   /** shmctl(IPC_STAT): size, permissions, owners, attachment count and times. Needs read permission (EACCES). */
@@ -235,14 +249,18 @@ export class Segment {
     return this.stat().size;
   }
 
-  /** shmctl(IPC_SET): changes the owner uid, gid and permission bits; the ones not given stay. Owner or root (EPERM). */
+  /**
+   * shmctl(IPC_SET): changes the owner uid, gid and permission bits; the ones not given stay (read first with
+   * IPC_STAT, so a caller without read permission must give all three). Owner, creator or root (EPERM).
+   */
   set(changes: { uid?: number; gid?: number; mode?: number }): void {
     const opts = validateObject<{ uid: number; gid: number; mode: number }>(changes, 'changes');
     if (changes === undefined) throw invalidArgType('changes', 'of type object', changes);
     const uid = opts.uid === undefined ? undefined : validateInteger(opts.uid, 'changes.uid', 0, 0x7fffffff);
     const gid = opts.gid === undefined ? undefined : validateInteger(opts.gid, 'changes.gid', 0, 0x7fffffff);
     const mode = opts.mode === undefined ? undefined : validateMode(opts.mode, 'changes.mode');
-    const current = this.stat();
+    // IPC_SET sets all three: read the ones not given (IPC_STAT, which needs read permission) unless all are.
+    const current = uid !== undefined && gid !== undefined && mode !== undefined ? { uid, gid, mode } : this.stat();
     call(this.#what(), () => native.shmctlSet(this.id, uid ?? current.uid, gid ?? current.gid, mode ?? current.mode));
   }
 
@@ -330,6 +348,21 @@ export class Attachment implements Disposable {
   [Symbol.dispose](): void {
     this.detach();
   }
+}
+
+/**
+ * UNSAFE (exported from memmap/unsafe only): shmat with SHM_RDONLY and nothing else. The pages have no write
+ * permission, and a JavaScript Buffer cannot refuse a write, so any write through `.buffer` (a stray
+ * `buffer[0] = 1`, a `buffer.write`, a `fill`) kills the process with SIGSEGV. It exists for code that must see
+ * the segment exactly as the kernel maps it, with no SIGSEGV handler in the process and no private copies: prefer
+ * `segment.attach({ readOnly: true })`, which maps the same way but turns such a write into a private copy.
+ */
+export function attachReadOnlyRaw(segment: Segment): Attachment {
+  if (!(segment instanceof Segment)) throw invalidArgType('segment', 'an instance of Segment', segment);
+  const what = segment.key === IPC_PRIVATE ? { id: segment.id } : { key: segment.key, id: segment.id };
+  const size = call(what, () => native.shmctlStat(segment.id)).size;
+  const mapping = call(what, () => native.shmat(segment.id, size, native.constants.SHM_RDONLY));
+  return new Attachment(segment, mapping, true);
 }
 
 function detachedError(segment: Segment): CodedError {
