@@ -122,6 +122,17 @@ static napi_value js_faults(napi_env env, napi_callback_info info) {
   return memmap_int64(env, __atomic_load_n(&mapping->entry->faults, __ATOMIC_ACQUIRE));
 }
 
+/* ioFaults(arraybuffer) -> pages of this mapping the SIGBUS handler replaced because the kernel could not provide
+   them though the file covers them (a full filesystem under a sparse file, an I/O error). */
+static napi_value js_io_faults(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  if (!memmap_get_args(env, info, 1, argv)) return NULL;
+  memmap_mapping *mapping = unwrap_mapping(env, argv[0]);
+  if (mapping == NULL) return NULL;
+  if (mapping->unmapped || mapping->entry == NULL) return memmap_int64(env, 0);
+  return memmap_int64(env, __atomic_load_n(&mapping->entry->io_faults, __ATOMIC_ACQUIRE));
+}
+
 /* lostFrom(arraybuffer) -> bytes from the mapping's start to the first page the handler replaced with zero-filled
    memory (the mapping's length, rounded up to pages, while none was). */
 static napi_value js_lost_from(napi_env env, napi_callback_info info) {
@@ -302,5 +313,6 @@ bool memmap_init_mapping(napi_env env, napi_value exports) {
          memmap_export(env, exports, "madvise", js_madvise) && memmap_export(env, exports, "mincore", js_mincore) &&
          memmap_export(env, exports, "mlock", js_mlock) && memmap_export(env, exports, "munlock", js_munlock) &&
          memmap_export(env, exports, "pageSize", js_page_size) && memmap_export(env, exports, "address", js_address) &&
-         memmap_export(env, exports, "faults", js_faults) && memmap_export(env, exports, "lostFrom", js_lost_from);
+         memmap_export(env, exports, "faults", js_faults) && memmap_export(env, exports, "lostFrom", js_lost_from) &&
+         memmap_export(env, exports, "ioFaults", js_io_faults);
 }

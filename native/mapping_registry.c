@@ -23,6 +23,7 @@ memmap_registry_entry *memmap_registry_add(void *address, size_t length, int fd,
       entry->dev = dev;
       entry->ino = ino;
       __atomic_store_n(&entry->faults, 0, __ATOMIC_RELAXED);
+      __atomic_store_n(&entry->io_faults, 0, __ATOMIC_RELAXED);
       __atomic_store_n(&entry->lost_from, length, __ATOMIC_RELAXED);
       size_t seen = __atomic_load_n(&high_water, __ATOMIC_RELAXED);
       while (seen < i + 1 &&

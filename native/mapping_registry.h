@@ -22,6 +22,7 @@ typedef struct {
   dev_t dev;           /* the file's identity when mapped: the handler repairs only if fd still names it */
   ino_t ino;
   uint32_t faults;     /* truncation faults repaired in this mapping (see sigbus.c) */
+  uint32_t io_faults;  /* pages the file covers but the kernel could not provide (full filesystem, I/O error) */
   size_t lost_from;    /* bytes from the mapping's start to the first page replaced by zero-filled memory;
                           == length while nothing has been replaced */
 } memmap_registry_entry;

@@ -1,5 +1,5 @@
 /*
- * SIGBUS from a truncated file becomes an error instead of a crash.
+ * SIGBUS from a truncated file (or a full filesystem) becomes an error instead of a crash.
  *
  * When another program shrinks a file we have mapped, the kernel removes the pages past the new end from every
  * mapping of it, and the next access to one of them raises SIGBUS (si_code BUS_ADRERR). This handler looks the
@@ -10,10 +10,14 @@
  * reads the count (native.faults) and turns it into ERR_MAPPING_TRUNCATED at the next flush or resize, so the
  * writes made into the replaced pages are reported as lost rather than silently dropped.
  *
+ * The same BUS_ADRERR also comes from a page the file does cover but the kernel cannot provide: a hole of a sparse
+ * file whose filesystem (or tmpfs, /dev/shm) is full, a quota, an I/O error reading the page. Then only the faulting
+ * page is replaced and counted apart (io_faults; ERR_MAPPING_FAULTED in TypeScript). memmap reserves the blocks of
+ * files it creates or grows, so this happens only with `sparse: true` or with files others made sparse.
+ *
  * Everything else goes on to the handler installed before ours, or to the default action (the process dies with
  * SIGBUS, as it would without memmap): a fault outside our mappings, in an anonymous mapping, a hardware memory
- * error (BUS_MCEERR_*), an I/O error or a full disk on a sparse file (the file still covers the page), a file
- * descriptor that no longer names the mapped file, a SIGBUS sent with kill(2).
+ * error (BUS_MCEERR_*), a file descriptor that no longer names the mapped file, a SIGBUS sent with kill(2).
  *
  * Async-signal-safe: no malloc, no locks, no stdio; only atomics, fstat(2) and mmap(2) (plain system calls), and
  * errno is restored. The handler uses a few hundred bytes of stack; SA_ONSTACK makes it run on the thread's
@@ -44,8 +48,8 @@ static int current_previous;
 static int installing; /* a flag: one thread (re)installs at a time */
 static uintptr_t page_size;
 
-/* Replaces the pages of `entry` past the file's end. Returns false (nothing changed) when the fault is not a
-   truncation of the file this mapping was made from. */
+/* Replaces the faulting page, or for a truncation every page of `entry` past the file's new end. Returns false
+   (nothing changed) when the fault is not one of the two kinds repaired (see the top of this file). */
 static bool repair(uintptr_t address, memmap_registry_entry *entry) {
   uintptr_t start = __atomic_load_n(&entry->address, __ATOMIC_ACQUIRE);
   size_t length = entry->length;
@@ -58,7 +62,17 @@ static bool repair(uintptr_t address, memmap_registry_entry *entry) {
   uintptr_t fault_page = address & ~(page_size - 1);
   /* In bounds: fault_page >= start because start is page-aligned and address >= start. */
   uint64_t fault_file_offset = (uint64_t)entry->file_offset + (fault_page - start);
-  if (st.st_size < 0 || fault_file_offset < (uint64_t)st.st_size) return false; /* the file covers the page */
+  if (st.st_size < 0) return false;
+  if (fault_file_offset < (uint64_t)st.st_size) {
+    /* The file covers the page, yet the kernel could not provide it: no block or memory for it (a sparse file on a
+       full filesystem or tmpfs, a quota) or an I/O error reading it. Only this page is replaced. */
+    if (fault_page - start >= __atomic_load_n(&entry->lost_from, __ATOMIC_ACQUIRE)) return false; /* cannot be */
+    if (mmap((void *)fault_page, page_size, PROT_READ | PROT_WRITE, MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS, -1,
+             0) == MAP_FAILED)
+      return false;
+    __atomic_add_fetch(&entry->io_faults, 1, __ATOMIC_ACQ_REL);
+    return true;
+  }
 
   /* The first page wholly past the file's end, as an offset into the mapping (0 when the file now ends before the
      mapping starts). It is <= the fault page: the fault page is itself wholly past the end. */

@@ -23,7 +23,8 @@
  * process, in every other mmap library). memmap's SIGBUS handler (native/sigbus.c) replaces them with zero-filled
  * memory instead, so the access goes on; then `truncated` is true and the next `flush()`, `flushAsync()` or
  * `resize()` throws ERR_MAPPING_TRUNCATED: whatever was written past the file's new end is not in the file.
- * `refresh()` maps the file as it is now.
+ * `refresh()` maps the file as it is now. The same handler deals with a page the file covers but the kernel cannot
+ * provide (a sparse file on a full filesystem or /dev/shm, an I/O error): `faulted`, ERR_MAPPING_FAULTED.
  */
 import { closeSync, constants as fsConstants, fstatSync, ftruncateSync, openSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -346,10 +347,40 @@ export class MappedFile implements Disposable {
     return { fileSize, lostFrom };
   }
 
-  /** ERR_MAPPING_TRUNCATED if another program shrank the file under this mapping (see `truncated`). */
-  #checkTruncated(cause?: unknown): void {
+  /**
+   * True when the kernel could not provide a page of the mapping that the file does cover (a hole of a sparse file
+   * on a full filesystem or tmpfs, a disk quota, an I/O error reading it): memmap's SIGBUS handler replaced that page
+   * with zero-filled memory private to this process, so the access went on, but what was written there is not in
+   * the file and what was read there was zeros. `flush()`, `flushAsync()` and `resize()` then throw
+   * ERR_MAPPING_FAULTED; `refresh()` maps the file again. Files memmap creates or grows have their blocks reserved,
+   * so this needs `sparse: true` or a sparse file made by another program. False after `close()`.
+   */
+  get faulted(): boolean {
+    const mapping = this.#mapping;
+    return mapping !== undefined && this.#fd >= 0 && native.ioFaults(mapping) > 0;
+  }
+
+  /**
+   * ERR_MAPPING_TRUNCATED if another program shrank the file under this mapping (see `truncated`), else
+   * ERR_MAPPING_FAULTED if a page could not be provided (see `faulted`).
+   */
+  #checkLost(cause?: unknown): void {
     const truncation = this.#truncation();
-    if (truncation === undefined) return;
+    if (truncation === undefined) {
+      const mapping = this.#mapping;
+      if (mapping === undefined || this.#fd < 0) return;
+      const pages = native.ioFaults(mapping);
+      if (pages === 0) return;
+      const error = memmapError(
+        'ERR_MAPPING_FAULTED',
+        `${pages} page(s) of ${this.#name()} could not be read or allocated (the filesystem is full under a sparse ` +
+          `file, or an I/O error): they were replaced with zero-filled memory, and what was written there is not in ` +
+          `the file. Free space (or open without sparse: true), then call refresh() or close() it and open it again`,
+        { path: this.path! },
+      );
+      if (cause !== undefined) (error as Error & { cause?: unknown }).cause = cause;
+      throw error;
+    }
     const { fileSize, lostFrom } = truncation;
     const end = this.offset + this.#window.length;
     const lost =
@@ -397,8 +428,9 @@ export class MappedFile implements Disposable {
    * Writes dirty pages of `range` (default: all) back to the file with msync(2): MS_SYNC (wait until written),
    * or MS_ASYNC with `{ async: true }`; `{ invalidate: true }` adds MS_INVALIDATE. The range is rounded out to
    * whole pages. Private ('r', 'c') and anonymous maps have no file to write to: flushing them does nothing.
-   * Throws ERR_MAPPING_TRUNCATED if another program shrank the file under the mapping (see `truncated`), after
-   * writing back what the file still holds.
+   * Throws ERR_MAPPING_TRUNCATED if another program shrank the file under the mapping (see `truncated`), or
+   * ERR_MAPPING_FAULTED if pages of it could not be provided (see `faulted`), after writing back what the file
+   * still holds.
    */
   flush(range?: ByteRange, options?: FlushOptions): void {
     const mapping = this.#open();
@@ -412,7 +444,7 @@ export class MappedFile implements Disposable {
         failure = error;
       }
     }
-    this.#checkTruncated(failure);
+    this.#checkLost(failure);
     if (failure !== undefined) throw failure;
   }
 
@@ -430,7 +462,7 @@ export class MappedFile implements Disposable {
       }
     }
     // closed meanwhile: nothing is mapped any more, so nothing can have been lost since.
-    if (this.#mapping === mapping) this.#checkTruncated(failure);
+    if (this.#mapping === mapping) this.#checkLost(failure);
     if (failure !== undefined) throw failure;
   }
 
@@ -481,8 +513,8 @@ export class MappedFile implements Disposable {
    * Sets the file's size to `offset + newLength` and maps the new window. Every Buffer or view taken before is
    * detached (reads as length 0), never left pointing at unmapped pages: take `.buffer` again afterwards.
    * Growing reserves the new blocks (posix_fallocate) unless the file was opened `sparse`; their contents are
-   * zeros. Only for 'r+' and 'w+' files. Throws ERR_MAPPING_TRUNCATED (and changes nothing) if another program
-   * shrank the file under the mapping: `refresh()` first.
+   * zeros. Only for 'r+' and 'w+' files. Throws ERR_MAPPING_TRUNCATED or ERR_MAPPING_FAULTED (and changes
+   * nothing) if pages of the mapping were lost (see `truncated`, `faulted`): `refresh()` first.
    */
   resize(newLength: number): void {
     this.#open();
@@ -493,7 +525,7 @@ export class MappedFile implements Disposable {
         this.path === undefined ? {} : { path: this.path },
       );
     validateInteger(newLength, 'newLength', 1, MAX_MAPPING_LENGTH);
-    this.#checkTruncated();
+    this.#checkLost();
     const newEnd = this.offset + newLength;
     const fileSize = fstatSync(this.#fd).size;
     if (newEnd > fileSize) {
@@ -517,7 +549,7 @@ export class MappedFile implements Disposable {
   /**
    * Maps the file as it is now, after another program shrank or grew it: unmaps (every earlier view is detached)
    * and maps the window again, up to the file's current end (a file opened with `length` keeps at most that
-   * length). Clears `truncated`; what was lost stays lost. Throws ERR_MAPPING_EMPTY, changing nothing, when the file
+   * length). Clears `truncated` and `faulted`; what was lost stays lost. Throws ERR_MAPPING_EMPTY, changing nothing, when the file
    * now ends at or before `offset`: close it then. Does nothing for anonymous memory.
    */
   refresh(): void {

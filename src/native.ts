@@ -54,6 +54,11 @@ export interface NativeAddon {
    * shrunk under an accessed page. 0 after munmap.
    */
   faults(mapping: ArrayBuffer): number;
+  /**
+   * Pages the SIGBUS handler replaced with zero-filled memory because the kernel could not provide them although
+   * the file covers them (a sparse file on a full filesystem, an I/O error). 0 after munmap.
+   */
+  ioFaults(mapping: ArrayBuffer): number;
   /** Bytes from the mapping's start to the first page replaced with zero-filled memory (its length while none). */
   lostFrom(mapping: ArrayBuffer): number;
   /** True while memmap's SIGBUS handler is the process's SIGBUS disposition. */

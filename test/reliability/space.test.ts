@@ -74,4 +74,35 @@ describe('space is reserved when a file is created or grown', () => {
     // a sparse file asks for no blocks: creating it succeeds (touching its pages later is what would fail)
     expectRefusedEverywhere(report<Report>(result.stdout), 'ENOSPC', 28, { threw: false });
   });
+
+  const sparseMount = tmp('tmpfs-sparse');
+  mkdirSync(sparseMount);
+  const sparseMounted = mounted && canMountTmpfs(sparseMount);
+  afterAll(() => {
+    if (sparseMounted) execFileSync('umount', [sparseMount]);
+  });
+
+  it.skipIf(!sparseMounted)(
+    'sparse: true on a full filesystem: the pages that get no space are replaced, not fatal; ERR_MAPPING_FAULTED',
+    async () => {
+      const result = await startNode(reliabilityFixture('full-sparse.mts'), [sparseMount, String(BIG)]).result;
+      expect(result.stderr).toBe('');
+      expect(result.signal).toBeNull(); // not killed by SIGBUS
+      expect(result.code).toBe(0);
+      const r = report<Record<string, unknown> & { path: string; pagesSaved: number }>(result.stdout);
+      expect(r).toMatchObject({
+        readBack: true, // the replaced pages took the writes, in this process only
+        faulted: true,
+        truncated: false,
+        flush: { threw: true, code: 'ERR_MAPPING_FAULTED', path: r.path },
+        flushAsync: { threw: true, code: 'ERR_MAPPING_FAULTED', path: r.path },
+        resize: { threw: true, code: 'ERR_MAPPING_FAULTED', path: r.path },
+        fileSize: BIG, // resize changed nothing
+        afterRefresh: { faulted: false, length: BIG },
+      });
+      // 1 MiB of the 4 MiB found space, the rest did not (tmpfs counts its own few pages too)
+      expect(r.pagesSaved).toBeGreaterThan(0);
+      expect(r.pagesSaved).toBeLessThanOrEqual(256);
+    },
+  );
 });
