@@ -60,17 +60,19 @@ export function writeChar(
 ): void {
   if (typeof value !== 'string') throw invalidArgType(fieldPath(path, key), 'of type string', value);
   const chars = value.length;
-  let ascii = chars <= length;
-  for (let i = 0; ascii && i < chars; i++) {
-    const code = value.charCodeAt(i);
-    if (code === 0 || code >= 0x80) ascii = false;
+  // UTF-8 never takes fewer bytes than UTF-16 code units, so a string with more units than bytes cannot fit.
+  if (chars <= length) {
+    // Check first, write after: a rejected string leaves the field as it was.
+    let i = 0;
+    while (i < chars && (value.charCodeAt(i) - 1) >>> 0 < 0x7f) i++;
+    if (i === chars) {
+      // All ASCII (1..127): one byte per character; NUL-pad the rest.
+      for (i = 0; i < chars; i++) dv.setUint8(offset + i, value.charCodeAt(i));
+      for (; i < length; i++) dv.setUint8(offset + i, 0);
+      return;
+    }
   }
-  if (ascii) {
-    // An ASCII string's UTF-8 form is its characters, one byte each, and it fits (chars <= length).
-    for (let i = 0; i < chars; i++) dv.setUint8(offset + i, value.charCodeAt(i));
-    for (let i = chars; i < length; i++) dv.setUint8(offset + i, 0);
-    return;
-  }
+  // Not ASCII (or too long): encode, check, then write the whole field again.
   if (value.includes('\0'))
     throw invalidArgValue(fieldPath(path, key), value, 'must not contain a NUL character (C strings end at the first NUL)');
   const encoded = encoder.encode(value);

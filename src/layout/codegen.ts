@@ -30,7 +30,10 @@ export interface Codec {
   read(dv: DataView, o: number): unknown;
   /** Checks and writes `value` at `o`; `path` names it in errors ('' for a view setter's own field). */
   write(dv: DataView, o: number, value: unknown, path: string): void;
-  /** A live view at `o` for structs, unions and arrays; the value itself for scalars and strings. */
+  /**
+   * A live view at `o` for structs, unions and arrays; the value itself for scalars and strings. Unlike read and
+   * write it reports a detached buffer itself (ERR_DETACHED_BUFFER), so callers need no try/catch around it.
+   */
   view(dv: DataView, o: number): unknown;
 }
 
@@ -205,7 +208,11 @@ function compile(type: AnyFieldType, endian: Endian): Codec {
     deps,
     `return function write(dv, o, x, path) { ${writeStatements(type, 'o', "''", 'path', endian, deps)} }`,
   );
-  const view = type.kind === 'bytes' ? (dv: DataView, o: number) => viewBytes(dv, o, type.size) : read;
+  const view = build<Codec['view']>(
+    deps,
+    `return function view(dv, o) { try { return ${type.kind === 'bytes' ? `viewBytes(dv, o, ${type.size})` : 'read(dv, o)'}; } catch (e) { throw accessError(dv, e); } }`,
+    { read },
+  );
   return { read, write, view };
 }
 

@@ -57,13 +57,14 @@ export class StructArray<T extends AnyFieldType> implements Iterable<InferView<T
   readonly type: T;
   /** The number of elements (fixed when the array is made; access after a detach throws ERR_DETACHED_BUFFER). */
   readonly length: number;
-  /** Byte offset of element 0 in the underlying buffer. */
-  readonly byteOffset: number;
   readonly #dv: DataView;
   readonly #base: number;
   readonly #stride: number;
   readonly #endian: Endian;
   readonly #codec: Codec;
+  readonly #read: Codec['read'];
+  readonly #write: Codec['write'];
+  readonly #view: Codec['view'];
 
   /** Internal: made by `Struct.array()` and live views. `base` is the offset of element 0 in `dv`. */
   constructor(type: T, dv: DataView, base: number, length: number, endian: Endian) {
@@ -74,7 +75,18 @@ export class StructArray<T extends AnyFieldType> implements Iterable<InferView<T
     this.#stride = type.size;
     this.#endian = endian;
     this.#codec = codecOf(type, endian);
-    this.byteOffset = dv.byteOffset + base;
+    this.#read = this.#codec.read;
+    this.#write = this.#codec.write;
+    this.#view = this.#codec.view;
+  }
+
+  /** Byte offset of element 0 in the underlying buffer. */
+  get byteOffset(): number {
+    try {
+      return this.#dv.byteOffset + this.#base;
+    } catch (error) {
+      throw accessError(this.#dv, error);
+    }
   }
 
   /** The size of the array in bytes. */
@@ -84,10 +96,10 @@ export class StructArray<T extends AnyFieldType> implements Iterable<InferView<T
 
   /** A copy of element `index` (a plain object for records). Throws RangeError outside [0, length). */
   get(index: number): Infer<T> {
-    if ((index >>> 0) !== index || index >= this.length) throw this.#badIndex(index);
+    if ((index >>> 0) !== index || index >= this.length) throw badIndex(index, this.length, false);
     const dv = this.#dv;
     try {
-      return this.#codec.read(dv, this.#base + index * this.#stride) as Infer<T>;
+      return this.#read(dv, this.#base + index * this.#stride) as Infer<T>;
     } catch (error) {
       throw accessError(dv, error);
     }
@@ -95,10 +107,10 @@ export class StructArray<T extends AnyFieldType> implements Iterable<InferView<T
 
   /** Writes `value` into element `index`, with the same checks as `Struct.write`. */
   set(index: number, value: InferInput<T>): void {
-    if ((index >>> 0) !== index || index >= this.length) throw this.#badIndex(index);
+    if ((index >>> 0) !== index || index >= this.length) throw badIndex(index, this.length, false);
     const dv = this.#dv;
     try {
-      this.#codec.write(dv, this.#base + index * this.#stride, value, `value`);
+      this.#write(dv, this.#base + index * this.#stride, value, 'value');
     } catch (error) {
       throw accessError(dv, error);
     }
@@ -111,27 +123,35 @@ export class StructArray<T extends AnyFieldType> implements Iterable<InferView<T
   at(index: number): InferView<T> {
     const length = this.length;
     const position = index < 0 ? index + length : index;
-    if ((position >>> 0) !== position || position >= length) throw this.#badIndex(index, true);
-    const dv = this.#dv;
-    try {
-      return this.#codec.view(dv, this.#base + position * this.#stride) as InferView<T>;
-    } catch (error) {
-      throw accessError(dv, error);
-    }
+    if ((position >>> 0) !== position || position >= length) throw badIndex(index, length, true);
+    // A codec's view never lets a plain TypeError out (it turns a detached access into ERR_DETACHED_BUFFER itself).
+    return this.#view(this.#dv, this.#base + position * this.#stride) as InferView<T>;
   }
 
   /** Live views of every element, in order. */
   [Symbol.iterator](): Iterator<InferView<T>> {
-    return new StructArrayIterator(this.#codec, this.#dv, this.#base, this.#stride, this.length) as Iterator<
+    return new StructArrayIterator(this.#view, this.#dv, this.#base, this.#stride, this.length) as Iterator<
       InferView<T>
     >;
+  }
+
+  /**
+   * Calls `callback` with a live view of every element and its index. Faster than for-of (no iterator result
+   * objects), so it is the way to visit every record in a hot loop.
+   */
+  forEach(callback: (element: InferView<T>, index: number) => void): void {
+    const view = this.#view;
+    const dv = this.#dv;
+    const base = this.#base;
+    const stride = this.#stride;
+    for (let i = 0; i < this.length; i++) callback(view(dv, base + i * stride) as InferView<T>, i);
   }
 
   /** Copies of every element, as a plain JS array. */
   toArray(): Infer<T>[] {
     const out = new Array<Infer<T>>(this.length);
     const dv = this.#dv;
-    const read = this.#codec.read;
+    const read = this.#read;
     try {
       for (let i = 0; i < this.length; i++) out[i] = read(dv, this.#base + i * this.#stride) as Infer<T>;
     } catch (error) {
@@ -156,7 +176,7 @@ export class StructArray<T extends AnyFieldType> implements Iterable<InferView<T
     const dv = this.#dv;
     const stride = this.#stride;
     try {
-      this.#codec.write(dv, this.#base + from * stride, value, 'value');
+      this.#write(dv, this.#base + from * stride, value, 'value');
       const bytes = new Uint8Array(dv.buffer, dv.byteOffset + this.#base + from * stride, (to - from) * stride);
       // Doubling copies: each copyWithin duplicates what is already filled, log2(n) calls in all.
       for (let filled = stride; filled < bytes.length; filled *= 2)
@@ -213,10 +233,12 @@ export class StructArray<T extends AnyFieldType> implements Iterable<InferView<T
     return out as unknown as ColumnOf<T, K>;
   }
 
-  #badIndex(index: number, negative = false): Error {
-    const range = negative ? `an integer >= ${-this.length} && < ${this.length}` : `an integer >= 0 && < ${this.length}`;
-    return outOfRange('index', range, index);
-  }
+}
+
+/** ERR_OUT_OF_RANGE for an index outside the array (off the hot path: a function, so accessors stay small). */
+function badIndex(index: unknown, length: number, negative: boolean): Error {
+  const range = negative ? `an integer >= ${-length} && < ${length}` : `an integer >= 0 && < ${length}`;
+  return outOfRange('index', range, index);
 }
 
 /** A position argument of fill/subarray: an integer, negative from the end, clamped to [0, length]. */
@@ -229,14 +251,14 @@ function clampPosition(position: number, length: number, name: string): number {
 /** The iterator of a StructArray: a plain class so V8 can inline `next()` in a for-of loop. */
 class StructArrayIterator {
   #index = 0;
-  readonly #codec: Codec;
+  readonly #view: Codec['view'];
   readonly #dv: DataView;
   readonly #base: number;
   readonly #stride: number;
   readonly #length: number;
 
-  constructor(codec: Codec, dv: DataView, base: number, stride: number, length: number) {
-    this.#codec = codec;
+  constructor(view: Codec['view'], dv: DataView, base: number, stride: number, length: number) {
+    this.#view = view;
     this.#dv = dv;
     this.#base = base;
     this.#stride = stride;
@@ -247,12 +269,7 @@ class StructArrayIterator {
     const index = this.#index;
     if (index >= this.#length) return { done: true, value: undefined };
     this.#index = index + 1;
-    const dv = this.#dv;
-    try {
-      return { done: false, value: this.#codec.view(dv, this.#base + index * this.#stride) };
-    } catch (error) {
-      throw accessError(dv, error);
-    }
+    return { done: false, value: this.#view(this.#dv, this.#base + index * this.#stride) };
   }
 
   [Symbol.iterator](): this {

@@ -43,10 +43,10 @@ export interface Field<T extends AnyFieldType = AnyFieldType> {
 type Simplify<T> = { [K in keyof T]: T[K] } & {};
 
 /** The plain object a read gives: `{ name: string; age: number }`. */
-export type RecordOf<S extends Shape> = { [K in keyof S]: Infer<S[K]> };
+export type RecordOf<S extends Shape> = { -readonly [K in keyof S]: Infer<S[K]> };
 
 /** The object a struct write accepts: every member, each in its input type. */
-export type RecordInput<S extends Shape> = { [K in keyof S]: InferInput<S[K]> };
+export type RecordInput<S extends Shape> = { -readonly [K in keyof S]: InferInput<S[K]> };
 
 /** The object a union write accepts: exactly one member. */
 export type UnionInput<S extends Shape> = {
@@ -153,9 +153,17 @@ export class StructType<S extends Shape = Shape, K extends 'struct' | 'union' = 
 
   /** Reads the record at byte `offset` of `source` into a plain object (a copy). */
   read(source: ByteSource, offset = 0): RecordOf<S> {
-    const window = windowOf(source, 'source');
-    const at = checkedOffset(window, offset, this.size, 'offset');
-    const dv = dataViewOf(window.buffer);
+    let dv: DataView;
+    let at: number;
+    if (source instanceof Uint8Array && (offset >>> 0) === offset && offset + this.size <= source.byteLength) {
+      // The common case (a Buffer, a record inside it) without allocating: see checkedOffset for the rest.
+      dv = dataViewOf(source.buffer);
+      at = source.byteOffset + offset;
+    } else {
+      const window = windowOf(source, 'source');
+      at = checkedOffset(window, offset, this.size, 'offset');
+      dv = dataViewOf(window.buffer);
+    }
     try {
       return this.#codec().read(dv, at) as RecordOf<S>;
     } catch (error) {
@@ -169,9 +177,16 @@ export class StructType<S extends Shape = Shape, K extends 'struct' | 'union' = 
    * its char(n) a RangeError naming the member. A failed write may have written the members before the bad one.
    */
   write(source: ByteSource, offset: number, value: K extends 'union' ? UnionInput<S> : RecordInput<S>): void {
-    const window = windowOf(source, 'source');
-    const at = checkedOffset(window, offset, this.size, 'offset');
-    const dv = dataViewOf(window.buffer);
+    let dv: DataView;
+    let at: number;
+    if (source instanceof Uint8Array && (offset >>> 0) === offset && offset + this.size <= source.byteLength) {
+      dv = dataViewOf(source.buffer);
+      at = source.byteOffset + offset;
+    } else {
+      const window = windowOf(source, 'source');
+      at = checkedOffset(window, offset, this.size, 'offset');
+      dv = dataViewOf(window.buffer);
+    }
     try {
       this.#codec().write(dv, at, value, 'value');
     } catch (error) {
@@ -181,6 +196,8 @@ export class StructType<S extends Shape = Shape, K extends 'struct' | 'union' = 
 
   /** A live record at byte `offset` of `source`: getters and setters read and write the bytes, no copy. */
   view(source: ByteSource, offset = 0): RecordView<S> {
+    if (source instanceof Uint8Array && (offset >>> 0) === offset && offset + this.size <= source.byteLength)
+      return this.#codec().view(dataViewOf(source.buffer), source.byteOffset + offset) as RecordView<S>;
     const window = windowOf(source, 'source');
     const at = checkedOffset(window, offset, this.size, 'offset');
     return this.#codec().view(dataViewOf(window.buffer), at) as RecordView<S>;
@@ -243,18 +260,21 @@ export class StructType<S extends Shape = Shape, K extends 'struct' | 'union' = 
     return (this.#hash ??= schemaHash(this));
   }
 
+  #compiled: Codec | undefined;
+
+  /** The compiled accessors in this record's byte order (compiled on first use, then kept). */
   #codec(): Codec {
-    return codecOf(this, this.byteOrder);
+    return (this.#compiled ??= codecOf(this, this.byteOrder));
   }
 }
 
 /** A C struct: `struct({ name: char(4), age: int32 })`, optionally `{ packed, align, endian }`. */
-export function struct<const S extends Shape>(shape: S, options?: StructOptions): StructType<S, 'struct'> {
+export function struct<S extends Shape>(shape: S, options?: StructOptions): StructType<S, 'struct'> {
   return new StructType('struct', shape, options);
 }
 
 /** A C union: every member at offset 0; reads give every member, writes take exactly one. */
-export function union<const S extends Shape>(shape: S, options?: StructOptions): StructType<S, 'union'> {
+export function union<S extends Shape>(shape: S, options?: StructOptions): StructType<S, 'union'> {
   return new StructType('union', shape, options);
 }
 
