@@ -86,3 +86,8 @@ export function quickStart(readme = readFileSync(join(REPO, 'README.md'), 'utf8'
   if (!match) throw new Error('the "## Quick start" section of README.md has no ```ts block');
   return match[1]!;
 }
+
+/** What a README code block says it prints: the comments of its `console.log(...); // printed text` lines, in order. */
+export function expectedOutput(code: string): string[] {
+  return [...code.matchAll(/^\s*console\.log\(.*\);\s*\/\/\s*(.+?)\s*$/gm)].map((match) => match[1]!);
+}

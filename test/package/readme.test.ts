@@ -7,7 +7,7 @@ import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { useTempDir } from '../helpers/temp.ts';
-import { describeResult, quickStart, REPO, run } from './helpers.ts';
+import { describeResult, expectedOutput, quickStart, REPO, run } from './helpers.ts';
 
 describe('README quick start', () => {
   const dir = useTempDir('memmap-readme-');
@@ -18,6 +18,7 @@ describe('README quick start', () => {
     expect(lines.length).toBeGreaterThanOrEqual(5);
     expect(lines.length).toBeLessThanOrEqual(14);
     expect(code).toMatch(/from 'memmap'/);
+    expect(expectedOutput(code).length).toBeGreaterThan(0);
   });
 
   it('runs as written in a project that depends on memmap', () => {
@@ -28,5 +29,7 @@ describe('README quick start', () => {
     writeFileSync(dir('quick-start.mts'), quickStart());
     const result = run(process.execPath, ['--import', 'tsx', 'quick-start.mts'], { cwd: dir('') });
     expect(result.status, describeResult('node --import tsx quick-start.mts', result)).toBe(0);
+    // What the comments after `console.log(...)` say is printed, is printed, in that order.
+    expect(result.stdout.trim().split('\n')).toEqual(expectedOutput(quickStart()));
   });
 });

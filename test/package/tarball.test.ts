@@ -10,7 +10,7 @@ import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { useTempDir } from '../helpers/temp.ts';
-import { describeResult, quickStart, REPO, run, stageRepository } from './helpers.ts';
+import { describeResult, expectedOutput, quickStart, REPO, run, stageRepository } from './helpers.ts';
 
 interface PackageJson {
   name: string;
@@ -191,6 +191,7 @@ describe('the npm tarball, installed into a fresh project', () => {
       writeFileSync(project('quick-start/quick-start.mts'), quickStart());
       const result = run(process.execPath, ['--import', 'tsx', 'quick-start.mts'], { cwd: project('quick-start') });
       expect(result.status, describeResult('quick start', result)).toBe(0);
+      expect(result.stdout.trim().split('\n')).toEqual(expectedOutput(quickStart()));
     });
 
     it.runIf(pkg.bin !== undefined)('installs the memmap bin, which runs', () => {
@@ -205,8 +206,8 @@ describe('the npm tarball, installed into a fresh project', () => {
   describe('a TypeScript consumer type-checks under strict', () => {
     // What a user writes. `@ts-expect-error` lines prove the types are precise (not `any`): each must be an error.
     const consumer = [
-      `import { MappedFile, PAGE_SIZE } from 'memmap';`,
-      `import type { MapMode, OpenOptions, SystemError } from 'memmap';`,
+      `import { MappedFile, PAGE_SIZE, RecordFile, char, int32, struct } from 'memmap';`,
+      `import type { Infer, MapMode, OpenOptions, SystemError } from 'memmap';`,
       `import mmap, { MAP_SHARED, PROT_READ } from 'memmap/mmap-io';`,
       ``,
       `const mode: MapMode = 'w+';`,
@@ -235,6 +236,29 @@ describe('the npm tarball, installed into a fresh project', () => {
       `  // @ts-expect-error the fd is a number`,
       `  mmap.map(4096, PROT_READ, MAP_SHARED, 'file.bin');`,
       `  return buffer;`,
+      `}`,
+      `const Student = struct({ name: char(4), age: int32 });`,
+      `type Student = Infer<typeof Student>;`,
+      `export function students(file: MappedFile): Student[] {`,
+      `  const rows = Student.array(file.buffer);`,
+      `  rows.set(0, { name: 'a', age: 20 });`,
+      `  rows.at(0).age += 1;`,
+      `  const first: Student = rows.get(0);`,
+      `  const name: string = first.name;`,
+      `  // @ts-expect-error age is a number`,
+      `  rows.set(1, { name: 'b', age: '21' });`,
+      `  // @ts-expect-error Student has no field 'grade'`,
+      `  void first.grade;`,
+      `  return [first, { name, age: Student.size }];`,
+      `}`,
+      `export function appendLog(path: string): number {`,
+      `  using log = RecordFile.open(path, Student, { flush: { everyWrites: 1000 } });`,
+      `  log.push({ name: 'c', age: 22 });`,
+      `  // @ts-expect-error a record needs every field`,
+      `  log.push({ name: 'd' });`,
+      `  const age: number = log.get(0).age;`,
+      `  log.flush();`,
+      `  return age + log.length;`,
       `}`,
       `export function errno(error: SystemError): number {`,
       `  return error.errno;`,
