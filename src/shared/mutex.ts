@@ -128,10 +128,11 @@ export class Mutex {
    * ERR_MUTEX_DEADLOCK if this thread already holds it (it could never be released).
    */
   lock(options?: LockOptions): LockResult {
+    const cell = this.#cell;
+    // Fast path: one compare-exchange (a detached view has length 0 and goes to the slow path's check).
+    if (cell.length !== 0 && Atomics.compareExchange(cell, 0, 0, TID) === 0) return 'acquired';
     this.#live();
-    const first = this.#attempt(0);
-    if (typeof first === 'string') return first;
-    return this.#lockSlow(first, options);
+    return this.#lockSlow(Atomics.load(cell, 0), options);
   }
 
   #lockSlow(seen: number, options: LockOptions | undefined): LockResult {
@@ -198,6 +199,8 @@ export class Mutex {
   /** Releases the lock and wakes one waiter (in any process). ERR_MUTEX_NOT_OWNER unless this thread holds it. */
   unlock(): void {
     const cell = this.#cell;
+    // Fast path: held by this thread with no waiter: one compare-exchange back to 0.
+    if (cell.length !== 0 && Atomics.compareExchange(cell, 0, TID, 0) === TID) return;
     if (cell.length === 0) throw closedError();
     const seen = Atomics.load(cell, 0);
     if ((seen & OWNER_MASK) !== TID)
