@@ -617,7 +617,8 @@ function reserve(fd: number, from: number, to: number, sparse: boolean, path: st
     } catch (error) {
       const errno = (error as { errno?: number }).errno;
       // EOPNOTSUPP (95): the filesystem cannot reserve blocks; a sparse file is the best it offers.
-      if (errno !== 95) {
+      if (errno === 95) warnNotReserved(path);
+      else {
         // glibc's emulation (for filesystems without fallocate) writes block by block and may stop half way:
         // give the file back its old size, so a failed call leaves it as it was.
         if (fstatSync(fd).size !== from) truncateFile(fd, from, path);
@@ -626,6 +627,20 @@ function reserve(fd: number, from: number, to: number, sparse: boolean, path: st
     }
   }
   truncateFile(fd, to, path);
+}
+
+let warnedNotReserved = false;
+
+/** Says once per process that a file could not have its blocks reserved, and what that means. */
+function warnNotReserved(path: string): void {
+  if (warnedNotReserved) return;
+  warnedNotReserved = true;
+  process.emitWarning(
+    `the filesystem of '${path}' cannot reserve blocks (posix_fallocate: EOPNOTSUPP), so memmap made the file sparse: ` +
+      'if the filesystem fills up, touching a page with no block yet makes the file `faulted` (ERR_MAPPING_FAULTED) ' +
+      'instead of failing this call with ENOSPC. Said once per process.',
+    { code: 'MEMMAP_NOT_RESERVED' },
+  );
 }
 
 /** ftruncate(2) through fs, its error in the Node shape with the path (fs's own error has none for an fd). */

@@ -6,6 +6,7 @@
 import { execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
+import { compileC } from '../helpers/cc.js';
 import { useTempDir } from '../helpers/temp.js';
 import { reliabilityFixture, report, startChild, startNode } from './helpers.js';
 
@@ -57,6 +58,28 @@ describe('space is reserved when a file is created or grown', () => {
     // RLIMIT_FSIZE limits the size itself, so even a sparse file cannot be made that large
     const sparse = { threw: true, code: 'EFBIG', errno: -27, syscall: 'ftruncate', path: r.other.replace('other', 'sparse') };
     expectRefusedEverywhere(r, 'EFBIG', 27, sparse);
+  });
+
+  it('where the filesystem cannot reserve blocks (EOPNOTSUPP), the file is made sparse and a warning says so', async () => {
+    // posix_fallocate is called through the dynamic linker: a preloaded library can stand in for such a filesystem
+    const shim = compileC(
+      tmp,
+      'no-fallocate.so',
+      `#include <errno.h>
+       #include <sys/types.h>
+       int posix_fallocate(int fd, off_t offset, off_t length) { (void)fd; (void)offset; (void)length; return EOPNOTSUPP; }
+       int posix_fallocate64(int fd, off_t offset, off_t length) { return posix_fallocate(fd, offset, length); }`,
+      ['-shared', '-fPIC'],
+    );
+    const dir = tmp('not-reserved');
+    mkdirSync(dir);
+    const result = await startNode(reliabilityFixture('not-reserved.mts'), [dir], { env: { LD_PRELOAD: shim } }).result;
+    expect(result.signal).toBeNull();
+    expect(result.code).toBe(0);
+    const r = report<{ size: number; blocks: number; warnings: { name: string; code?: string }[] }>(result.stdout);
+    expect(r.size).toBe(2 << 20);
+    expect(r.blocks).toBeLessThan(64); // sparse: at most the one page written, not 2 MiB of blocks
+    expect(r.warnings).toEqual([{ name: 'Warning', code: 'MEMMAP_NOT_RESERVED' }]); // once, not per call
   });
 
   const mountPoint = tmp('tmpfs');
