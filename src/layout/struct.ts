@@ -206,6 +206,7 @@ export class StructType<S extends Shape = Shape, K extends 'struct' | 'union' = 
   /** A StructArray of these records over `source` (no copy): see ArrayOptions for where it lies. */
   array(source: ByteSource, options: ArrayOptions = {}): StructArray<this> {
     const window = windowOf(source, 'source');
+    if (isDetached(window.buffer)) throw detachedBuffer();
     const { offset = 0, length } = validateObject<ArrayOptions>(options, 'options');
     if (typeof offset !== 'number' || !Number.isInteger(offset) || offset < 0 || offset > window.byteLength) {
       if (isDetached(window.buffer)) throw detachedBuffer();
