@@ -168,7 +168,7 @@ export default async function (): Promise<BenchTable[]> {
     const jsUncontended = await measure('memmap Mutex lock+unlock', () => {
       for (let i = 0; i < UNCONTENDED; i++) {
         mutex.lock();
-        buffer[128]++;
+        buffer[128] = (buffer[128]! + 1) & 0xff;
         mutex.unlock();
       }
     });
