@@ -35,7 +35,9 @@
 #include "mapping_registry.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -47,6 +49,25 @@ static struct sigaction previous[2];
 static int current_previous;
 static int installing; /* a flag: one thread (re)installs at a time */
 static uintptr_t page_size;
+
+/*
+ * Fault epochs: one 32-bit word per JavaScript environment (main thread, each worker), in memory V8 owns (an
+ * ArrayBuffer made by napi_create_arraybuffer, so no two ArrayBuffers ever share an address). The handler adds 1 to
+ * every registered word after each repair, so JavaScript learns that *some* mapping of the process was repaired
+ * with one typed-array load, and only then asks (native.faults) which: cheap enough to check on every record access.
+ * A word is unregistered by its environment's cleanup hook, which then waits until no handler is running, so a
+ * handler never writes into freed memory.
+ */
+#define MEMMAP_EPOCH_SLOTS 64
+static uint32_t *epoch_words[MEMMAP_EPOCH_SLOTS];
+static int handlers_running;
+
+static void bump_epochs(void) {
+  for (size_t i = 0; i < MEMMAP_EPOCH_SLOTS; i++) {
+    uint32_t *word = __atomic_load_n(&epoch_words[i], __ATOMIC_ACQUIRE);
+    if (word != NULL) __atomic_add_fetch(word, 1, __ATOMIC_ACQ_REL);
+  }
+}
 
 /* Replaces the faulting page, or for a truncation every page of `entry` past the file's new end. Returns false
    (nothing changed) when the fault is not one of the two kinds repaired (see the top of this file). */
@@ -122,15 +143,16 @@ static void chain(int signal_number, siginfo_t *info, void *context) {
 
 static void on_sigbus(int signal_number, siginfo_t *info, void *context) {
   int saved_errno = errno;
+  __atomic_add_fetch(&handlers_running, 1, __ATOMIC_ACQ_REL);
+  bool repaired = false;
   if (info->si_code == BUS_ADRERR) {
     memmap_registry_entry *entry = memmap_registry_find((uintptr_t)info->si_addr);
-    if (entry != NULL && repair((uintptr_t)info->si_addr, entry)) {
-      errno = saved_errno;
-      return;
-    }
+    repaired = entry != NULL && repair((uintptr_t)info->si_addr, entry);
+    if (repaired) bump_epochs();
   }
+  __atomic_sub_fetch(&handlers_running, 1, __ATOMIC_ACQ_REL);
   errno = saved_errno;
-  chain(signal_number, info, context);
+  if (!repaired) chain(signal_number, info, context);
 }
 
 static bool is_ours(const struct sigaction *action) {
@@ -167,6 +189,54 @@ static napi_value js_sigbus_handler(napi_env env, napi_callback_info info) {
   return result;
 }
 
+typedef struct {
+  size_t slot;
+  napi_ref keep_alive;
+  napi_env env;
+} epoch_registration;
+
+/* Environment teardown: stop the handler from writing into the word, then let V8 free it. */
+static void release_epoch(void *data) {
+  epoch_registration *registration = data;
+  __atomic_store_n(&epoch_words[registration->slot], NULL, __ATOMIC_RELEASE);
+  while (__atomic_load_n(&handlers_running, __ATOMIC_ACQUIRE) > 0) sched_yield();
+  napi_delete_reference(registration->env, registration->keep_alive);
+  free(registration);
+}
+
+/* faultEpoch() -> ArrayBuffer of two uint32: [0] counts repairs anywhere in the process (from now on), [1] is 1
+   when no slot was free (then [0] never moves and the caller must ask native.faults every time). Call once per
+   environment. */
+static napi_value js_fault_epoch(napi_env env, napi_callback_info info) {
+  (void)info;
+  napi_value arraybuffer;
+  void *data;
+  NAPI_CALL(env, napi_create_arraybuffer(env, 2 * sizeof(uint32_t), &data, &arraybuffer));
+  uint32_t *words = data;
+  words[0] = 0;
+  words[1] = 1;
+  epoch_registration *registration = malloc(sizeof *registration);
+  if (registration == NULL) return arraybuffer;
+  registration->env = env;
+  for (size_t i = 0; i < MEMMAP_EPOCH_SLOTS; i++) {
+    uint32_t *expected = NULL;
+    if (__atomic_compare_exchange_n(&epoch_words[i], &expected, &words[0], false, __ATOMIC_ACQ_REL,
+                                    __ATOMIC_RELAXED)) {
+      registration->slot = i;
+      if (napi_create_reference(env, arraybuffer, 1, &registration->keep_alive) != napi_ok ||
+          napi_add_env_cleanup_hook(env, release_epoch, registration) != napi_ok) {
+        __atomic_store_n(&epoch_words[i], NULL, __ATOMIC_RELEASE);
+        break;
+      }
+      words[1] = 0;
+      return arraybuffer;
+    }
+  }
+  free(registration);
+  return arraybuffer;
+}
+
 bool memmap_init_sigbus(napi_env env, napi_value exports) {
-  return memmap_sigbus_ensure() && memmap_export(env, exports, "sigbusHandler", js_sigbus_handler);
+  return memmap_sigbus_ensure() && memmap_export(env, exports, "sigbusHandler", js_sigbus_handler) &&
+         memmap_export(env, exports, "faultEpoch", js_fault_epoch);
 }

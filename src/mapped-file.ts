@@ -116,6 +116,9 @@ const ADVICE: Record<Advice, number> = {
 /** The largest Buffer Node can make: a longer window must be mapped in parts with `offset` and `length`. */
 export const MAX_MAPPING_LENGTH: number = bufferConstants.MAX_LENGTH;
 
+/** Moves whenever the SIGBUS handler repairs a fault anywhere in the process ([1] = 1: it cannot tell, always ask). */
+const FAULT_EPOCH = new Uint32Array(native.faultEpoch());
+
 /** The window of the file a mapping covers, and where `.buffer` starts inside the mapped pages. */
 interface Window {
   /** File offset of the first mapped page (a multiple of the page size). */
@@ -160,6 +163,8 @@ export class MappedFile implements Disposable {
   readonly #sparse: boolean;
   /** Opened without `length`: `refresh()` maps to the file's current end. */
   readonly #followsFile: boolean;
+  /** FAULT_EPOCH[0] when this mapping was last known to have no replaced page. */
+  #epochSeen = 0;
 
   private constructor(init: {
     path: string | undefined;
@@ -286,6 +291,7 @@ export class MappedFile implements Disposable {
     );
     this.#mapping = mapping;
     this.#buffer = Buffer.from(mapping, delta, length);
+    this.#epochSeen = FAULT_EPOCH[0]!; // a new mapping has no replaced page
   }
 
   #unmap(): void {
@@ -396,6 +402,21 @@ export class MappedFile implements Disposable {
     );
     if (cause !== undefined) (error as Error & { cause?: unknown }).cause = cause;
     throw error;
+  }
+
+  /**
+   * Throws ERR_MAPPING_TRUNCATED or ERR_MAPPING_FAULTED if memmap's SIGBUS handler has replaced pages of this
+   * mapping (see `truncated` and `faulted`): what was read there was zeros, what was written there is lost.
+   * ERR_MAPPING_CLOSED after `close()`. Costs a memory load or two while no fault was repaired anywhere in the
+   * process since the last check, so layers built on MappedFile can call it on every access. Unlike `truncated`,
+   * it does not notice a file that shrank under pages nobody touched since; `flush()` does.
+   */
+  checkIntact(): void {
+    if (this.#mapping !== undefined && FAULT_EPOCH[0] === this.#epochSeen && FAULT_EPOCH[1] === 0) return;
+    const mapping = this.#open();
+    const epoch = FAULT_EPOCH[0]!; // read first: a repair after this read moves it again
+    if (this.#fd >= 0 && (native.faults(mapping) > 0 || native.ioFaults(mapping) > 0)) this.#checkLost();
+    this.#epochSeen = epoch;
   }
 
   /** The open file descriptor (-1 for anonymous memory); valid until `close()`. */

@@ -61,6 +61,11 @@ export interface NativeAddon {
   ioFaults(mapping: ArrayBuffer): number;
   /** Bytes from the mapping's start to the first page replaced with zero-filled memory (its length while none). */
   lostFrom(mapping: ArrayBuffer): number;
+  /**
+   * Two uint32 words in memory V8 owns: [0] moves each time the SIGBUS handler repairs a fault anywhere in the
+   * process; [1] is 1 if the handler could not register the word (then [0] never moves). Call once per environment.
+   */
+  faultEpoch(): ArrayBuffer;
   /** True while memmap's SIGBUS handler is the process's SIGBUS disposition. */
   sigbusHandler(): boolean;
 }

@@ -117,6 +117,7 @@ describe('space is reserved when a file is created or grown', () => {
         readBack: true, // the replaced pages took the writes, in this process only
         faulted: true,
         truncated: false,
+        checkIntact: { threw: true, code: 'ERR_MAPPING_FAULTED', path: r.path },
         flush: { threw: true, code: 'ERR_MAPPING_FAULTED', path: r.path },
         flushAsync: { threw: true, code: 'ERR_MAPPING_FAULTED', path: r.path },
         resize: { threw: true, code: 'ERR_MAPPING_FAULTED', path: r.path },

@@ -19,6 +19,8 @@ interface Report {
   passesAfter: number;
   truncated: boolean;
   lastValueReadBack: boolean;
+  checkIntact: { threw: boolean; code?: string; path?: string };
+  otherIntact: { threw: boolean };
   flush: { threw: boolean; code?: string; path?: string };
   flushAsync: { threw: boolean; code?: string; path?: string };
   resize: { threw: boolean; code?: string; path?: string } | null;
@@ -48,6 +50,8 @@ describe('a file truncated by another process while mapped', () => {
     expect(r.truncated).toBe(true);
     // every page now holds private zero-filled memory that took the child's writes (they are not in the file)
     expect(r.lastValueReadBack).toBe(true);
+    expect(r.checkIntact).toEqual({ threw: true, code: 'ERR_MAPPING_TRUNCATED', path, name: 'Error' });
+    expect(r.otherIntact).toEqual({ threw: false }); // only the mapping that lost pages reports it
     expect(r.flush).toEqual({ threw: true, code: 'ERR_MAPPING_TRUNCATED', path, name: 'Error' });
     expect(r.flushAsync).toEqual({ threw: true, code: 'ERR_MAPPING_TRUNCATED', path });
     expect(r.resize).toEqual({ threw: true, code: 'ERR_MAPPING_TRUNCATED', path, name: 'Error' });
@@ -64,10 +68,12 @@ describe('a file truncated by another process while mapped', () => {
     expect(r.flushAsync).toEqual({ threw: true, code: 'ERR_MAPPING_TRUNCATED', path });
     expect(r.resize).toMatchObject({ threw: true, code: 'ERR_MAPPING_TRUNCATED', path });
     expect(r.fileAfter).toEqual({ size: SIZE / 2, allLastValue: true }); // the surviving half has the last writes
+    expect(r.checkIntact).toMatchObject({ threw: true, code: 'ERR_MAPPING_TRUNCATED', path });
     expect(r.refresh).toEqual({
       threw: false,
       length: SIZE / 2,
       truncated: false,
+      intact: { threw: false },
       matchesFile: true,
       flush: { threw: false },
     });
@@ -77,6 +83,8 @@ describe('a file truncated by another process while mapped', () => {
     const { path, report: r } = await truncateUnder('worker.bin', SIZE / 2, 'r+', 'worker');
     expect(r.thread).toBe('worker');
     expect(r.truncated).toBe(true);
+    expect(r.checkIntact).toMatchObject({ threw: true, code: 'ERR_MAPPING_TRUNCATED', path });
+    expect(r.otherIntact).toEqual({ threw: false });
     expect(r.lastValueReadBack).toBe(true);
     expect(r.flush).toMatchObject({ threw: true, code: 'ERR_MAPPING_TRUNCATED', path });
     expect(r.fileAfter).toEqual({ size: SIZE / 2, allLastValue: true });

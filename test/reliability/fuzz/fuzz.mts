@@ -407,6 +407,8 @@ async function step(): Promise<void> {
     // the pages the SIGBUS handler replaced are exactly those the model says
     const lostFrom = native.lostFrom(m.file.buffer.buffer as ArrayBuffer);
     check(lostFrom === m.lostFromPage * PAGE_SIZE, `pages replaced from byte ${lostFrom}, expected ${m.lostFromPage * PAGE_SIZE}`);
+    const repaired = m.lostFromPage < Math.ceil((m.delta + m.length) / PAGE_SIZE);
+    expectCode(repaired ? 'ERR_MAPPING_TRUNCATED' : undefined, 'checkIntact', () => m.file.checkIntact());
     count('truncated');
   } else if (roll < 0.88) {
     // resize: grow or shrink (the file follows: offset + newLength)
