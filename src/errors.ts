@@ -2,6 +2,7 @@
  * Errors in Node's shape (see Node's lib/internal/errors.js): a stable `code`, and for system errors `errno`,
  * `syscall` and `path`. The code is the stable API; messages may change and say what to do.
  */
+import { constants as osConstants } from 'node:os';
 import { getSystemErrorMap } from 'node:util';
 
 /** An error from a failed system call: the same shape as the errors Node's `fs` module throws. */
@@ -37,11 +38,11 @@ const HINTS: Record<string, string> = {
 };
 
 /** Builds a Node-style system error: `CODE: kernel text, syscall 'path' (what to do)`. */
-export function systemError(errno: number, syscall: string, path?: string): SystemError {
+export function systemError(errno: number, syscall: string, path?: string, description?: string): SystemError {
   const code = errnoName(errno);
   const where = path === undefined ? syscall : `${syscall} '${path}'`;
   const hint = HINTS[code];
-  const error = new Error(`${code}: ${describeErrno(errno)}, ${where}${hint ? ` (${hint})` : ''}`) as SystemError;
+  const error = new Error(`${code}: ${describeErrno(errno) ?? description ?? 'system error'}, ${where}${hint ? ` (${hint})` : ''}`) as SystemError;
   error.code = code;
   error.errno = -Math.abs(errno);
   error.syscall = syscall;
@@ -51,20 +52,25 @@ export function systemError(errno: number, syscall: string, path?: string): Syst
 }
 
 function errnoName(errno: number): string {
-  // Errors libuv does not know get Node's own fallback code.
-  return getSystemErrorMap().get(-Math.abs(errno))?.[0] ?? 'UNKNOWN';
+  // libuv's table first (the names fs uses); the OS table for the rest (EIDRM and other System V errors).
+  const number = Math.abs(errno);
+  return getSystemErrorMap().get(-number)?.[0] ?? OS_ERRNO_NAMES.get(number) ?? 'UNKNOWN';
 }
 
+const OS_ERRNO_NAMES = new Map(Object.entries(osConstants.errno).map(([name, value]) => [value, name]));
+
 /** libuv's text for an errno: the same words Node's fs errors use. */
-function describeErrno(errno: number): string {
-  return getSystemErrorMap().get(-Math.abs(errno))?.[1] ?? 'system error';
+function describeErrno(errno: number): string | undefined {
+  return getSystemErrorMap().get(-Math.abs(errno))?.[1];
 }
 
 /** The addon throws `{ errno, syscall }`; this turns such an error into a Node-style one, and rethrows others. */
 export function fromNative(error: unknown, path?: string): Error {
   if (error instanceof Error && typeof (error as Partial<SystemError>).errno === 'number') {
     const native = error as SystemError;
-    return systemError(native.errno, native.syscall, path);
+    // The addon's message is "<syscall> failed: <strerror text>": the text is kept for errors libuv cannot name.
+    const text = /failed: (.*)$/.exec(native.message)?.[1]?.toLowerCase();
+    return systemError(native.errno, native.syscall, path, text);
   }
   return error instanceof Error ? error : new Error(String(error));
 }

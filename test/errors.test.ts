@@ -34,6 +34,12 @@ describe('system errors', () => {
     expect(error.syscall).toBe('mmap');
   });
 
+  it('name errno values libuv does not know from the OS table (EIDRM)', () => {
+    expect(systemError(43, 'shmat').code).toBe('EIDRM');
+    const native = Object.assign(new Error('shmat failed: Identifier removed'), { errno: 43, syscall: 'shmat' });
+    expect(fromNative(native).message).toMatch(/^EIDRM: identifier removed, shmat/);
+  });
+
   it('are built from the addon’s { errno, syscall } errors, and leave other errors alone', () => {
     const native = Object.assign(new Error('mmap failed'), { errno: 12, syscall: 'mmap' });
     expect(fromNative(native, '/f')).toMatchObject({ code: 'ENOMEM', errno: -12, syscall: 'mmap', path: '/f' });
