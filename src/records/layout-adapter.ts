@@ -14,6 +14,15 @@ export interface RecordLayout<TOut = unknown, TIn = TOut, TView = TOut> {
   read(source: DataView, offset: number): TOut;
   write(source: DataView, offset: number, value: TIn): void;
   view(source: DataView, offset: number): TView;
+  /** The layout module's StructArray over `length` records at `offset`: the fast path for get/set/at. */
+  array(source: Buffer, options: { offset: number; length: number }): RecordArray<TOut, TIn, TView>;
+}
+
+/** What a record file uses of a StructArray. */
+export interface RecordArray<TOut = unknown, TIn = TOut, TView = TOut> {
+  get(index: number): TOut;
+  set(index: number, value: TIn): void;
+  at(index: number): TView;
 }
 
 /** Checks that `layout` is a struct from src/layout (or anything with the same methods). */
@@ -26,7 +35,8 @@ export function validateLayout(layout: unknown, name = 'layout'): RecordLayout {
     typeof candidate.align !== 'number' ||
     typeof candidate.read !== 'function' ||
     typeof candidate.write !== 'function' ||
-    typeof candidate.view !== 'function'
+    typeof candidate.view !== 'function' ||
+    typeof candidate.array !== 'function'
   )
     throw invalidArgType(name, 'a struct made with struct() (with size, align, read, write and view)', layout);
   return candidate as RecordLayout;

@@ -46,7 +46,7 @@ import {
   schemaHash,
   type Header,
 } from './format.js';
-import { isBigEndian, schemaText, validateLayout, type RecordLayout } from './layout-adapter.js';
+import { isBigEndian, schemaText, validateLayout, type RecordArray, type RecordLayout } from './layout-adapter.js';
 
 /** How a record file is opened: see the table in this module's doc. */
 export type RecordFileMode = 'r' | 'r+' | 'w+' | 'a+';
@@ -123,6 +123,8 @@ export class RecordFile<S extends AnyFieldType = AnyFieldType> implements Dispos
   #fd: number;
   #file: MappedFile | undefined;
   #dv!: DataView;
+  /** The layout's StructArray over the `capacity` record slots: every record access goes through it. */
+  #records!: RecordArray;
   #header64: BigUint64Array | undefined;
   #length: number;
   #capacity: number;
@@ -239,11 +241,13 @@ export class RecordFile<S extends AnyFieldType = AnyFieldType> implements Dispos
     }
   }
 
-  /** Rebuilds the views over the mapping after it was (re)mapped. */
+  /** Rebuilds the views over the mapping after it was (re)mapped or `#capacity` changed. */
   #remapped(): void {
     const buffer = this.#file!.buffer;
     this.#dv = new DataView(buffer.buffer, buffer.byteOffset, buffer.byteLength);
     this.#header64 = HOST_LITTLE_ENDIAN ? new BigUint64Array(buffer.buffer, buffer.byteOffset, FIXED_HEADER_SIZE / 8) : undefined;
+    // In bounds: open() and refresh() check that the file (so the mapping) holds header + capacity records.
+    this.#records = this.#codec.array(buffer, { offset: this.dataOffset, length: this.#capacity });
     this.#generation++;
   }
 
@@ -312,14 +316,14 @@ export class RecordFile<S extends AnyFieldType = AnyFieldType> implements Dispos
   /** Record `index`, copied out as a plain value. */
   get(index: number): Out<S> {
     this.#checkIndex(index);
-    return this.#codec.read(this.#dv, this.dataOffset + index * this.recordSize) as Out<S>;
+    return this.#records.get(index) as Out<S>;
   }
 
   /** Writes `value` over record `index` (< length). */
   set(index: number, value: In<S>): void {
     if (!this.#writable) this.#checkWritable('set a record');
     this.#checkIndex(index);
-    this.#codec.write(this.#dv, this.dataOffset + index * this.recordSize, value);
+    this.#records.set(index, value);
     if (index < this.#dirtyLo) this.#dirtyLo = index;
     if (index >= this.#dirtyHi) this.#dirtyHi = index + 1;
     if (++this.#writesSinceFlush >= this.#everyWrites) this.flush();
@@ -336,7 +340,7 @@ export class RecordFile<S extends AnyFieldType = AnyFieldType> implements Dispos
       if (index < this.#dirtyLo) this.#dirtyLo = index;
       if (index >= this.#dirtyHi) this.#dirtyHi = index + 1;
     }
-    return this.#codec.view(this.#dv, this.dataOffset + index * this.recordSize) as View<S>;
+    return this.#records.at(index) as View<S>;
   }
 
   /**
@@ -345,15 +349,28 @@ export class RecordFile<S extends AnyFieldType = AnyFieldType> implements Dispos
    * values after it are not appended.
    */
   push(...values: In<S>[]): number {
+    const start = this.#length;
+    // The common case, one value with room for it, without the loop (close() sets capacity to 0: never taken then).
+    if (values.length === 1 && start < this.#capacity && this.#writable) {
+      this.#records.set(start, values[0]); // a bad value throws here, before anything is counted
+      this.#length = start + 1;
+      if (start < this.#dirtyLo) this.#dirtyLo = start;
+      this.#dirtyHi = start + 1; // dirtyHi <= length, so this only raises it
+      if (++this.#writesSinceFlush >= this.#everyWrites) this.flush();
+      return start + 1;
+    }
+    return this.#pushMany(values);
+  }
+
+  #pushMany(values: In<S>[]): number {
     if (!this.#writable) this.#checkWritable('push records');
     if (this.#file === undefined) throw closedError(this.path);
     const start = this.#length;
-    const size = this.recordSize;
     let n = start;
     try {
       for (let i = 0; i < values.length; i++) {
         if (n === this.#capacity) this.#grow(n + 1);
-        this.#codec.write(this.#dv, this.dataOffset + n * size, values[i]);
+        this.#records.set(n, values[i]);
         n++;
       }
     } finally {
@@ -436,10 +453,10 @@ export class RecordFile<S extends AnyFieldType = AnyFieldType> implements Dispos
     const bytes = this.dataOffset + capacity * this.recordSize;
     // Never shrink: the file may be longer than the header says (a growth cut short by a crash, another writer).
     file.resize(Math.max(bytes, fstatSync(this.#fd).size));
+    this.#capacity = capacity;
     this.#remapped();
     // The file is long enough before the header says so: a crash between the two leaves slack, never a short file.
     this.#storeCapacity(capacity);
-    this.#capacity = capacity;
     this.#headerDirty = true;
   }
 
@@ -551,14 +568,20 @@ export class RecordFile<S extends AnyFieldType = AnyFieldType> implements Dispos
     const capacity = this.#headerCapacity();
     if (this.dataOffset + capacity * this.recordSize > file.length) {
       file.refresh();
-      this.#remapped();
-      if (this.dataOffset + capacity * this.recordSize > file.length)
+      if (this.dataOffset + capacity * this.recordSize > file.length) {
+        this.#capacity = Math.min(this.#capacity, Math.floor((file.length - this.dataOffset) / this.recordSize));
+        this.#remapped();
         throw headerError(
           { kind: 'corrupt', field: 'capacity', message: `the header gives a capacity of ${capacity} records but the file is only ${file.length} bytes` },
           this.path,
         );
+      }
+      this.#capacity = capacity;
+      this.#remapped();
+    } else if (capacity !== this.#capacity) {
+      this.#capacity = Math.min(capacity, Math.floor((file.length - this.dataOffset) / this.recordSize));
+      this.#remapped();
     }
-    this.#capacity = capacity;
     if (!this.#writable || this.#shared) {
       this.#length = count;
       this.#dirtyLo = Infinity;
@@ -609,6 +632,7 @@ export class RecordFile<S extends AnyFieldType = AnyFieldType> implements Dispos
     this.#file = undefined;
     this.#header64 = undefined;
     this.#length = 0;
+    this.#capacity = 0;
     try {
       file.close();
     } finally {
