@@ -1,0 +1,279 @@
+/**
+ * RecordFile against its peers, on 1e6 `{ name: char(4), age: int32 }` student records (8 bytes each):
+ *
+ * 1. Push 1e6 records, then one flush (msync MS_SYNC + commit), into a new file that starts at 1024 records and
+ *    grows by doubling; vs fs.writeSync of each record (the same 8 bytes), vs lmdb-js putSync of each record in one
+ *    transactionSync, vs better-sqlite3 inserts in one transaction. Goals: >= 20x writeSync, >= 5x lmdb and sqlite.
+ * 2. Random get of 1e6 records (the same shuffled indexes for everyone): RecordFile.get vs the layout module's own
+ *    read (Student.read over the same mapping: the floor get() adds to), vs lmdb get, vs better-sqlite3 get by
+ *    id. Goal: >= 5x the peers.
+ * 3. flush() after touching k random records of a 1 GiB record file (134M records), for k = 1 .. 10^4, against
+ *    writing back the whole file: the cost must grow with k, not with the file's size.
+ * Every file lives in one directory under os.tmpdir(), removed at the end even on failure.
+ */
+import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { open as openLmdb } from 'lmdb';
+import { measure, type BenchTable, type Measurement } from './harness.ts';
+import { char, int32, MappedFile, RecordFile, struct } from '../src/index.ts';
+import { OFFSET } from '../src/records/format.ts';
+
+const Student = struct({ name: char(4), age: int32 });
+const N = 1_000_000;
+const GiB = 1 << 30;
+/** The peers take seconds per run: one warm-up and three timed runs, against RecordFile's five. */
+const SLOW = { runs: 3, warmup: 1 };
+/** better-sqlite3's random get takes ~10 s a run: one timed run after the warm-up. */
+const SLOWEST = { runs: 1, warmup: 1 };
+
+const names = Array.from({ length: 1000 }, (_, i) => i.toString(36).padStart(4, 'x'));
+const studentAt = (i: number) => ({ name: names[i % 1000]!, age: i });
+
+/** 1e6 indexes in a shuffled order (a fixed seed: every run and every peer reads the same sequence). */
+function shuffled(n: number): Uint32Array {
+  const order = new Uint32Array(n);
+  for (let i = 0; i < n; i++) order[i] = i;
+  let seed = 12345;
+  for (let i = n - 1; i > 0; i--) {
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+    const j = seed % (i + 1);
+    const t = order[i]!;
+    order[i] = order[j]!;
+    order[j] = t;
+  }
+  return order;
+}
+
+function ratioNote(rows: Measurement[], subject: string): string {
+  const ours = rows.find((r) => r.name === subject)!;
+  return rows
+    .filter((r) => r !== ours)
+    .map((r) => `${subject} is ${(r.ms / ours.ms).toFixed(1)}× ${r.name}`)
+    .join('; ');
+}
+
+async function pushTable(dir: string): Promise<BenchTable> {
+  let run = 0;
+  const rows: Measurement[] = [];
+  rows.push(
+    await measure('RecordFile push ×1e6 + flush', () => {
+      const db = RecordFile.open(join(dir, `push-${run++}.db`), Student, { mode: 'w+', flush: 'manual' });
+      for (let i = 0; i < N; i++) db.push(studentAt(i));
+      db.flush();
+      db.close();
+    }),
+  );
+  const record = Buffer.alloc(8);
+  rows.push(
+    await measure(
+      'fs.writeSync per record',
+      () => {
+        const fd = openSync(join(dir, `write-${run++}.bin`), 'w');
+        for (let i = 0; i < N; i++) {
+          Student.write(record, 0, studentAt(i));
+          writeSync(fd, record, 0, 8);
+        }
+        closeSync(fd);
+      },
+      SLOW,
+    ),
+  );
+  rows.push(
+    await measure(
+      'lmdb putSync ×1e6 in one transaction',
+      () => {
+        const db = openLmdb<{ name: string; age: number }, number>({ path: join(dir, `lmdb-${run++}`), keyEncoding: 'uint32' });
+        db.transactionSync(() => {
+          for (let i = 0; i < N; i++) db.putSync(i, studentAt(i));
+        });
+        db.close();
+      },
+      SLOW,
+    ),
+  );
+  rows.push(
+    await measure(
+      'better-sqlite3 insert ×1e6 in one transaction',
+      () => {
+        const db = new Database(join(dir, `sqlite-${run++}.db`));
+        db.exec('CREATE TABLE students (id INTEGER PRIMARY KEY, name TEXT NOT NULL, age INTEGER NOT NULL)');
+        const insert = db.prepare('INSERT INTO students (id, name, age) VALUES (?, ?, ?)');
+        db.transaction(() => {
+          for (let i = 0; i < N; i++) {
+            const s = studentAt(i);
+            insert.run(i, s.name, s.age);
+          }
+        })();
+        db.close();
+      },
+      SLOW,
+    ),
+  );
+  return {
+    title: 'Push 1e6 student records, then make them durable',
+    baseline: 'fs.writeSync per record',
+    rows,
+    note: `${ratioNote(rows, 'RecordFile push ×1e6 + flush')}. Goals: >= 20× writeSync, >= 5× lmdb and better-sqlite3.`,
+  };
+}
+
+async function getTable(dir: string): Promise<BenchTable> {
+  const order = shuffled(N);
+  const path = join(dir, 'get.db');
+  {
+    using db = RecordFile.open(path, Student, { mode: 'w+', initialCapacity: N });
+    for (let i = 0; i < N; i++) db.push(studentAt(i));
+  }
+  const lmdb = openLmdb<{ name: string; age: number }, number>({ path: join(dir, 'lmdb-get'), keyEncoding: 'uint32' });
+  lmdb.transactionSync(() => {
+    for (let i = 0; i < N; i++) lmdb.putSync(i, studentAt(i));
+  });
+  const sqlite = new Database(join(dir, 'sqlite-get.db'));
+  sqlite.exec('CREATE TABLE students (id INTEGER PRIMARY KEY, name TEXT NOT NULL, age INTEGER NOT NULL)');
+  const insert = sqlite.prepare('INSERT INTO students (id, name, age) VALUES (?, ?, ?)');
+  sqlite.transaction(() => {
+    for (let i = 0; i < N; i++) insert.run(i, studentAt(i).name, studentAt(i).age);
+  })();
+  const select = sqlite.prepare<[number], { name: string; age: number }>('SELECT name, age FROM students WHERE id = ?');
+
+  const db = RecordFile.open(path, Student, { mode: 'r' });
+  let sink = 0;
+  const check = (total: number) => {
+    // Every row reads the same records: the same sum of ages, or a reader is wrong.
+    if (sink === 0) sink = total;
+    else if (sink !== total) throw new Error(`a reader summed ${total}, expected ${sink}`);
+  };
+  const rows: Measurement[] = [];
+  try {
+    rows.push(
+      await measure('RecordFile get ×1e6', () => {
+        let total = 0;
+        for (let k = 0; k < N; k++) total += db.get(order[k]!).age;
+        check(total);
+      }),
+    );
+    // The layout module's own read over the same file, mapped: the floor that get() adds its checks to.
+    const mapping = MappedFile.open(path, { mode: 'r' });
+    try {
+      const students = Student.array(mapping.buffer, { offset: db.dataOffset, length: N });
+      rows.push(
+        await measure('layout StructArray.get ×1e6 (same mapping)', () => {
+          let total = 0;
+          for (let k = 0; k < N; k++) total += students.get(order[k]!).age;
+          check(total);
+        }),
+      );
+    } finally {
+      mapping.close();
+    }
+    rows.push(
+      await measure(
+        'lmdb get ×1e6',
+        () => {
+          let total = 0;
+          for (let k = 0; k < N; k++) total += lmdb.get(order[k]!)!.age;
+          check(total);
+        },
+        SLOW,
+      ),
+    );
+    rows.push(
+      await measure(
+        'better-sqlite3 get by id ×1e6',
+        () => {
+          let total = 0;
+          for (let k = 0; k < N; k++) total += select.get(order[k]!)!.age;
+          check(total);
+        },
+        SLOWEST,
+      ),
+    );
+  } finally {
+    db.close();
+    await lmdb.close();
+    sqlite.close();
+  }
+  return {
+    title: 'Random get of 1e6 student records',
+    baseline: 'lmdb get ×1e6',
+    rows,
+    note: `${ratioNote(rows, 'RecordFile get ×1e6')}. Goal: >= 5× lmdb and better-sqlite3.`,
+  };
+}
+
+async function flushTable(dir: string): Promise<BenchTable> {
+  const path = join(dir, 'big.db');
+  const capacity = Math.floor((GiB - 4096) / Student.size);
+  {
+    // A 1 GiB record file, full: made at its capacity, then its count set in the header (docs/format.md) as any
+    // program could do, instead of pushing 134M records.
+    RecordFile.open(path, Student, { mode: 'w+', initialCapacity: capacity }).close();
+    const fd = openSync(path, 'r+');
+    const count = Buffer.alloc(8);
+    count.writeBigUInt64LE(BigInt(capacity));
+    writeSync(fd, count, 0, 8, OFFSET.count);
+    closeSync(fd);
+  }
+  const db = RecordFile.open(path, Student, { mode: 'r+', flush: 'manual' });
+  let seed = 99;
+  const random = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0), seed);
+  const rows: Measurement[] = [];
+  try {
+    // Write the whole file once (untimed): every page is then allocated and clean, as in a file in use.
+    for (let i = 0; i < capacity; i += 512) db.set(i, studentAt(i));
+    db.flush();
+    rows.push(
+      await measure(
+        'touch every page (1 GiB) + flush',
+        () => db.flush(),
+        {
+          runs: 1,
+          warmup: 0,
+          setup: () => {
+            for (let i = 0; i < capacity; i += 512) db.set(i, studentAt(i + 1));
+          },
+        },
+      ),
+    );
+    for (const k of [1, 10, 100, 1000, 10_000]) {
+      rows.push(
+        await measure(`touch ${k} random records + flush`, () => db.flush(), {
+          runs: 5,
+          setup: () => {
+            for (let j = 0; j < k; j++) db.set(random() % capacity, studentAt(j));
+          },
+        }),
+      );
+    }
+    let next = 0;
+    rows.push(
+      await measure('touch 1000 records in a row (2 pages) + flush', () => db.flush(), {
+        runs: 5,
+        setup: () => {
+          const from = (next += 1_000_000);
+          for (let j = 0; j < 1000; j++) db.set(from + j, studentAt(j));
+        },
+      }),
+    );
+    rows.push(await measure('flush with nothing touched', () => db.flush(), { runs: 5 }));
+  } finally {
+    db.close();
+  }
+  return {
+    title: `flush() after touching k records of a 1 GiB record file (${capacity} records)`,
+    baseline: 'touch every page (1 GiB) + flush',
+    rows,
+    note: 'Cost grows with k (dirty pages), not with the 1 GiB the file holds: the dirty range is one msync, and the kernel writes only its dirty pages.',
+  };
+}
+
+export default async function (): Promise<BenchTable[]> {
+  const dir = mkdtempSync(join(tmpdir(), 'memmap-bench-records-'));
+  try {
+    return [await pushTable(dir), await getTable(dir), await flushTable(dir)];
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
