@@ -1,8 +1,9 @@
 /**
- * The seeded two-process fuzzer (fuzz/fuzz.mts) at CI size: a few seeds of 40,000 operations each. Reproduce a
- * failure, or run it larger, with
- *   MEMMAP_FUZZ_SEEDS=7 MEMMAP_FUZZ_OPS=1000000 npx vitest run test/reliability/fuzz.test.ts
- * or directly: node --import tsx test/reliability/fuzz/fuzz.mts SEED OPS DIR
+ * The seeded two-process fuzzers at CI size: MappedFile (fuzz/fuzz.mts), a few seeds of 40,000 operations each, and
+ * RecordFile (fuzz/records-fuzz.mts; slower, every flush waits for the disk), two seeds of 10,000. Reproduce a
+ * failure, or run them larger, with
+ *   MEMMAP_FUZZ_SEEDS=7 MEMMAP_FUZZ_OPS=1000000 MEMMAP_FUZZ_RECORD_OPS=250000 npx vitest run test/reliability/fuzz.test.ts
+ * or directly: node --import tsx test/reliability/fuzz/fuzz.mts SEED OPS DIR (records-fuzz.mts likewise).
  */
 import { describe, expect, it } from 'vitest';
 import { useTempDir } from '../helpers/temp.js';
@@ -11,6 +12,8 @@ import { report, startNode } from './helpers.js';
 const tmp = useTempDir();
 const OPS = Number(process.env.MEMMAP_FUZZ_OPS ?? 40_000);
 const SEEDS = (process.env.MEMMAP_FUZZ_SEEDS ?? '1,2,3').split(',').map(Number);
+const RECORD_OPS = Number(process.env.MEMMAP_FUZZ_RECORD_OPS ?? 10_000);
+const RECORD_SEEDS = SEEDS.slice(0, 2);
 // ~10 µs per operation here; generous, so that a hang (not slowness) is what the timeout catches
 const TIMEOUT = 120_000 + OPS * 1;
 
@@ -41,5 +44,25 @@ describe('the two-process fuzzer', () => {
         expect(r.counts['peer.regrow']).toBeGreaterThan(0);
       }
     }, TIMEOUT + 10_000);
+  }
+
+  const recordTimeout = 120_000 + RECORD_OPS * 5;
+  for (const seed of RECORD_SEEDS) {
+    it(`RecordFile, seed ${seed}, ${RECORD_OPS} operations: a writer, a reader and cuts by a third program`, async () => {
+      const fuzzer = new URL('./fuzz/records-fuzz.mts', import.meta.url).pathname;
+      const result = await startNode(fuzzer, [String(seed), String(RECORD_OPS), tmp('.')], { timeoutMs: recordTimeout }).result;
+      expect(result.stderr).toBe('');
+      expect(result.signal).toBeNull();
+      expect(result.code).toBe(0);
+      const r = report<{ seed: number; ops: number; counts: Record<string, number>; codes: Record<string, number>; ok: boolean }>(
+        result.stdout,
+      );
+      expect(r).toMatchObject({ seed, ops: RECORD_OPS, ok: true });
+      if (RECORD_OPS >= 10_000) {
+        expect(r.counts.cut).toBeGreaterThan(0);
+        expect(r.codes.ERR_MAPPING_TRUNCATED).toBeGreaterThanOrEqual(r.counts.cut!);
+        expect(r.counts['peer.check']).toBeGreaterThan(0);
+      }
+    }, recordTimeout + 10_000);
   }
 });

@@ -1,0 +1,232 @@
+// The RecordFile part of the fuzzer: this process writes a record file (push, set, live views, pop, truncate,
+// flush, flushAsync, refresh, close and reopen, growth), a reader in a second process (records-peer.mts) refreshes
+// and must see exactly the committed records, and now and then a third program cuts the file (truncate(2)) under
+// both. A model of the records and the committed count, in plain JavaScript, predicts every value. After a cut:
+// no crash; every failure of the writer is a coded error, and its flush reports ERR_MAPPING_TRUNCATED unless
+// nothing was left to write; then the writer reopens (a cut file is refused with a coded error, or taken as a new
+// empty one) and starts again with 'w+', the reader reopens, and the model checks resume. At the end the file,
+// reopened, equals the model. Prints a JSON report last.
+//   records-fuzz.mts SEED OPS DIR
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { int32, RecordFile, struct } from '../../../src/index.ts';
+
+const Pair = struct({ a: int32, b: int32 });
+type Pair = { a: number; b: number };
+const seed = Number(process.argv[2]);
+const totalOps = Number(process.argv[3]);
+const path = join(process.argv[4]!, `records-${seed}.db`);
+const MAX_RECORDS = 3000;
+
+let state = seed >>> 0;
+function random(): number {
+  state = (state + 0x6d2b79f5) >>> 0;
+  let t = state;
+  t = Math.imul(t ^ (t >>> 15), t | 1);
+  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+}
+const int = (lo: number, hi: number) => lo + Math.floor(random() * (hi - lo + 1));
+const chance = (p: number) => random() < p;
+const pair = (): Pair => ({ a: int(-(2 ** 31), 2 ** 31 - 1), b: int(-1000, 1000) });
+
+let op = 0;
+let records: Pair[] = [];
+let committed = 0;
+const counts: Record<string, number> = {};
+const codes: Record<string, number> = {};
+const recent: string[] = [];
+function count(name: string, detail = ''): void {
+  counts[name] = (counts[name] ?? 0) + 1;
+  recent.push(`#${op} ${name} ${detail} [length ${records.length}, committed ${committed}]`);
+  if (recent.length > 30) recent.shift();
+}
+class Mismatch extends Error {}
+function fail(message: string): never {
+  throw new Mismatch(`seed ${seed}, op ${op}: ${message}\nlast operations:\n  ${recent.join('\n  ')}`);
+}
+function check(condition: boolean, message: string): void {
+  if (!condition) fail(message);
+}
+function codeOf(error: unknown, what: string): string {
+  if (error instanceof Mismatch) throw error;
+  const code = (error as { code?: unknown }).code;
+  if (typeof code !== 'string') fail(`${what} threw an error without a code: ${String(error)}`);
+  codes[code] = (codes[code] ?? 0) + 1;
+  return code;
+}
+const hashOf = (items: Pair[]) =>
+  createHash('sha1').update(items.map(({ a, b }) => `${a},${b}`).join(';')).digest('hex');
+
+// ---- the peer ----
+const peer = spawn(process.execPath, ['--import', 'tsx', new URL('./records-peer.mts', import.meta.url).pathname, path], {
+  stdio: ['pipe', 'pipe', 'inherit'],
+});
+const pending: ((answer: Record<string, unknown>) => void)[] = [];
+createInterface({ input: peer.stdout! }).on('line', (line) => pending.shift()?.(JSON.parse(line) as Record<string, unknown>));
+let peerExit: string | undefined;
+peer.on('exit', (code, signal) => {
+  peerExit = `peer exited (${code ?? signal})`;
+  for (const resolve of pending.splice(0)) resolve({ ok: false, message: peerExit });
+});
+async function ask(command: Record<string, unknown>): Promise<Record<string, unknown>> {
+  if (peerExit !== undefined) fail(peerExit);
+  const answer = await new Promise<Record<string, unknown>>((resolve) => {
+    pending.push(resolve);
+    peer.stdin!.write(`${JSON.stringify(command)}\n`);
+  });
+  count(`peer.${command.op as string}`);
+  return answer;
+}
+async function peerDo(command: Record<string, unknown>): Promise<Record<string, unknown>> {
+  const answer = await ask(command);
+  if (answer.ok !== true) fail(`peer ${JSON.stringify(command)}: ${answer.code ?? ''} ${answer.message}`);
+  return answer;
+}
+
+// ---- the writer ----
+const open = (mode: 'a+' | 'w+') => RecordFile.open(path, Pair, { mode, initialCapacity: int(1, 8) });
+let db = open('w+');
+
+/** A few operations right after a cut, and the way back: nothing may crash, every failure must be coded. */
+async function afterCut(): Promise<void> {
+  const size = statSync(path).size;
+  const cut = int(0, Math.max(0, size - 1));
+  await peerDo({ op: 'cut', size: cut });
+  count('cut', String(cut));
+  for (let i = int(0, 4); i > 0; i--) {
+    try {
+      const n = db.length;
+      const which = int(0, 3);
+      if (which === 0) db.push(pair());
+      else if (which === 1 && n > 0) db.set(int(0, n - 1), pair());
+      else if (which === 2 && n > 0) db.get(int(0, n - 1));
+      else db.refresh();
+    } catch (error) {
+      codeOf(error, 'an operation after a cut');
+    }
+  }
+  // Something to write back, so that the flush must reach the file and report the cut (unless the push, growing
+  // the file, reported it already).
+  let reported: string | undefined;
+  try {
+    db.push(pair());
+  } catch (error) {
+    reported = codeOf(error, 'push after a cut');
+  }
+  try {
+    db.flush();
+  } catch (error) {
+    reported = codeOf(error, 'flush after a cut');
+  }
+  check(reported === 'ERR_MAPPING_TRUNCATED', `push and flush after a cut gave ${reported ?? 'no error'}`);
+  try {
+    db.close();
+  } catch (error) {
+    codeOf(error, 'close after a cut');
+  }
+  check(db.closed, 'close after a cut left the file open');
+  try {
+    open('a+').close(); // a cut file is refused (coded), or an empty one taken as new
+    count('reopen.accepted');
+  } catch (error) {
+    codeOf(error, 'reopen after a cut');
+    count('reopen.refused');
+  }
+  db = open('w+');
+  records = [];
+  committed = 0;
+  await peerDo({ op: 'open' }); // the documented way back for a reader: reopen
+}
+
+async function step(): Promise<void> {
+  const roll = random();
+  const n = records.length;
+  if (roll < 0.25) {
+    const values = Array.from({ length: int(1, 3) }, pair);
+    check(db.push(...values) === n + values.length, 'push returned another length');
+    records.push(...values);
+    count('push', String(values.length));
+  } else if (roll < 0.35 && n > 0) {
+    const i = int(0, n - 1);
+    const value = pair();
+    db.set(i, value);
+    records[i] = value;
+    count('set', String(i));
+  } else if (roll < 0.42 && n > 0) {
+    const i = int(0, n - 1);
+    const view = db.at(i);
+    const value = pair();
+    view.a = value.a;
+    view.b = value.b;
+    records[i] = value;
+    count('at', String(i));
+  } else if (roll < 0.55 && n > 0) {
+    const i = int(0, n - 1);
+    const got = db.get(i);
+    check(got.a === records[i]!.a && got.b === records[i]!.b, `get(${i}) is ${JSON.stringify(got)}, expected ${JSON.stringify(records[i])}`);
+    count('get');
+  } else if (roll < 0.58) {
+    check(hashOf(db.slice()) === hashOf(records), 'slice() differs from the model');
+    count('slice');
+  } else if (roll < 0.61) {
+    const got = db.pop();
+    const want = records.pop();
+    check(JSON.stringify(got) === JSON.stringify(want), `pop() gave ${JSON.stringify(got)}, expected ${JSON.stringify(want)}`);
+    committed = Math.min(committed, records.length);
+    count('pop');
+  } else if (roll < 0.64 || n > MAX_RECORDS) {
+    const length = int(0, n);
+    db.truncate(length);
+    records.length = length;
+    committed = Math.min(committed, length);
+    count('truncate', String(length));
+  } else if (roll < 0.72) {
+    db.flush();
+    committed = records.length;
+    count('flush');
+  } else if (roll < 0.76) {
+    await db.flushAsync();
+    committed = records.length;
+    count('flushAsync');
+  } else if (roll < 0.79) {
+    check(db.refresh() === records.length, 'refresh() of the writer changed its length');
+    count('refresh');
+  } else if (roll < 0.82) {
+    db.close();
+    committed = records.length; // close flushes
+    db = open('a+');
+    check(db.length === records.length, `reopened with ${db.length} records, expected ${records.length}`);
+    count('reopen');
+  } else if (roll < 0.95) {
+    const answer = await peerDo({ op: 'check' });
+    check(answer.length === committed, `the reader sees ${answer.length} records, expected the ${committed} committed`);
+    check(answer.hash === hashOf(records.slice(0, committed)), 'the reader sees other records than the model');
+  } else if (roll < 0.97) {
+    await peerDo({ op: 'open' });
+  } else if (roll < 0.975) {
+    await afterCut();
+  }
+}
+
+let exitCode = 0;
+try {
+  for (op = 0; op < totalOps; op++) await step();
+  db.close();
+  committed = records.length;
+  const final = RecordFile.open(path, Pair, { mode: 'r' });
+  check(final.length === records.length, `the file holds ${final.length} records, expected ${records.length}`);
+  check(hashOf(final.slice()) === hashOf(records), 'the file holds other records than the model');
+  final.close();
+  await peerDo({ op: 'close' });
+  console.log(JSON.stringify({ seed, ops: totalOps, finalLength: records.length, counts, codes, ok: true }));
+} catch (error) {
+  console.error(error instanceof Mismatch ? error.message : error);
+  exitCode = 1;
+} finally {
+  peer.stdin!.end();
+}
+process.exitCode = exitCode;
