@@ -71,6 +71,7 @@ interface Main {
   lostFromPage: number; // mapping pages from here on were replaced by the SIGBUS handler (this process's only)
   staleSize: number | undefined; // set while the file is shorter than the mapping (another process shrank it)
   generation: number;
+  followsFile: boolean; // opened without `length`: refresh() maps to the file's end
 }
 
 let main: Main | undefined;
@@ -153,7 +154,8 @@ function shrinkUnderMain(n: number): void {
   m.staleSize = n;
 }
 
-function mapMain(file: MappedFile): void {
+function mapMain(file: MappedFile, followsFile: boolean, expectedLength: number): void {
+  check(file.length === expectedLength, `mapped ${file.length} bytes, expected ${expectedLength}`);
   const offset = file.offset;
   const delta = offset % PAGE_SIZE;
   generation++;
@@ -167,6 +169,7 @@ function mapMain(file: MappedFile): void {
     lostFromPage: Math.ceil((delta + file.length) / PAGE_SIZE),
     staleSize: undefined,
     generation,
+    followsFile,
   };
   check(main.expected.length === file.length, `mapped ${file.length} bytes at ${offset} of a ${fileModel.length}-byte file`);
 }
@@ -272,20 +275,20 @@ function openMain(): void {
     const file = expectCode(fileSize === 0 ? 'ERR_MAPPING_EMPTY' : undefined, 'open', () =>
       MappedFile.open(path, { mode: 'r+' }),
     );
-    if (file) mapMain(file);
+    if (file) mapMain(file, true, fileSize);
   } else if (variant === 1) {
     // 'r+' with a size: grows a smaller file (zeros), maps `size` bytes
     const wanted = size();
     const file = expectCode(undefined, 'open with size', () => MappedFile.open(path, { mode: 'r+', size: wanted }));
     if (wanted > fileSize) setFileSize(wanted);
-    mapMain(file!);
+    mapMain(file!, true, wanted);
   } else {
     // a window at any byte offset
     const offset = int(0, MAX_SIZE);
     const length = int(1, MAX_SIZE);
     const code = fileSize === 0 ? 'ERR_MAPPING_EMPTY' : offset >= fileSize || offset + length > fileSize ? 'ERR_OUT_OF_RANGE' : undefined;
     const file = expectCode(code, 'open window', () => MappedFile.open(path, { mode: 'r+', offset, length }));
-    if (file) mapMain(file);
+    if (file) mapMain(file, false, length);
   }
   count('open');
 }
@@ -417,13 +420,13 @@ async function step(): Promise<void> {
     if (done) {
       const end = m.offset + newLength;
       setFileSize(end);
-      mapMain(m.file);
+      mapMain(m.file, m.followsFile, newLength);
     }
     count('resize', String(newLength));
   } else if (roll < 0.92) {
     const available = fileModel.length - m.offset;
     const done = expectCode(available <= 0 ? 'ERR_MAPPING_EMPTY' : undefined, 'refresh', () => (m.file.refresh(), true));
-    if (done) mapMain(m.file);
+    if (done) mapMain(m.file, m.followsFile, m.followsFile ? available : Math.min(m.length, available));
     count('refresh');
   } else if (roll < 0.95) {
     m.file.close();
