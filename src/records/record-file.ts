@@ -18,7 +18,7 @@
  * them); anything after the last completed flush may be lost, and a record overwritten in place with set() since
  * then may be torn.
  */
-import { closeSync, constants as fsConstants, fdatasync, fdatasyncSync, fstatSync, ftruncateSync, openSync, readSync, writeSync } from 'node:fs';
+import { closeSync, constants as fsConstants, fdatasync, fstatSync, ftruncateSync, openSync, readSync, writeSync } from 'node:fs';
 import { endianness } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -153,6 +153,7 @@ export class RecordFile<S extends AnyFieldType = AnyFieldType> implements Dispos
     shared: boolean;
     lockTimeoutMs: number;
     policy: FlushPolicy;
+    created: boolean;
   }) {
     this.path = init.path;
     this.mode = init.mode;
@@ -171,6 +172,7 @@ export class RecordFile<S extends AnyFieldType = AnyFieldType> implements Dispos
       typeof init.policy === 'object' && 'everyWrites' in init.policy ? init.policy.everyWrites : Infinity;
     this.#length = init.header.count;
     this.#capacity = init.header.capacity;
+    this.#headerDirty = init.created;
     this.#remapped();
     if (this.#writable && typeof init.policy === 'object' && 'intervalMs' in init.policy) {
       this.#timer = setInterval(() => this.#tick(), init.policy.intervalMs);
@@ -233,7 +235,7 @@ export class RecordFile<S extends AnyFieldType = AnyFieldType> implements Dispos
       if (a.ino !== b.ino || a.dev !== b.dev)
         throw memmapError('ERR_RECORD_FILE_CHANGED', `record file '${shown}' was replaced while it was being opened: open it again`, { path: shown });
       if (writer && shared) native.flock(fd, native.constants.LOCK_UN);
-      return new RecordFile<S>({ path: shown, mode, layout, codec, header, fd, file, shared, lockTimeoutMs, policy });
+      return new RecordFile<S>({ path: shown, mode, layout, codec, header, fd, file, shared, lockTimeoutMs, policy, created: fresh });
     } catch (error) {
       file?.close();
       closeSync(fd);
@@ -728,9 +730,9 @@ function initialise(
       }
     }
     // One write of the whole header, after the file has its size: a crash leaves zeros (started again by 'a+')
-    // or a whole header, never a header whose capacity the file does not have.
+    // or a whole header, never a header whose capacity the file does not have. The first flush (or close) writes
+    // it back to the device with the records.
     writeSync(fd, header, 0, header.length, 0);
-    fdatasyncSync(fd);
   } catch (error) {
     const { errno, syscall } = error as { errno?: number; syscall?: string };
     throw typeof errno === 'number' ? systemError(errno, syscall ?? 'write', path) : error;
