@@ -13,7 +13,7 @@ import { hostEndian } from './field.js';
 import type { CharType } from './char.js';
 import type { ScalarType } from './scalar.js';
 import { schemaHash, toSchema, type AggregateSchema } from './schema.js';
-import { accessError, checkedOffset, dataViewOf, detachedBuffer, isDetached, windowOf, type ByteSource } from './source.js';
+import { accessError, detachedBuffer, isDetached, locate, locatedView, windowOf, type ByteSource } from './source.js';
 import { StructArray } from './struct-array.js';
 
 /** The members of a struct or union: field name -> field type, in declaration order. */
@@ -153,17 +153,8 @@ export class StructType<S extends Shape = Shape, K extends 'struct' | 'union' = 
 
   /** Reads the record at byte `offset` of `source` into a plain object (a copy). */
   read(source: ByteSource, offset = 0): RecordOf<S> {
-    let dv: DataView;
-    let at: number;
-    if (source instanceof Uint8Array && (offset >>> 0) === offset && offset + this.size <= source.byteLength) {
-      // The common case (a Buffer, a record inside it) without allocating: see checkedOffset for the rest.
-      dv = dataViewOf(source.buffer);
-      at = source.byteOffset + offset;
-    } else {
-      const window = windowOf(source, 'source');
-      at = checkedOffset(window, offset, this.size, 'offset');
-      dv = dataViewOf(window.buffer);
-    }
+    const at = locate(source, offset, this.size);
+    const dv = locatedView();
     try {
       return this.#codec().read(dv, at) as RecordOf<S>;
     } catch (error) {
@@ -177,16 +168,8 @@ export class StructType<S extends Shape = Shape, K extends 'struct' | 'union' = 
    * its char(n) a RangeError naming the member. A failed write may have written the members before the bad one.
    */
   write(source: ByteSource, offset: number, value: K extends 'union' ? UnionInput<S> : RecordInput<S>): void {
-    let dv: DataView;
-    let at: number;
-    if (source instanceof Uint8Array && (offset >>> 0) === offset && offset + this.size <= source.byteLength) {
-      dv = dataViewOf(source.buffer);
-      at = source.byteOffset + offset;
-    } else {
-      const window = windowOf(source, 'source');
-      at = checkedOffset(window, offset, this.size, 'offset');
-      dv = dataViewOf(window.buffer);
-    }
+    const at = locate(source, offset, this.size);
+    const dv = locatedView();
     try {
       this.#codec().write(dv, at, value, 'value');
     } catch (error) {
@@ -196,11 +179,14 @@ export class StructType<S extends Shape = Shape, K extends 'struct' | 'union' = 
 
   /** A live record at byte `offset` of `source`: getters and setters read and write the bytes, no copy. */
   view(source: ByteSource, offset = 0): RecordView<S> {
-    if (source instanceof Uint8Array && (offset >>> 0) === offset && offset + this.size <= source.byteLength)
-      return this.#codec().view(dataViewOf(source.buffer), source.byteOffset + offset) as RecordView<S>;
-    const window = windowOf(source, 'source');
-    const at = checkedOffset(window, offset, this.size, 'offset');
-    return this.#codec().view(dataViewOf(window.buffer), at) as RecordView<S>;
+    const at = locate(source, offset, this.size);
+    const dv = locatedView();
+    try {
+      dv.getUint8(at); // a view of a detached buffer is refused now, not at its first field access
+    } catch (error) {
+      throw accessError(dv, error);
+    }
+    return this.#codec().view(dv, at) as RecordView<S>;
   }
 
   /** A StructArray of these records over `source` (no copy): see ArrayOptions for where it lies. */
