@@ -15,9 +15,13 @@ import type { HeaderProblem } from './format.js';
 
 /** A rejected header: `field` names what differs, `expected` and `actual` its two values. */
 export interface RecordFileError extends CodedError {
+  /** The record file's path. */
   path?: string;
+  /** The header field that differs or is damaged: 'magic', 'version', 'flags', 'recordSize', 'schemaHash', 'count', ... */
   field?: string;
+  /** What the field should hold. */
   expected?: unknown;
+  /** What the file holds. */
   actual?: unknown;
 }
 

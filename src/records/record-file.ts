@@ -59,7 +59,17 @@ export type RecordFileMode = 'r' | 'r+' | 'w+' | 'a+';
  * - `{ intervalMs: T }`: also every T ms while there is something to flush, with `flushAsync()` from a timer that
  *   does not keep the process alive. A failed background flush is thrown by the next `flush()` or `close()`.
  */
-export type FlushPolicy = 'manual' | 'close' | { everyWrites: number } | { intervalMs: number };
+export type FlushPolicy =
+  | 'manual'
+  | 'close'
+  | {
+      /** Flush after this many writes (>= 1). */
+      everyWrites: number;
+    }
+  | {
+      /** Flush every this many milliseconds while something is unflushed (>= 1). */
+      intervalMs: number;
+    };
 
 /** Options of `RecordFile.open`. */
 export interface RecordFileOptions {
@@ -91,16 +101,11 @@ const HOST_LITTLE_ENDIAN = endianness() === 'LE';
 const COUNT_INDEX = OFFSET.count / 8;
 const CAPACITY_INDEX = OFFSET.capacity / 8;
 
-/** The values of a struct: read (`get`), written (`set`, `push`) and live (`at`). */
-type Out<S extends AnyFieldType> = Infer<S>;
-type In<S extends AnyFieldType> = InferInput<S>;
-type View<S extends AnyFieldType> = InferView<S>;
-
 /**
  * A persistent record array. Open with `RecordFile.open(path, Struct, options)`; release with `close()` (or
  * `using`).
  */
-export class RecordFile<S extends AnyFieldType = AnyFieldType> implements Disposable, Iterable<Out<S>> {
+export class RecordFile<S extends AnyFieldType = AnyFieldType> implements Disposable, Iterable<Infer<S>> {
   /** The path given to `open`. */
   readonly path: string;
   /** The mode the file was opened with. */
@@ -199,7 +204,7 @@ export class RecordFile<S extends AnyFieldType = AnyFieldType> implements Dispos
     const lockTimeoutMs = validateInteger(opts.lockTimeoutMs ?? 10_000, 'options.lockTimeoutMs', 0, 2 ** 31 - 1);
     const fileMode = validateInteger(opts.fileMode ?? 0o644, 'options.fileMode', 0, 0o7777);
     const maxCapacity = Math.floor((MAX_MAPPING_LENGTH - 65536) / layout.size);
-    const initialCapacity = validateInteger(opts.initialCapacity ?? DEFAULT_CAPACITY, 'options.initialCapacity', 1, maxCapacity);
+    const initialCapacity = validateInteger(opts.initialCapacity ?? Math.min(DEFAULT_CAPACITY, maxCapacity), 'options.initialCapacity', 1, maxCapacity);
     const shown = path instanceof URL ? fileURLToPath(path) : path;
 
     const schema = schemaText(codec);
@@ -316,13 +321,13 @@ export class RecordFile<S extends AnyFieldType = AnyFieldType> implements Dispos
   }
 
   /** Record `index`, copied out as a plain value. */
-  get(index: number): Out<S> {
+  get(index: number): Infer<S> {
     this.#checkIndex(index);
-    return this.#records.get(index) as Out<S>;
+    return this.#records.get(index) as Infer<S>;
   }
 
   /** Writes `value` over record `index` (< length). */
-  set(index: number, value: In<S>): void {
+  set(index: number, value: InferInput<S>): void {
     if (!this.#writable) this.#checkWritable('set a record');
     this.#checkIndex(index);
     this.#records.set(index, value);
@@ -336,13 +341,13 @@ export class RecordFile<S extends AnyFieldType = AnyFieldType> implements Dispos
    * record counts as written (it is flushed by the next flush). After a growth or `close()` the view is detached:
    * using it throws ERR_DETACHED_BUFFER, it never touches unmapped memory. Take a new one with `at()`.
    */
-  at(index: number): View<S> {
+  at(index: number): InferView<S> {
     this.#checkIndex(index);
     if (this.#writable) {
       if (index < this.#dirtyLo) this.#dirtyLo = index;
       if (index >= this.#dirtyHi) this.#dirtyHi = index + 1;
     }
-    return this.#records.at(index) as View<S>;
+    return this.#records.at(index) as InferView<S>;
   }
 
   /**
@@ -350,7 +355,7 @@ export class RecordFile<S extends AnyFieldType = AnyFieldType> implements Dispos
    * posix_fallocate, then a new mapping) when full. A value that does not fit the layout throws, and it and the
    * values after it are not appended.
    */
-  push(...values: In<S>[]): number {
+  push(...values: InferInput<S>[]): number {
     const start = this.#length;
     // The common case, one value with room for it, without the loop (close() sets capacity to 0: never taken then).
     if (values.length === 1 && start < this.#capacity && this.#writable) {
@@ -364,7 +369,7 @@ export class RecordFile<S extends AnyFieldType = AnyFieldType> implements Dispos
     return this.#pushMany(values);
   }
 
-  #pushMany(values: In<S>[]): number {
+  #pushMany(values: InferInput<S>[]): number {
     if (!this.#writable) this.#checkWritable('push records');
     if (this.#file === undefined) throw closedError(this.path);
     const start = this.#length;
@@ -388,7 +393,7 @@ export class RecordFile<S extends AnyFieldType = AnyFieldType> implements Dispos
   }
 
   /** Removes the last record and returns it (undefined when empty). */
-  pop(): Out<S> | undefined {
+  pop(): Infer<S> | undefined {
     this.#checkWritable('pop a record');
     if (this.#length === 0) return undefined;
     const value = this.get(this.#length - 1);
@@ -413,31 +418,31 @@ export class RecordFile<S extends AnyFieldType = AnyFieldType> implements Dispos
   }
 
   /** Copies of records `start` to `end` (exclusive), negative indexes counting from the end, as Array#slice. */
-  slice(start = 0, end = this.#length): Out<S>[] {
+  slice(start = 0, end = this.#length): Infer<S>[] {
     this.#open();
     const length = this.#length;
     const from = clampIndex(validateNumber(start, 'start'), length);
     const to = clampIndex(validateNumber(end, 'end'), length);
-    const out: Out<S>[] = [];
+    const out: Infer<S>[] = [];
     for (let i = from; i < to; i++) out.push(this.get(i));
     return out;
   }
 
   /** The index of the first record for which `predicate` is true, or -1. Reads each record once, in order. */
-  findIndex(predicate: (record: Out<S>, index: number) => unknown): number {
+  findIndex(predicate: (record: Infer<S>, index: number) => unknown): number {
     if (typeof predicate !== 'function') throw invalidArgType('predicate', 'of type function', predicate);
     for (let i = 0; i < this.#length; i++) if (predicate(this.get(i), i)) return i;
     return -1;
   }
 
   /** The first record for which `predicate` is true, or undefined. */
-  find(predicate: (record: Out<S>, index: number) => unknown): Out<S> | undefined {
+  find(predicate: (record: Infer<S>, index: number) => unknown): Infer<S> | undefined {
     const index = this.findIndex(predicate);
     return index === -1 ? undefined : this.get(index);
   }
 
   /** Copies of the records, in order, up to the length when each step is taken. */
-  *[Symbol.iterator](): Iterator<Out<S>> {
+  *[Symbol.iterator](): Iterator<Infer<S>> {
     for (let i = 0; i < this.#length; i++) yield this.get(i);
   }
 

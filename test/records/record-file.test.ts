@@ -1,6 +1,6 @@
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { char, float64, int32, int64, RecordFile, struct, uint8 } from '../../src/index.js';
+import { bytes, char, float64, int32, int64, RecordFile, struct, uint8 } from '../../src/index.js';
 import { FIXED_HEADER_SIZE, OFFSET } from '../../src/records/format.js';
 import { useTempDir } from '../helpers/temp.js';
 import { Student, studentAt } from './fixtures/student.mts';
@@ -191,6 +191,32 @@ describe('RecordFile arguments', () => {
     expect(thrown(() => db.slice('a' as never)).code).toBe('ERR_INVALID_ARG_TYPE');
     expect(thrown(() => db.findIndex(1 as never)).code).toBe('ERR_INVALID_ARG_TYPE');
     expect(thrown(() => db.withLock(1 as never)).code).toBe('ERR_INVALID_ARG_TYPE');
+  });
+
+  it('initialCapacity past the largest mapping is ERR_OUT_OF_RANGE, and creates nothing', () => {
+    const path = fresh('huge');
+    expect(thrown(() => RecordFile.open(path, Student, { initialCapacity: 2 ** 40 })).code).toBe('ERR_OUT_OF_RANGE');
+    expect(() => statSync(path)).toThrow();
+  });
+
+  it('growing past the largest mapping Node can hold is ERR_RECORD_FILE_FULL, and changes nothing', () => {
+    // Records of 256 MiB: a sparse file of 15 is full, and a 16th cannot fit in a 4 GiB mapping with the header.
+    const Huge = struct({ payload: bytes(2 ** 28) });
+    const path = fresh('full');
+    RecordFile.open(path, Huge, { initialCapacity: 15, sparse: true }).close();
+    // Count the three (zero) records as committed, as a writer following docs/format.md would.
+    const fd = openSync(path, 'r+');
+    const count = Buffer.alloc(8);
+    count.writeBigUInt64LE(15n);
+    writeSync(fd, count, 0, 8, OFFSET.count);
+    closeSync(fd);
+    const sizeBefore = statSync(path).size;
+    using db = RecordFile.open(path, Huge, { mode: 'r+', sparse: true });
+    expect(db.length).toBe(15);
+    const error = thrown(() => db.push({ payload: new Uint8Array(1) } as never));
+    expect(error.code).toBe('ERR_RECORD_FILE_FULL');
+    expect(db.length).toBe(15);
+    expect(statSync(path).size).toBe(sizeBefore);
   });
 
   it("'r+' on a missing file is ENOENT in fs's shape, and creates nothing", () => {
