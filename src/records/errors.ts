@@ -15,6 +15,8 @@ import type { HeaderProblem } from './format.js';
 
 /** A rejected header: `field` names what differs, `expected` and `actual` its two values. */
 export interface RecordFileError extends CodedError {
+  /** The stable code: ERR_RECORD_FILE_MISMATCH, ERR_RECORD_FILE_CORRUPT, ERR_RECORD_FILE_LOCKED, ... (table above). */
+  code: string;
   /** The record file's path. */
   path?: string;
   /** The header field that differs or is damaged: 'magic', 'version', 'flags', 'recordSize', 'schemaHash', 'count', ... */
