@@ -7,6 +7,7 @@
  * | ERR_RECORD_FILE_CORRUPT        | the header is damaged, or the file is too short for its header or count     |
  * | ERR_RECORD_FILE_LOCKED         | another process is writing the file (flock LOCK_EX is held)                 |
  * | ERR_RECORD_FILE_READ_ONLY      | a write to a file opened with mode 'r'                                      |
+ * | ERR_RECORD_FILE_NOT_LOCKED     | a write to a file opened with `shared: true`, outside withLock()            |
  * | ERR_RECORD_FILE_CLOSED         | any use after close()                                                       |
  * | ERR_RECORD_FILE_FULL           | growing past the largest mapping Node can hold                              |
  */
@@ -66,6 +67,16 @@ export function readOnlyError(path: string, operation: string): RecordFileError 
   return memmapError(
     'ERR_RECORD_FILE_READ_ONLY',
     `cannot ${operation}: record file '${path}' was opened with mode 'r'; open it with mode 'r+' or 'a+' to write`,
+    { path },
+  );
+}
+
+/** ERR_RECORD_FILE_NOT_LOCKED: a shared writer writes only inside withLock(). */
+export function notLockedError(path: string, operation: string): RecordFileError {
+  return memmapError(
+    'ERR_RECORD_FILE_NOT_LOCKED',
+    `cannot ${operation}: record file '${path}' was opened with { shared: true }, so it is written only inside ` +
+      `withLock((file) => { ... }), which holds the lock that keeps other writers out`,
     { path },
   );
 }

@@ -35,7 +35,7 @@ import {
 import type { AnyFieldType, Infer, InferInput, InferView } from '../layout/field.js';
 import { MAX_MAPPING_LENGTH, MappedFile } from '../mapped-file.js';
 import { native } from '../native.js';
-import { closedError, headerError, lockedError, readOnlyError } from './errors.js';
+import { closedError, headerError, lockedError, notLockedError, readOnlyError } from './errors.js';
 import {
   decodeHeader,
   encodeHeader,
@@ -82,7 +82,7 @@ export interface RecordFileOptions {
   /**
    * Cooperative writing by several processes (default false). No lock is held while the file is open; instead
    * every writer writes inside `withLock()`, which takes flock LOCK_EX, refreshes, runs the callback and flushes.
-   * Every writer of the file must then open it with `shared: true`.
+   * Writes outside it throw ERR_RECORD_FILE_NOT_LOCKED. Every writer of the file must open it with `shared: true`.
    */
   shared?: boolean;
   /** How long `withLock()` waits for the lock before it throws ERR_RECORD_FILE_LOCKED (default 10000 ms). */
@@ -122,6 +122,8 @@ export class RecordFile<S extends AnyFieldType = AnyFieldType> implements Dispos
   readonly #codec: RecordLayout;
   readonly #writable: boolean;
   readonly #shared: boolean;
+  /** Writes allowed now: a writer, and for a shared writer only inside withLock(). */
+  #canWrite: boolean;
   readonly #lockTimeoutMs: number;
   readonly #policy: FlushPolicy;
   readonly #everyWrites: number;
@@ -169,6 +171,7 @@ export class RecordFile<S extends AnyFieldType = AnyFieldType> implements Dispos
     this.schema = init.header.schema;
     this.#writable = init.mode !== 'r';
     this.#shared = init.shared;
+    this.#canWrite = this.#writable && !init.shared;
     this.#lockTimeoutMs = init.lockTimeoutMs;
     this.#fd = init.fd;
     this.#file = init.file;
@@ -267,6 +270,7 @@ export class RecordFile<S extends AnyFieldType = AnyFieldType> implements Dispos
   #checkWritable(operation: string): void {
     this.#open();
     if (!this.#writable) throw readOnlyError(this.path, operation);
+    if (!this.#canWrite) throw notLockedError(this.path, operation);
   }
 
   /** The header's committed count, read as one 8-byte load. */
@@ -328,7 +332,7 @@ export class RecordFile<S extends AnyFieldType = AnyFieldType> implements Dispos
 
   /** Writes `value` over record `index` (< length). */
   set(index: number, value: InferInput<S>): void {
-    if (!this.#writable) this.#checkWritable('set a record');
+    if (!this.#canWrite) this.#checkWritable('set a record');
     this.#checkIndex(index);
     this.#records.set(index, value);
     if (index < this.#dirtyLo) this.#dirtyLo = index;
@@ -343,7 +347,7 @@ export class RecordFile<S extends AnyFieldType = AnyFieldType> implements Dispos
    */
   at(index: number): InferView<S> {
     this.#checkIndex(index);
-    if (this.#writable) {
+    if (this.#canWrite) {
       if (index < this.#dirtyLo) this.#dirtyLo = index;
       if (index >= this.#dirtyHi) this.#dirtyHi = index + 1;
     }
@@ -358,7 +362,7 @@ export class RecordFile<S extends AnyFieldType = AnyFieldType> implements Dispos
   push(...values: InferInput<S>[]): number {
     const start = this.#length;
     // The common case, one value with room for it, without the loop (close() sets capacity to 0: never taken then).
-    if (values.length === 1 && start < this.#capacity && this.#writable) {
+    if (values.length === 1 && start < this.#capacity && this.#canWrite) {
       this.#records.set(start, values[0]); // a bad value throws here, before anything is counted
       this.#length = start + 1;
       if (start < this.#dirtyLo) this.#dirtyLo = start;
@@ -370,8 +374,8 @@ export class RecordFile<S extends AnyFieldType = AnyFieldType> implements Dispos
   }
 
   #pushMany(values: InferInput<S>[]): number {
-    if (!this.#writable) this.#checkWritable('push records');
     if (this.#file === undefined) throw closedError(this.path);
+    if (!this.#canWrite) this.#checkWritable('push records');
     const start = this.#length;
     let n = start;
     try {
@@ -475,7 +479,7 @@ export class RecordFile<S extends AnyFieldType = AnyFieldType> implements Dispos
   flush(): void {
     const file = this.#open();
     this.#throwBackgroundError();
-    if (!this.#writable) return;
+    if (!this.#canWrite) return;
     const lo = this.#dirtyLo;
     const hi = this.#dirtyHi;
     if (hi > lo) file.flush({ offset: this.dataOffset + lo * this.recordSize, length: (hi - lo) * this.recordSize });
@@ -502,6 +506,7 @@ export class RecordFile<S extends AnyFieldType = AnyFieldType> implements Dispos
    * writes. Records written while it runs are left for the next flush. Concurrent calls run one after another.
    */
   flushAsync(): Promise<void> {
+    if (this.#file === undefined) return Promise.reject(closedError(this.path));
     const previous = this.#flushing ?? Promise.resolve();
     const run = previous.then(() => this.#flushAsync());
     const settled = run.catch(() => undefined);
@@ -513,9 +518,11 @@ export class RecordFile<S extends AnyFieldType = AnyFieldType> implements Dispos
   }
 
   async #flushAsync(): Promise<void> {
-    const file = this.#open();
+    // Closed since flushAsync() was called: close() flushed everything.
+    const file = this.#file;
+    if (file === undefined) return;
     this.#throwBackgroundError();
-    if (!this.#writable) return;
+    if (!this.#canWrite) return;
     const lo = this.#dirtyLo;
     const hi = this.#dirtyHi;
     const target = this.#length;
@@ -603,9 +610,11 @@ export class RecordFile<S extends AnyFieldType = AnyFieldType> implements Dispos
    * `shared: true`; on an exclusive writer it runs `fn` and flushes (the lock is already held).
    */
   withLock<R>(fn: (file: this) => R): R {
-    this.#checkWritable('write under the lock');
+    this.#open();
+    if (!this.#writable) throw readOnlyError(this.path, 'write under the lock');
     if (typeof fn !== 'function') throw invalidArgType('fn', 'of type function', fn);
-    if (!this.#shared) {
+    // An exclusive writer holds the lock already, and so does a nested call.
+    if (!this.#shared || this.#canWrite) {
       const result = fn(this);
       this.flush();
       return result;
@@ -613,10 +622,12 @@ export class RecordFile<S extends AnyFieldType = AnyFieldType> implements Dispos
     lockWithTimeout(this.#fd, this.#lockTimeoutMs, this.path);
     try {
       this.refresh();
+      this.#canWrite = true;
       const result = fn(this);
       this.flush();
       return result;
     } finally {
+      this.#canWrite = false;
       native.flock(this.#fd, native.constants.LOCK_UN);
     }
   }

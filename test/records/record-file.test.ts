@@ -336,6 +336,32 @@ describe('RecordFile reopen checks: rejected files are never written', () => {
   });
 });
 
+describe('RecordFile shared writers (in one process)', () => {
+  it('writes outside withLock() are refused with ERR_RECORD_FILE_NOT_LOCKED; inside, they are committed', () => {
+    const path = fresh();
+    using db = RecordFile.open(path, Student, { shared: true });
+    expect(thrown(() => db.push(studentAt(0))).code).toBe('ERR_RECORD_FILE_NOT_LOCKED');
+    expect(db.length).toBe(0);
+    const length = db.withLock((file) => {
+      file.push(studentAt(0), studentAt(1));
+      // Nested calls run under the same lock.
+      file.withLock((inner) => inner.set(1, studentAt(1)));
+      return file.length;
+    });
+    expect(length).toBe(2);
+    expect(db.committedLength).toBe(2);
+    for (const write of [() => db.set(0, studentAt(0)), () => db.pop(), () => db.truncate(0), () => db.push(studentAt(2), studentAt(3))])
+      expect(thrown(write).code).toBe('ERR_RECORD_FILE_NOT_LOCKED');
+    expect(db.get(1)).toEqual(studentAt(1));
+  });
+
+  it('an exclusive writer may use withLock() too: it runs the callback and flushes', () => {
+    using db = RecordFile.open(fresh(), Student, { flush: 'manual' });
+    db.withLock((file) => file.push(studentAt(0)));
+    expect(db.committedLength).toBe(1);
+  });
+});
+
 describe('RecordFile flushing', () => {
   /** The committed count as another process would read it: from the file, through read(2). */
   const committedOnDisk = (path: string) => Number(readFileSync(path).readBigUInt64LE(OFFSET.count));
@@ -419,6 +445,17 @@ describe('RecordFile flushing', () => {
     const second = db.flushAsync();
     await Promise.all([first, second]);
     expect(committedOnDisk(path)).toBe(5);
+  });
+
+  it('a flushAsync still running when the file is closed resolves: close() flushed', async () => {
+    const path = fresh();
+    const db = RecordFile.open(path, Student, { flush: 'manual' });
+    for (let i = 0; i < 5000; i++) db.push(studentAt(i));
+    const pending = db.flushAsync();
+    db.close();
+    await expect(pending).resolves.toBeUndefined();
+    expect(committedOnDisk(path)).toBe(5000);
+    await expect(db.flushAsync()).rejects.toMatchObject({ code: 'ERR_RECORD_FILE_CLOSED' });
   });
 
   it('truncate lowers the committed count at once; a later flush raises it again', () => {
