@@ -26,11 +26,11 @@ export const RESULTS_PATH = join(here, 'results.json');
 export const CHART_PATH = join(here, '..', 'docs', 'bench.svg');
 
 // Geometry, in SVG user units (pixels at 100 %).
-const WIDTH = 900;
-const LABEL_WIDTH = 290; // operation names, right-aligned before the plot
-const VALUE_WIDTH = 150; // "12.3× · 4.56 ms" after the longest bar
-const PLOT_LEFT = LABEL_WIDTH + 10;
-const PLOT_WIDTH = WIDTH - PLOT_LEFT - VALUE_WIDTH;
+const PLOT_WIDTH = 420;
+const VALUE_WIDTH = 130; // "12.3× · 4.56 ms" after the longest bar
+const CHAR_WIDTH = 6.6; // a generous average advance of 12px sans-serif text, to size the label column
+const MAX_LABEL_CHARS = 75; // longer operation names are cut with an ellipsis (the bar's tooltip has it whole)
+const MIN_WIDTH = 900;
 const BAR_HEIGHT = 16;
 const BAR_GAP = 5;
 const GROUP_TITLE = 26;
@@ -49,9 +49,21 @@ function escapeXml(text: string): string {
   return text.replace(/[<>&"']/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&#39;' })[c]!);
 }
 
-/** A row is memmap's own when its name says so ("memmap ...", "MappedFile ...", "StructArray ...", "RecordFile ..."). */
+/**
+ * The peers and baselines the benchmarks measure memmap against: hand-written code, other libraries, Node's fs
+ * and C. Every other row is one of memmap's own operations (MappedFile, StructArray, views, RecordFile, Mutex,
+ * Segment, memmap/mmap-io, ...).
+ */
+const PEER = /hand-written|restructure|JS array|^fs\.|\bfs\.(read|write)|@riaskov\/mmap-io|\blmdb\b|sqlite|^C |pthread|numpy/i;
+
+/** Whether a row measures memmap itself (drawn in colour) rather than a peer (grey). */
 export function isMemmapRow(name: string): boolean {
-  return /memmap|MappedFile|StructArray|RecordFile|struct\(/i.test(name);
+  return !PEER.test(name);
+}
+
+/** An operation's name as drawn: cut to MAX_LABEL_CHARS. */
+function label(name: string): string {
+  return name.length <= MAX_LABEL_CHARS ? name : `${name.slice(0, MAX_LABEL_CHARS - 1)}…`;
 }
 
 function formatRatio(ratio: number): string {
@@ -109,6 +121,10 @@ export function renderChart(results: BenchResults): string {
   const low = Math.floor(Math.log10(Math.min(1, ...ratios)));
   let high = Math.ceil(Math.log10(Math.max(1, ...ratios)));
   if (high === low) high = low + 1;
+  // The label column fits the longest operation name; the plot and value columns follow it.
+  const longest = Math.max(20, ...all.flatMap((group) => group.bars.map((bar) => label(bar.name).length)));
+  const PLOT_LEFT = 16 + Math.ceil(longest * CHAR_WIDTH) + 10;
+  const WIDTH = Math.max(MIN_WIDTH, PLOT_LEFT + PLOT_WIDTH + VALUE_WIDTH);
   const x = (ratio: number) => PLOT_LEFT + ((Math.log10(ratio) - low) / (high - low)) * PLOT_WIDTH;
   const one = x(1);
 
@@ -119,7 +135,7 @@ export function renderChart(results: BenchResults): string {
     body.push(
       `<rect x="0" y="${y + 2}" width="${WIDTH}" height="${GROUP_TITLE - 6}" fill="#ffffff"/>`,
       `<text x="16" y="${y + 17}" fill="${COLOR_TEXT}"><tspan font-weight="600">${escapeXml(group.title)}</tspan>` +
-        `<tspan fill="${COLOR_MUTED}">\u00a0— relative to ${escapeXml(group.baseline)}</tspan></text>`,
+        `<tspan dx="6" fill="${COLOR_MUTED}">— relative to ${escapeXml(group.baseline)}</tspan></text>`,
     );
     y += GROUP_TITLE;
     for (const bar of group.bars) {
@@ -127,11 +143,11 @@ export function renderChart(results: BenchResults): string {
       const left = Math.min(one, end);
       const width = Math.max(Math.abs(end - one), 1.5); // the baseline's own bar is a visible tick
       const fill = bar.memmap ? COLOR_MEMMAP : COLOR_PEER;
-      const label = `${formatRatio(bar.ratio)} · ${formatMs(bar.ms)}`;
+      const value = `${formatRatio(bar.ratio)} · ${formatMs(bar.ms)}`;
       body.push(
-        `<text x="${PLOT_LEFT - 10}" y="${y + BAR_HEIGHT - 4}" text-anchor="end" fill="${COLOR_TEXT}"${bar.memmap ? ' font-weight="600"' : ''}>${escapeXml(bar.name)}</text>`,
-        `<rect x="${left.toFixed(1)}" y="${y}" width="${width.toFixed(1)}" height="${BAR_HEIGHT}" rx="2" fill="${fill}"><title>${escapeXml(`${bar.name}: ${label} (vs ${group.baseline})`)}</title></rect>`,
-        `<text x="${(Math.max(one, end) + 6).toFixed(1)}" y="${y + BAR_HEIGHT - 4}" fill="${COLOR_MUTED}">${escapeXml(label)}</text>`,
+        `<text x="${PLOT_LEFT - 10}" y="${y + BAR_HEIGHT - 4}" text-anchor="end" fill="${COLOR_TEXT}"${bar.memmap ? ' font-weight="600"' : ''}>${escapeXml(label(bar.name))}</text>`,
+        `<rect x="${left.toFixed(1)}" y="${y}" width="${width.toFixed(1)}" height="${BAR_HEIGHT}" rx="2" fill="${fill}"><title>${escapeXml(`${bar.name}: ${value} (vs ${group.baseline})`)}</title></rect>`,
+        `<text x="${(Math.max(one, end) + 6).toFixed(1)}" y="${y + BAR_HEIGHT - 4}" fill="${COLOR_MUTED}">${escapeXml(value)}</text>`,
       );
       y += BAR_HEIGHT + BAR_GAP;
     }
@@ -142,10 +158,10 @@ export function renderChart(results: BenchResults): string {
   const grid: string[] = [];
   for (let decade = low; decade <= high; decade++) {
     const gx = x(10 ** decade).toFixed(1);
-    const label = decade < 0 ? `${(10 ** decade).toFixed(-decade)}×` : `${10 ** decade}×`;
+    const tick = decade < 0 ? `${(10 ** decade).toFixed(-decade)}×` : `${10 ** decade}×`;
     grid.push(
       `<line x1="${gx}" y1="${HEADER - 6}" x2="${gx}" y2="${plotBottom}" stroke="${decade === 0 ? COLOR_MUTED : COLOR_GRID}"${decade === 0 ? ' stroke-dasharray="4 3"' : ''}/>`,
-      `<text x="${gx}" y="${HEADER - 10}" text-anchor="middle" fill="${COLOR_MUTED}">${label}</text>`,
+      `<text x="${gx}" y="${HEADER - 10}" text-anchor="middle" fill="${COLOR_MUTED}">${tick}</text>`,
     );
   }
 
