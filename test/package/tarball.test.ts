@@ -194,12 +194,33 @@ describe('the npm tarball, installed into a fresh project', () => {
       expect(result.stdout.trim().split('\n')).toEqual(expectedOutput(quickStart()));
     });
 
-    it.runIf(pkg.bin !== undefined)('installs the memmap bin, which runs', () => {
+    it('installs the memmap bin, which inspects a record file the installed package wrote', () => {
       const bin = project('node_modules/.bin/memmap');
       expect(existsSync(bin)).toBe(true);
-      const result = run(bin, ['--help'], { cwd: project('') });
-      expect(result.status, describeResult('memmap --help', result)).toBe(0);
-      expect(result.stdout + result.stderr).toMatch(/inspect/);
+      const help = run(bin, ['--help'], { cwd: project('') });
+      expect(help.status, describeResult('memmap --help', help)).toBe(0);
+      expect(help.stdout + help.stderr).toMatch(/inspect/);
+
+      writeFileSync(
+        project('log.cjs'),
+        [
+          `const { RecordFile, char, int32, struct } = require('memmap');`,
+          `const Student = struct({ name: char(4), age: int32 });`,
+          `const db = RecordFile.open('students.db', Student, { mode: 'w+' });`,
+          `db.push({ name: 'ann', age: 20 }, { name: 'bob', age: 21 });`,
+          `db.close();`,
+        ].join('\n'),
+      );
+      const written = run(process.execPath, ['log.cjs'], { cwd: project('') });
+      expect(written.status, describeResult('log.cjs', written)).toBe(0);
+      const inspected = run(bin, ['inspect', 'students.db', '--json'], { cwd: project('') });
+      expect(inspected.status, describeResult('memmap inspect', inspected)).toBe(0);
+      const report = JSON.parse(inspected.stdout) as { count: number; records: unknown[] };
+      expect(report.count).toBe(2);
+      expect(report.records).toEqual([
+        { name: 'ann', age: 20 },
+        { name: 'bob', age: 21 },
+      ]);
     });
   });
 
