@@ -95,8 +95,13 @@ describe('readers in other processes', () => {
     db.push(studentAt(0));
     db.flush();
     const reader = await start('reader.mts', [path, String(total)]);
-    expect(reader.line).toBe('ready 1 16');
     const done = ended(reader.child);
+    try {
+      expect(reader.line).toBe('ready 1 16');
+    } catch (error) {
+      reader.child.kill('SIGKILL');
+      throw error;
+    }
     // Grow in steps (16 -> 32768 records: many remaps on the reader's side), committing as we go.
     // The event loop turns between steps, so the reader polls while the file grows under it.
     for (let i = 1; i < total; i++) {
