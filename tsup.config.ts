@@ -1,7 +1,7 @@
-import { existsSync } from 'node:fs';
 import { defineConfig } from 'tsup';
 
-// Every public entry point: the main API, the mmap-io drop-in, the unsafe corner, and the CLI.
+// Every public entry point: the main API, the mmap-io drop-in, the unsafe corner, and the CLI (package.json
+// exports and bin point at their dist files; test/package/tarball.test.ts checks each one is in the tarball).
 const entries: Record<string, string> = {
   index: 'src/index.ts',
   'mmap-io': 'src/compat/mmap-io.ts',
@@ -12,7 +12,7 @@ const entries: Record<string, string> = {
 // One build for ESM and CJS with declarations. The addon is loaded at run time through node-gyp-build from the
 // package root, so it is never bundled.
 export default defineConfig({
-  entry: Object.fromEntries(Object.entries(entries).filter(([, path]) => existsSync(path))),
+  entry: entries,
   format: ['esm', 'cjs'],
   dts: true,
   clean: true,
