@@ -23,7 +23,7 @@
  * errno is restored. The handler uses a few hundred bytes of stack; SA_ONSTACK makes it run on the thread's
  * alternate signal stack when the thread has one, otherwise on the faulting thread's own stack (a SIGBUS from a
  * mapping is never a stack overflow, so that stack has room). SIGSEGV is left alone: V8 uses it for WebAssembly
- * bounds checks, and nothing memmap hands out can raise it (no mapping is made without PROT_WRITE).
+ * bounds checks, and no mapping of the safe API can raise it (none is made without PROT_WRITE).
  *
  * One handler per process: signal dispositions are process-wide, so the first module instance (main thread or a
  * worker) installs it and every thread's mappings are in the same registry. Something else may take SIGBUS later
