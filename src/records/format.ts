@@ -9,7 +9,7 @@
  *     16    4  record_size    bytes per record (sizeof the C struct)
  *     20    4  record_align   the record's alignment (_Alignof the C struct)
  *     24    8  count          records committed: every one of them was written before count was
- *     32    8  capacity       records the file has room for: the file is >= header_size + capacity * record_size
+ *     32    8  capacity       records the file has room for (a shorter file has room for what it holds)
  *     40    4  flags          bit 0: the records are big-endian; bits 1-31 are zero in version 1
  *     44    4  schema_length  bytes of the schema text
  *     48   32  schema_hash    SHA-256 of "memmap-layout-1\n" + the schema text (the struct's `hash`)
@@ -118,7 +118,8 @@ export interface HeaderProblem {
 /**
  * Decodes and checks a header from the first bytes of a file. `fileSize` is the file's size now. Returns the
  * header, or the first problem found. Checks, in order: length, magic, version, header_size, record size and
- * alignment, schema length and hash, count <= capacity, and that the file is long enough for its capacity.
+ * alignment, schema length and hash, count <= capacity, and that the file is long enough for its count. The
+ * capacity returned is the header's, or less when the file is shorter than it.
  */
 export function decodeHeader(bytes: Buffer, fileSize: number): Header | HeaderProblem {
   if (fileSize < FIXED_HEADER_SIZE || bytes.length < FIXED_HEADER_SIZE)
@@ -183,13 +184,9 @@ export function decodeHeader(bytes: Buffer, fileSize: number): Header | HeaderPr
     return corrupt('schemaHash', 'the schema stored in the header does not match its SHA-256 hash: the header is damaged', schemaHash(schema), storedHash);
   if (count > capacity)
     return corrupt('count', `the header counts ${count} records but the file has room for only ${capacity}`, `<= ${capacity}`, count);
-  const needed = BigInt(headerSize) + capacity * BigInt(recordSize);
-  if (BigInt(fileSize) < needed) {
-    const countNeeds = BigInt(headerSize) + count * BigInt(recordSize);
-    return BigInt(fileSize) < countNeeds
-      ? corrupt('count', `the file is ${fileSize} bytes, too short for the ${count} records its header counts (${countNeeds} bytes)`, countNeeds, fileSize)
-      : corrupt('capacity', `the file is ${fileSize} bytes, too short for the capacity of ${capacity} records its header gives (${needed} bytes)`, needed, fileSize);
-  }
+  const countNeeds = BigInt(headerSize) + count * BigInt(recordSize);
+  if (BigInt(fileSize) < countNeeds)
+    return corrupt('count', `the file is ${fileSize} bytes, too short for the ${count} records its header counts (${countNeeds} bytes)`, countNeeds, fileSize);
   if (capacity > BigInt(Number.MAX_SAFE_INTEGER))
     return corrupt('capacity', `the header gives a capacity of ${capacity} records`, `<= ${Number.MAX_SAFE_INTEGER}`, capacity);
   return {
@@ -198,7 +195,9 @@ export function decodeHeader(bytes: Buffer, fileSize: number): Header | HeaderPr
     recordSize,
     recordAlign,
     count: Number(count),
-    capacity: Number(capacity),
+    // A file shorter than its capacity (a growth whose new size did not reach the disk before a power loss, while
+    // the header page did) is not damaged: its capacity is what it holds.
+    capacity: Math.min(Number(capacity), Math.floor((fileSize - headerSize) / recordSize)),
     flags,
     schema,
     schemaHash: storedHash,

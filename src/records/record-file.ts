@@ -581,21 +581,19 @@ export class RecordFile<S extends AnyFieldType = AnyFieldType> implements Dispos
     const count = this.#committed();
     const capacity = this.#headerCapacity();
     if (this.dataOffset + capacity * this.recordSize > file.length) {
+      // Another process grew the file (it makes the file longer before it stores the capacity): map it again.
       file.refresh();
-      if (this.dataOffset + capacity * this.recordSize > file.length) {
-        this.#capacity = Math.min(this.#capacity, Math.floor((file.length - this.dataOffset) / this.recordSize));
-        this.#remapped();
-        throw headerError(
-          { kind: 'corrupt', field: 'capacity', message: `the header gives a capacity of ${capacity} records but the file is only ${file.length} bytes` },
-          this.path,
-        );
-      }
-      this.#capacity = capacity;
-      this.#remapped();
-    } else if (capacity !== this.#capacity) {
       this.#capacity = Math.min(capacity, Math.floor((file.length - this.dataOffset) / this.recordSize));
       this.#remapped();
+    } else if (capacity !== this.#capacity) {
+      this.#capacity = capacity;
+      this.#remapped();
     }
+    if (count > this.#capacity)
+      throw headerError(
+        { kind: 'corrupt', field: 'count', message: `the header counts ${count} records but the file holds only ${this.#capacity}` },
+        this.path,
+      );
     if (!this.#writable || this.#shared) {
       this.#length = count;
       this.#dirtyLo = Infinity;

@@ -69,7 +69,7 @@ int main(int argc, char **argv) {
   }
   struct stat st;
   if (fstat(fd, &st) != 0) return fail("fstat");
-  if (h.count > h.capacity || (uint64_t)st.st_size < h.header_size + h.capacity * h.record_size) {
+  if (h.count > h.capacity || (uint64_t)st.st_size < h.header_size + h.count * h.record_size) {
     fprintf(stderr, "corrupt\\n");
     return 3;
   }
@@ -99,6 +99,9 @@ int main(int argc, char **argv) {
     uint64_t grown = capacity * 2 > count + n ? capacity * 2 : count + n;
     if (ftruncate(fd, (off_t)(h.header_size + grown * h.record_size)) != 0) return fail("ftruncate");
     capacity = grown;
+  } else if ((uint64_t)st.st_size < h.header_size + capacity * h.record_size) {
+    /* Shorter than its capacity (docs/format.md): make the file as long as the header says. */
+    if (ftruncate(fd, (off_t)(h.header_size + capacity * h.record_size)) != 0) return fail("ftruncate");
   }
   size_t size = h.header_size + capacity * h.record_size;
   char *base = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
