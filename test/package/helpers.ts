@@ -3,7 +3,7 @@
  * and read the README's quick start. These tests look at memmap the way a user's project does.
  */
 import { spawnSync } from 'node:child_process';
-import { cpSync, readFileSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -56,23 +56,42 @@ export function describeResult(what: string, result: CommandResult): string {
 }
 
 /** Top-level names never copied when staging: installed, built or generated, not sources. */
-const NOT_SOURCES = new Set(['node_modules', '.git', 'build', 'dist', 'prebuilds']);
+const NOT_SOURCES = new Set(['node_modules', '.git', 'build', 'dist', 'prebuilds', 'tmp']);
 
 /**
- * Copies the repository's sources (the work tree as it is, less node_modules, build output and .git) into `dir`,
- * so that `npm pack` can build its prebuild and dist there without touching the build/ and dist/ that other tests
- * of the same run are loading. node_modules is the caller's to link.
+ * The repository's source files as paths relative to it: what git tracks plus untracked files it does not ignore
+ * (the work tree as it is now, so uncommitted edits are packed too), or, outside a git checkout, every file but
+ * node_modules, build output and .git.
+ */
+function sourceFiles(): string[] | undefined {
+  const listed = spawnSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], {
+    cwd: REPO,
+    encoding: 'utf8',
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  if (listed.status !== 0) return undefined;
+  return listed.stdout.split('\0').filter((path) => path !== '' && existsSync(join(REPO, path)));
+}
+
+/**
+ * Copies the repository's sources into `dir`, so that `npm pack` can build its prebuild and dist there without
+ * touching the build/ and dist/ that other tests of the same run are loading. node_modules is the caller's to link.
  */
 export function stageRepository(dir: string): void {
+  const files = sourceFiles();
+  if (files) {
+    for (const path of files) {
+      if (NOT_SOURCES.has(path.split('/')[0]!)) continue;
+      mkdirSync(dirname(join(dir, path)), { recursive: true });
+      copyFileSync(join(REPO, path), join(dir, path));
+    }
+    return;
+  }
   cpSync(REPO, dir, {
     recursive: true,
     filter: (source) => {
       const path = relative(REPO, source);
-      if (path === '') return true;
-      const top = path.split(sep)[0]!;
-      if (NOT_SOURCES.has(top)) return false;
-      if (path === join('docs', 'api') || path.endsWith('.tgz')) return false;
-      return true;
+      return path === '' || (!NOT_SOURCES.has(path.split(sep)[0]!) && !path.endsWith('.tgz'));
     },
   });
 }
