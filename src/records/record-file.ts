@@ -261,9 +261,11 @@ export class RecordFile<S extends AnyFieldType = AnyFieldType> implements Dispos
     this.#generation++;
   }
 
+  /** The mapping, after checking it is open and that no page of it was lost to a truncation by another program. */
   #open(): MappedFile {
     const file = this.#file;
     if (file === undefined) throw closedError(this.path);
+    file.checkIntact(); // ERR_MAPPING_TRUNCATED / ERR_MAPPING_FAULTED: one memory read while nothing has faulted
     return file;
   }
 
@@ -317,6 +319,7 @@ export class RecordFile<S extends AnyFieldType = AnyFieldType> implements Dispos
   }
 
   #checkIndex(index: number, name = 'index'): void {
+    this.#file?.checkIntact();
     if (!(index >= 0 && index < this.#length && Number.isInteger(index))) {
       this.#open();
       if (typeof index !== 'number') throw invalidArgType(name, 'of type number', index);
@@ -363,6 +366,7 @@ export class RecordFile<S extends AnyFieldType = AnyFieldType> implements Dispos
     const start = this.#length;
     // The common case, one value with room for it, without the loop (close() sets capacity to 0: never taken then).
     if (values.length === 1 && start < this.#capacity && this.#canWrite) {
+      this.#file!.checkIntact(); // open: close() sets capacity to 0
       this.#records.set(start, values[0]); // a bad value throws here, before anything is counted
       this.#length = start + 1;
       if (start < this.#dirtyLo) this.#dirtyLo = start;
@@ -576,7 +580,29 @@ export class RecordFile<S extends AnyFieldType = AnyFieldType> implements Dispos
    * shared writer, `length` becomes the committed count. Returns `length`.
    */
   refresh(): number {
-    const file = this.#open();
+    const file = this.#file;
+    if (file === undefined) throw closedError(this.path);
+    if (file.truncated || file.faulted) {
+      // Another program cut the file: map what is left. Records past the cut are gone, for a writer too. A file cut
+      // inside its header is not remapped: it stays truncated, and every operation keeps saying so.
+      const size = fstatSync(file.fd).size;
+      if (size < this.dataOffset + this.recordSize)
+        throw headerError(
+          { kind: 'corrupt', field: 'size', message: `the file was cut to ${size} bytes, shorter than its header and one record` },
+          this.path,
+        );
+      file.refresh();
+      this.#capacity = Math.floor((file.length - this.dataOffset) / this.recordSize);
+      this.#remapped();
+      this.#length = Math.min(this.#length, this.#capacity);
+      this.#dirtyHi = Math.min(this.#dirtyHi, this.#length);
+      if (this.#lowWater > this.#length) this.#lowWater = this.#length;
+      if (this.#canWrite) {
+        // The writer (it holds the lock) makes the header true again: no more capacity, nor count, than is left.
+        this.#storeCapacity(this.#capacity);
+        if (this.#committed() > this.#capacity) this.#storeCommitted(this.#capacity);
+      }
+    }
     // count before capacity: a writer stores capacity before a count that needs it, so count <= capacity here.
     const count = this.#committed();
     const capacity = this.#headerCapacity();
