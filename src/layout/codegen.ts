@@ -178,15 +178,15 @@ function writeStatements(
 
 /** Padding bytes of an aggregate (between and after fields), as [start, length] runs. */
 function paddingRuns(type: Aggregate): [number, number][] {
-  const covered = new Uint8Array(type.size);
-  for (const field of type.fields) covered.fill(1, field.offset, field.offset + field.type.size);
+  // Over the fields' intervals, not byte by byte: a bytes(2 ** 30) member must not cost 2 ** 30 steps.
+  const spans = type.fields.map((f) => [f.offset, f.offset + f.type.size] as const).sort((a, b) => a[0] - b[0]);
   const runs: [number, number][] = [];
-  for (let i = 0; i < type.size; i++) {
-    if (covered[i]) continue;
-    const start = i;
-    while (i < type.size && !covered[i]) i++;
-    runs.push([start, i - start]);
+  let covered = 0;
+  for (const [start, end] of spans) {
+    if (start > covered) runs.push([covered, start - covered]);
+    covered = Math.max(covered, end);
   }
+  if (covered < type.size) runs.push([covered, type.size - covered]);
   return runs;
 }
 

@@ -86,7 +86,12 @@ export function fromSchema(schema: AggregateSchema | string): StructType<Shape> 
   return type;
 }
 
-function build(value: unknown, path: string): AnyFieldType {
+/**
+ * `inherited` is the byte order the node would have without an option of its own (the host's at the top): a
+ * record whose stored order equals it gets no `endian` option, so it is rebuilt as it was described (and toC
+ * prints no byte-order attribute for it).
+ */
+function build(value: unknown, path: string, inherited: Endian = hostEndian): AnyFieldType {
   if (typeof value === 'string') {
     if (!Object.prototype.hasOwnProperty.call(scalars, value))
       throw invalidArgValue(path, value, 'must name a scalar type (int8 ... float64, bool)');
@@ -100,14 +105,15 @@ function build(value: unknown, path: string): AnyFieldType {
     case 'bytes':
       return bytes(node.length as number);
     case 'array':
-      return array(build(node.element, `${path}.element`), node.length as number);
+      return array(build(node.element, `${path}.element`, inherited), node.length as number);
     case 'struct':
     case 'union': {
       const record = node as unknown as AggregateSchema;
       if (!Array.isArray(record.fields)) throw invalidArgType(`${path}.fields`, 'an array', record.fields);
       const shape: Record<string, AnyFieldType> = {};
-      record.fields.forEach((f, i) => (shape[f.name] = build(f.type, `${path}.fields[${i}].type`)));
-      const options = { packed: record.packed, endian: record.endian, ...(record.requestedAlign == null ? {} : { align: record.requestedAlign }) };
+      record.fields.forEach((f, i) => (shape[f.name] = build(f.type, `${path}.fields[${i}].type`, record.endian)));
+      const endian = record.endian === inherited ? undefined : record.endian;
+      const options = { packed: record.packed, endian, ...(record.requestedAlign == null ? {} : { align: record.requestedAlign }) };
       const type = new StructType(record.kind, shape, options);
       const differs =
         type.size !== record.size ||

@@ -3,7 +3,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { array, bool, bytes, char, float32, float64, fromSchema, int32, int64, schemaHash, struct, toSchema, uint16, union } from '../../src/layout/index.js';
+import { array, bool, bytes, char, float32, float64, fromSchema, int8, int32, int64, schemaHash, struct, toSchema, uint16, union } from '../../src/layout/index.js';
+import { hostEndian } from '../../src/layout/field.js';
 
 const Student = struct({ name: char(4), age: int32 });
 const Rich = struct(
@@ -163,5 +164,40 @@ print(json.dumps({'itemsize': dt.itemsize, 'offsets': [dt.fields[n][1] for n in 
     const U = struct({ u: union({ a: int32, b: char(6) }), raw: bytes(3) });
     const out = execFileSync('python3', ['-c', `import numpy as np; d = np.dtype(${U.toDtype()}); print(d.itemsize, d['u'].itemsize, d['raw'].shape)`], { encoding: 'utf8' });
     expect(out.trim()).toBe(`${U.size} 8 (3,)`);
+  });
+});
+
+describe('fromSchema keeps inherited byte orders implicit', () => {
+  it('a host-order record rebuilt from its schema prints no byte-order attribute, and keeps its hash', () => {
+    const Inner = struct({ x: int32 });
+    const Host = struct({ a: int32, inner: Inner });
+    const rebuilt = fromSchema(Host.toJSON());
+    expect(rebuilt.toC('host')).not.toContain('scalar_storage_order');
+    expect(rebuilt.toC('host')).toBe(Host.toC('host'));
+    expect(rebuilt.hash).toBe(Host.hash);
+  });
+
+  it('a foreign-order record keeps its attribute, and a nested record of the host order inside it keeps its own', () => {
+    const foreign = hostEndian === 'little' ? 'big' : 'little';
+    const Native = struct({ x: int32 }, { endian: hostEndian });
+    const Foreign = struct({ a: int32, inner: Native }, { endian: foreign });
+    const rebuilt = fromSchema(Foreign.toJSON());
+    expect(rebuilt.toC('f')).toContain(`scalar_storage_order("${foreign}-endian")`);
+    expect(rebuilt.hash).toBe(Foreign.hash);
+    const bytes = Buffer.alloc(rebuilt.size);
+    Foreign.write(bytes, 0, { a: 1, inner: { x: 2 } });
+    expect(rebuilt.read(bytes, 0)).toEqual({ a: 1, inner: { x: 2 } });
+  });
+});
+
+describe('padding of records with large members', () => {
+  it('is zeroed on write around a large bytes field', () => {
+    const Big = struct({ tag: int8, blob: bytes(1 << 20), n: int32, last: int8 });
+    const buffer = Buffer.alloc(Big.size, 0xff);
+    Big.write(buffer, 0, { tag: 1, blob: new Uint8Array(1 << 20), n: 7, last: 2 });
+    const covered = new Uint8Array(Big.size);
+    for (const field of Big.fields) covered.fill(1, field.offset, field.offset + field.size);
+    for (let i = 0; i < Big.size; i++) if (!covered[i]) expect(buffer[i]).toBe(0);
+    expect(Big.read(buffer, 0).n).toBe(7);
   });
 });
