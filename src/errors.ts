@@ -7,14 +7,19 @@ import { getSystemErrorMap } from 'node:util';
 
 /** An error from a failed system call: the same shape as the errors Node's `fs` module throws. */
 export interface SystemError extends Error {
+  /** The errno name, e.g. 'ENOENT': the stable part to test. */
   code: string;
+  /** The negative errno number, as in Node's fs errors. */
   errno: number;
+  /** The system call that failed, e.g. 'open', 'mmap', 'msync'. */
   syscall: string;
+  /** The file involved, when there is one. */
   path?: string;
 }
 
 /** An argument or state error with one of Node's `ERR_*` codes, or one of memmap's own. */
 export interface CodedError extends Error {
+  /** 'ERR_INVALID_ARG_TYPE', 'ERR_OUT_OF_RANGE', 'ERR_MAPPING_CLOSED', ...: the stable part to test. */
   code: string;
 }
 

@@ -37,7 +37,9 @@ const { IPC_PRIVATE, IPC_CREAT, IPC_EXCL, IPC_NOWAIT, SEM_UNDO, SHM_DEST } = nat
 
 /** An error of a System V call: Node's system error shape, plus the segment's (or set's) `key` and `id`. */
 export interface SysvError extends SystemError {
+  /** The IPC key the call used, when it had one. */
   key?: number;
+  /** The segment's or semaphore set's id, when it had one. */
   id?: number;
 }
 
@@ -132,11 +134,13 @@ export interface SegmentStat {
   mode: number;
   /** True once `remove()`d while still attached (SHM_DEST): it goes when the last attachment detaches. */
   removed: boolean;
-  /** Owner user and group (changeable with `set`). */
+  /** Owner user (changeable with `set`). */
   uid: number;
+  /** Owner group (changeable with `set`). */
   gid: number;
-  /** Creator user and group. */
+  /** Creator user. */
   cuid: number;
+  /** Creator group. */
   cgid: number;
   /** Process that created it. */
   cpid: number;
@@ -144,9 +148,11 @@ export interface SegmentStat {
   lpid: number;
   /** Number of current attachments, in every process. */
   nattch: number;
-  /** Last shmat, last shmdt, last change (null: never). */
+  /** Time of the last shmat (null: never). */
   atime: Date | null;
+  /** Time of the last shmdt (null: never). */
   dtime: Date | null;
+  /** Time of the last change by IPC_SET or creation (null: never). */
   ctime: Date | null;
 }
 

@@ -17,16 +17,35 @@ import { StructType, type Shape } from './struct.js';
 /** The JSON form of a field type: a scalar's name, or an object for the others. */
 export type FieldSchema =
   | ScalarKind
-  | { kind: 'char'; length: number }
-  | { kind: 'bytes'; length: number }
-  | { kind: 'array'; element: FieldSchema; length: number }
+  | {
+      /** A `char(length)` field. */
+      kind: 'char';
+      /** Bytes in the field. */
+      length: number;
+    }
+  | {
+      /** A `bytes(length)` field. */
+      kind: 'bytes';
+      /** Bytes in the field. */
+      length: number;
+    }
+  | {
+      /** An `array(element, length)` field. */
+      kind: 'array';
+      /** The element type. */
+      element: FieldSchema;
+      /** Number of elements. */
+      length: number;
+    }
   | AggregateSchema;
 
 /** The JSON form of a struct or union. */
 export interface AggregateSchema {
+  /** A struct or a union. */
   kind: 'struct' | 'union';
   /** The byte order of its multi-byte members (resolved: the host's when none was named). */
   endian: Endian;
+  /** Whether it is packed (`__attribute__((packed))`). */
   packed: boolean;
   /** The `align` option, or null. */
   requestedAlign: number | null;
@@ -34,11 +53,19 @@ export interface AggregateSchema {
   size: number;
   /** _Alignof, as computed when the schema was made. */
   align: number;
-  fields: { name: string; offset: number; type: FieldSchema }[];
+  /** Members in declaration order. */
+  fields: {
+    /** The member's name. */
+    name: string;
+    /** Its byte offset in the record. */
+    offset: number;
+    /** Its field type. */
+    type: FieldSchema;
+  }[];
 }
 
 /** The JSON description of a struct or union. */
-export function toSchema(type: Aggregate): AggregateSchema {
+export function toSchema(type: StructType<Shape>): AggregateSchema {
   return aggregateSchema(type, type.endian ?? hostEndian);
 }
 
@@ -71,7 +98,7 @@ function fieldSchema(type: AnyFieldType, endian: Endian): FieldSchema {
 }
 
 /** The sha-256 (hex) of the record's JSON description. */
-export function schemaHash(type: Aggregate): string {
+export function schemaHash(type: StructType<Shape>): string {
   return createHash('sha256').update(`memmap-layout-1\n${JSON.stringify(toSchema(type))}`).digest('hex');
 }
 

@@ -11,16 +11,27 @@ import { accessError } from './source.js';
 
 /** The typed array `column()` returns for each scalar kind (bool as 0/1 bytes). */
 export interface ColumnArrays {
+  /** The column of an `int8` field: an Int8Array. */
   int8: Int8Array;
+  /** The column of an `uint8` field: an Uint8Array. */
   uint8: Uint8Array;
+  /** The column of an `int16` field: an Int16Array. */
   int16: Int16Array;
+  /** The column of an `uint16` field: an Uint16Array. */
   uint16: Uint16Array;
+  /** The column of an `int32` field: an Int32Array. */
   int32: Int32Array;
+  /** The column of an `uint32` field: an Uint32Array. */
   uint32: Uint32Array;
+  /** The column of an `int64` field: an BigInt64Array. */
   int64: BigInt64Array;
+  /** The column of an `uint64` field: an BigUint64Array. */
   uint64: BigUint64Array;
+  /** The column of an `float32` field: an Float32Array. */
   float32: Float32Array;
+  /** The column of an `float64` field: an Float64Array. */
   float64: Float64Array;
+  /** The column of an `bool` field: an Uint8Array of 0 and 1. */
   bool: Uint8Array;
 }
 

@@ -34,12 +34,17 @@ export interface StructOptions {
 
 /** One member of a struct: its name, type, byte offset and size. */
 export interface Field<T extends AnyFieldType = AnyFieldType> {
+  /** The member's name in the description (a C identifier). */
   readonly name: string;
+  /** The member's field type. */
   readonly type: T;
+  /** Byte offset from the start of the record (`offsetof`). */
   readonly offset: number;
+  /** The member's size in bytes (`sizeof`). */
   readonly size: number;
 }
 
+/** Flattens an intersection into one object type, so editors show `{ name: string; age: number }`. */
 type Simplify<T> = { [K in keyof T]: T[K] } & {};
 
 /** The plain object a read gives: `{ name: string; age: number }`. */

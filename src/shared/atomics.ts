@@ -111,15 +111,17 @@ export class AtomicInt32 {
     return Atomics.compareExchange(this.#live(), 0, int32Of(expected, 'expected'), int32Of(replacement, 'replacement'));
   }
 
-  /** Bitwise and/or/xor; each returns the value before. */
+  /** Bitwise and; returns the value before. */
   and(value: number): number {
     return Atomics.and(this.#live(), 0, int32Of(value, 'value'));
   }
 
+  /** Bitwise or; returns the value before. */
   or(value: number): number {
     return Atomics.or(this.#live(), 0, int32Of(value, 'value'));
   }
 
+  /** Bitwise xor; returns the value before. */
   xor(value: number): number {
     return Atomics.xor(this.#live(), 0, int32Of(value, 'value'));
   }
@@ -140,26 +142,32 @@ export class AtomicBigInt64 {
     return this.cell;
   }
 
+  /** Reads the value (a sequentially consistent load). */
   load(): bigint {
     return Atomics.load(this.#live(), 0);
   }
 
+  /** Writes `value` and returns it. */
   store(value: bigint): bigint {
     return Atomics.store(this.#live(), 0, bigint64Of(value, 'value'));
   }
 
+  /** Adds `value` (wrapping at 64 bits); returns the value before. */
   add(value: bigint): bigint {
     return Atomics.add(this.#live(), 0, bigint64Of(value, 'value'));
   }
 
+  /** Subtracts `value` (wrapping at 64 bits); returns the value before. */
   sub(value: bigint): bigint {
     return Atomics.sub(this.#live(), 0, bigint64Of(value, 'value'));
   }
 
+  /** Writes `value`; returns the value before. */
   exchange(value: bigint): bigint {
     return Atomics.exchange(this.#live(), 0, bigint64Of(value, 'value'));
   }
 
+  /** Writes `replacement` if the value is `expected`; returns the value before (equal to `expected` on success). */
   compareExchange(expected: bigint, replacement: bigint): bigint {
     return Atomics.compareExchange(this.#live(), 0, bigint64Of(expected, 'expected'), bigint64Of(replacement, 'replacement'));
   }
