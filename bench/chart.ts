@@ -28,7 +28,8 @@ export const CHART_PATH = join(here, '..', 'docs', 'bench.svg');
 // Geometry, in SVG user units (pixels at 100 %).
 const PLOT_WIDTH = 420;
 const VALUE_WIDTH = 130; // "12.3× · 4.56 ms" after the longest bar
-const CHAR_WIDTH = 6.6; // a generous average advance of 12px sans-serif text, to size the label column
+const CHAR_WIDTH = 7; // a generous average advance of 12px sans-serif text, to size the label column
+const BOLD_CHAR_WIDTH = 8; // the same for bold text (memmap's rows, group titles)
 const MAX_LABEL_CHARS = 75; // longer operation names are cut with an ellipsis (the bar's tooltip has it whole)
 const MIN_WIDTH = 900;
 const BAR_HEIGHT = 16;
@@ -122,8 +123,9 @@ export function renderChart(results: BenchResults): string {
   let high = Math.ceil(Math.log10(Math.max(1, ...ratios)));
   if (high === low) high = low + 1;
   // The label column fits the longest operation name; the plot and value columns follow it.
-  const longest = Math.max(20, ...all.flatMap((group) => group.bars.map((bar) => label(bar.name).length)));
-  const PLOT_LEFT = 16 + Math.ceil(longest * CHAR_WIDTH) + 10;
+  const textWidth = (text: string, bold: boolean) => text.length * (bold ? BOLD_CHAR_WIDTH : CHAR_WIDTH);
+  const longest = Math.max(130, ...all.flatMap((group) => group.bars.map((bar) => textWidth(label(bar.name), bar.memmap))));
+  const PLOT_LEFT = 16 + Math.ceil(longest) + 10;
   const WIDTH = Math.max(MIN_WIDTH, PLOT_LEFT + PLOT_WIDTH + VALUE_WIDTH);
   const x = (ratio: number) => PLOT_LEFT + ((Math.log10(ratio) - low) / (high - low)) * PLOT_WIDTH;
   const one = x(1);
@@ -132,12 +134,19 @@ export function renderChart(results: BenchResults): string {
   let y = HEADER;
   for (const group of all) {
     // The title row spans the width on a white band, so the gridlines stop at it.
+    // The baseline follows the title on its line, or goes on a line of its own when both would not fit.
+    const relative = `— relative to ${group.baseline}`;
+    const oneLine = 16 + textWidth(group.title, true) + 6 + textWidth(relative, false) <= WIDTH - 16;
+    const titleHeight = oneLine ? GROUP_TITLE : GROUP_TITLE + 16;
     body.push(
-      `<rect x="0" y="${y + 2}" width="${WIDTH}" height="${GROUP_TITLE - 6}" fill="#ffffff"/>`,
-      `<text x="16" y="${y + 17}" fill="${COLOR_TEXT}"><tspan font-weight="600">${escapeXml(group.title)}</tspan>` +
-        `<tspan dx="6" fill="${COLOR_MUTED}">— relative to ${escapeXml(group.baseline)}</tspan></text>`,
+      `<rect x="0" y="${y + 2}" width="${WIDTH}" height="${titleHeight - 6}" fill="#ffffff"/>`,
+      oneLine
+        ? `<text x="16" y="${y + 17}" fill="${COLOR_TEXT}"><tspan font-weight="600">${escapeXml(group.title)}</tspan>` +
+            `<tspan dx="6" fill="${COLOR_MUTED}">${escapeXml(relative)}</tspan></text>`
+        : `<text x="16" y="${y + 17}" fill="${COLOR_TEXT}" font-weight="600">${escapeXml(group.title)}</text>` +
+            `<text x="16" y="${y + 33}" fill="${COLOR_MUTED}">${escapeXml(relative)}</text>`,
     );
-    y += GROUP_TITLE;
+    y += titleHeight;
     for (const bar of group.bars) {
       const end = x(bar.ratio);
       const left = Math.min(one, end);
