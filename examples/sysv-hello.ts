@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { AtomicInt32, Mutex, Segment, ftok } from '../src/index.ts';
+import { AtomicInt32, Mutex, Segment, ftok } from 'memmap';
 
 const [role, keyFile] = process.argv.slice(2);
 
