@@ -34,6 +34,17 @@ describe('examples', () => {
     for (let i = 0; i < 5; i++) expect(output).toContain(`student ${i}: name=${'abcde'[i]} age=${20 + i}`);
   });
 
+  it('c-segment.ts: a C program (examples/c-segment.c) and Node share a System V segment both ways', () => {
+    const output = run('c-segment.ts');
+    expect(output).toContain('C wrote "hello, world"');
+    expect(output).toContain('Node read "hello, world"');
+    expect(output).toContain(`C read Node's answer: "hello from Node"`);
+  });
+
+  it('lock.ts: four processes increment a counter under a Mutex in a mapped file, and the total is exact', () => {
+    expect(run('lock.ts')).toContain('counter = 80000 (expected 80000)');
+  });
+
   it.each(examples)('%s is run by a test', (name) => {
     // A test that runs it names the file and the examples folder (as a path or a URL).
     const runners = testFiles().filter(({ text }) => text.includes(name) && text.includes('examples'));
