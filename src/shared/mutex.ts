@@ -142,24 +142,42 @@ export class Mutex {
     const deadline = ms < 0 ? Infinity : performance.now() + ms;
     const cell = this.#cell;
     for (;;) {
-      if (cell.length === 0) throw closedError();
-      const attempt = this.#attempt(WAITERS);
-      if (typeof attempt === 'string') return attempt;
-      const left = deadline - performance.now();
-      if (left <= 0) throw timeoutError(ms);
-      const expected = attempt | WAITERS;
-      if (attempt !== expected && Atomics.compareExchange(cell, 0, attempt, expected) !== attempt) continue;
+      const step = this.#nextWait(ms, deadline);
+      if (step === undefined) continue;
+      if (typeof step === 'string') return step;
       let result: number;
       try {
-        result = native.futexWait(cell, 0, expected, Math.min(LIVENESS_SLICE_MS, left));
+        result = native.futexWait(cell, 0, step.expected, step.timeout);
       } catch (error) {
         throw fromNative(error);
       }
-      if (result === 2) {
-        const recovered = this.#recover(Atomics.load(cell, 0));
-        if (recovered !== undefined) return recovered;
-      }
+      const recovered = this.#afterWait(result);
+      if (recovered !== undefined) return recovered;
     }
+  }
+
+  /**
+   * One round of the slow path, shared by `lock` and `lockAsync`: takes the lock if it can (or recovers it from a
+   * dead owner), else marks that a waiter sleeps and says what to wait for: the word's value and for how long.
+   * Undefined when the word changed under the compare-exchange (try again at once).
+   */
+  #nextWait(ms: number, deadline: number): LockResult | { expected: number; timeout: number } | undefined {
+    const cell = this.#cell;
+    if (cell.length === 0) throw closedError();
+    const attempt = this.#attempt(WAITERS);
+    if (typeof attempt === 'string') return attempt;
+    const left = deadline - performance.now();
+    if (left <= 0) throw timeoutError(ms);
+    const expected = attempt | WAITERS;
+    if (attempt !== expected && Atomics.compareExchange(cell, 0, attempt, expected) !== attempt) return undefined;
+    return { expected, timeout: Math.min(LIVENESS_SLICE_MS, left) };
+  }
+
+  /** After a futex wait that returned `result`: a timed-out slice (2) checks whether the owner died. */
+  #afterWait(result: number): LockResult | undefined {
+    const cell = this.#cell;
+    if (result !== 2 || cell.length === 0) return undefined;
+    return this.#recover(Atomics.load(cell, 0));
   }
 
   /**
@@ -175,24 +193,18 @@ export class Mutex {
     const deadline = ms < 0 ? Infinity : performance.now() + ms;
     const cell = this.#cell;
     for (;;) {
-      if (cell.length === 0) throw closedError();
-      const attempt = this.#attempt(WAITERS);
-      if (typeof attempt === 'string') return attempt;
-      const left = deadline - performance.now();
-      if (left <= 0) throw timeoutError(ms);
-      const expected = attempt | WAITERS;
-      if (attempt !== expected && Atomics.compareExchange(cell, 0, attempt, expected) !== attempt) continue;
+      const step = this.#nextWait(ms, deadline);
+      if (step === undefined) continue;
+      if (typeof step === 'string') return step;
       let result: number;
       try {
-        result = await native.futexWaitAsync(cell, 0, expected, Math.min(LIVENESS_SLICE_MS, left));
+        result = await native.futexWaitAsync(cell, 0, step.expected, step.timeout);
       } catch (error) {
         if (cell.length === 0) throw closedError();
         throw fromNative(error);
       }
-      if (result === 2 && cell.length > 0) {
-        const recovered = this.#recover(Atomics.load(cell, 0));
-        if (recovered !== undefined) return recovered;
-      }
+      const recovered = this.#afterWait(result);
+      if (recovered !== undefined) return recovered;
     }
   }
 
