@@ -10,3 +10,5 @@ export { Attachment, Segment, Semaphore, ftok } from './sysv.js';
 export type { AcquireOptions, AttachOptions, CreateSegmentOptions, CreateSemaphoreOptions, SegmentStat, SysvError } from './sysv.js';
 export { AtomicBigInt64, AtomicInt32, Mutex, notify, wait, waitAsync } from './shared/index.js';
 export type { Bytes, LockOptions, LockResult, WaitResult } from './shared/index.js';
+export { defaultExportPath, exportRecords } from './export/export-records.js';
+export type { ExportFormat, ExportOptions, ExportResult } from './export/export-records.js';
