@@ -3,7 +3,8 @@
     python3 examples/numpy-read-records.py FILE [N]
 
 Checks the header, builds a numpy dtype from the schema stored in the file (scalars, char(n), bytes(n), arrays and
-nested structs), maps the committed records with np.memmap and prints the first N (default 5) as JSON lines.
+nested structs), maps the committed records with np.memmap and prints the first N (default 5) as JSON lines
+(char(n) as text, bytes(n) as hex, structs and arrays as lists).
 """
 import hashlib
 import json
@@ -59,14 +60,17 @@ def open_records(path):
 
 
 def plain(value):
+    """A record's value as JSON can hold it: char(n) as text, bytes(n) as hex, structs and arrays as lists."""
     if isinstance(value, bytes):
-        return value.rstrip(b"\0").decode("utf-8")
-    if isinstance(value, np.generic):
-        return value.item()
+        return value.split(b"\0", 1)[0].decode("utf-8", errors="replace")
+    if isinstance(value, np.void):
+        if value.dtype.names is None:  # bytes(n): raw bytes, no fields
+            return value.tobytes().hex()
+        return [plain(value[name]) for name in value.dtype.names]
     if isinstance(value, np.ndarray):
         return [plain(v) for v in value]
-    if isinstance(value, np.void) or isinstance(value, tuple):
-        return [plain(v) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
     return value
 
 
