@@ -1,4 +1,4 @@
-/* The C side of examples/c-segment.ts: the seeds' System V program.
+/* The C side of examples/c-segment.ts: a C program that speaks System V shared memory.
  *   c-segment create KEY   creates a 4096-byte segment with KEY, writes "hello, world" at offset 0, detaches
  *   c-segment reply KEY    attaches to the same segment, prints what Node wrote at offset 64, removes the segment
  */

@@ -5,6 +5,9 @@
  *   node --import tsx examples/record-log.ts                 runs both (the writer here, the reader as a child)
  *   node --import tsx examples/record-log.ts follow FILE N   the reader: waits for N committed events, prints them
  *   npx memmap inspect FILE                                  the log's header, its struct as C, its first events
+ *
+ * The reader is started the way this process was (the same runtime flags), so it runs however your project runs
+ * TypeScript (tsx, Node 24's type stripping, Bun). examples/follow.ts shows the same without polling.
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -42,7 +45,7 @@ async function main(): Promise<void> {
     const total = 1000;
     // The writer: commits (msync the new events, then the count) after every 100 events.
     const log = RecordFile.open(path, Event, { mode: 'w+', initialCapacity: 64, flush: { everyWrites: 100 } });
-    const reader = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), 'follow', path, String(total)], {
+    const reader = spawn(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), 'follow', path, String(total)], {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     const done = new Promise<number | null>((resolve) => reader.on('close', resolve));

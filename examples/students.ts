@@ -1,5 +1,5 @@
 /**
- * The seed's example: two unrelated processes share `struct student { char name[4]; int age; }` records
+ * Two unrelated processes share `struct student { char name[4]; int age; }` records
  * through a memory-mapped file.
  *
  *   node --import tsx examples/students.ts            runs both: A writes, then B (a new process) reads

@@ -1,6 +1,7 @@
-// The seeds' two-process example over System V shared memory: process A creates a segment with a key made by
-// ftok and writes "hello, world"; an unrelated process B finds it by the same key and reads it. Then B takes the
-// shared Mutex in the segment, bumps a counter, and A sees the result. Run: npm run example examples/sysv-hello.ts
+// Two processes over System V shared memory: process A creates a segment with a key made by ftok and writes
+// "hello, world"; an unrelated process B finds it by the same key and reads it. Then B takes the shared Mutex in
+// the segment, bumps a counter, and A sees the result. Run: `node --import tsx examples/sysv-hello.ts` (or any way
+// your project runs TypeScript: B is started the same way A was, with this process's own runtime flags).
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -29,7 +30,7 @@ if (role === 'reader') {
     using attachment = segment.attach();
     attachment.buffer.write('hello, world', 64, 'latin1');
     console.log(`A wrote "hello, world" to segment ${segment.id} (key 0x${(segment.key >>> 0).toString(16)})`);
-    const b = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), 'reader', path], { stdio: 'inherit' });
+    const b = spawnSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), 'reader', path], { stdio: 'inherit' });
     if (b.status !== 0) throw new Error('process B failed');
     console.log(`A sees the counter B bumped: ${new AtomicInt32(attachment.buffer, 8).load()}`);
     console.log(`attachments now: ${segment.stat().nattch}`);
