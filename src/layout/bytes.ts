@@ -3,9 +3,8 @@
  * a Uint8Array over the record's own bytes (no copy). A write takes exactly n bytes.
  */
 import { invalidArgType, outOfRange } from '../errors.js';
-import { checkLength } from './char.js';
 import { fieldPath } from './checks.js';
-import type { FieldType } from './field.js';
+import { checkLength, type FieldType } from './field.js';
 
 /** A `uint8_t data[length]` field type, read as a Uint8Array. */
 export interface BytesType extends FieldType<Uint8Array, Uint8Array, Uint8Array> {
@@ -30,17 +29,26 @@ export function viewBytes(dv: DataView, offset: number, length: number): Uint8Ar
   return new Uint8Array(dv.buffer, dv.byteOffset + offset, length);
 }
 
-/** Copies exactly `length` bytes from `value` to `offset`; `path` and `key` name the field in errors. */
-export function writeBytes(
-  dv: DataView,
-  offset: number,
-  length: number,
-  value: unknown,
-  path: string,
-  key: string | number,
-): void {
+/** The real length of a typed array, from the intrinsic getter: a subclass may override `length` and lie. */
+const typedArrayLength = Object.getOwnPropertyDescriptor(Object.getPrototypeOf(Uint8Array.prototype), 'length')!
+  .get as (this: Uint8Array) => number;
+
+/** Checks `value` for a `bytes(length)` field without writing: a Uint8Array (or Buffer) of exactly `length` bytes. */
+export function bytesInput(value: unknown, length: number, path: string, key: string | number): Uint8Array {
   const name = fieldPath(path, key);
-  if (!(value instanceof Uint8Array)) throw invalidArgType(name, 'an instance of Uint8Array or Buffer', value);
-  if (value.length !== length) throw outOfRange(`${name}.length`, `${length} (bytes(${length}))`, value.length);
+  let actual = -1;
+  try {
+    // Throws for an object that only borrowed Uint8Array.prototype without being a typed array.
+    if (value instanceof Uint8Array) actual = typedArrayLength.call(value);
+  } catch {
+    // not a typed array at all
+  }
+  if (actual === -1) throw invalidArgType(name, 'an instance of Uint8Array or Buffer', value);
+  if (actual !== length) throw outOfRange(`${name}.length`, `${length} (bytes(${length}))`, actual);
+  return value as Uint8Array;
+}
+
+/** Copies what `bytesInput` returned to `offset`. */
+export function storeBytes(dv: DataView, offset: number, length: number, value: Uint8Array): void {
   new Uint8Array(dv.buffer, dv.byteOffset + offset, length).set(value);
 }

@@ -6,8 +6,7 @@
  */
 import { invalidArgValue } from '../errors.js';
 import type { ArrayType } from './array.js';
-import { endianOf, type Aggregate } from './codegen.js';
-import { hostEndian, type AnyFieldType, type Endian } from './field.js';
+import { endianOf, hostEndian, type Aggregate, type AnyFieldType, type Endian } from './field.js';
 import type { ScalarType } from './scalar.js';
 
 /** Options of `toC`. */

@@ -5,7 +5,7 @@
  */
 import { invalidArgType, invalidArgValue, outOfRange } from '../errors.js';
 import { fieldPath } from './checks.js';
-import type { FieldType } from './field.js';
+import { checkLength, type FieldType } from './field.js';
 
 /** A `char name[length]` field type, read as a string. */
 export interface CharType extends FieldType<string, string, string> {
@@ -18,13 +18,6 @@ export interface CharType extends FieldType<string, string, string> {
 export function char(length: number): CharType {
   checkLength(length, 'length');
   return Object.freeze({ kind: 'char' as const, size: length, align: 1, length });
-}
-
-/** Checks the element count of a fixed-size type: an integer from 1 (C has no zero-length arrays). */
-export function checkLength(length: unknown, name: string): asserts length is number {
-  if (typeof length !== 'number') throw invalidArgType(name, 'of type number', length);
-  if (!Number.isInteger(length) || length < 1 || length > 0x7fffffff)
-    throw outOfRange(name, 'an integer >= 1 && <= 2147483647', length);
 }
 
 const decoder = new TextDecoder('utf-8');
@@ -49,36 +42,36 @@ function decodeFrom(dv: DataView, offset: number, length: number): string {
   return decoder.decode(end === -1 ? bytes : bytes.subarray(0, end));
 }
 
-/** Writes `value` NUL-padded into `length` bytes at `offset`; `path` and `key` name the field in errors. */
-export function writeChar(
-  dv: DataView,
-  offset: number,
-  length: number,
-  value: unknown,
-  path: string,
-  key: string | number,
-): void {
+/**
+ * Checks `value` for a `char[length]` field without writing anything: returns the string itself when it is ASCII
+ * and fits (the common case, written byte by byte), else its UTF-8 bytes. Throws for anything that does not fit.
+ */
+export function charInput(value: unknown, length: number, path: string, key: string | number): string | Uint8Array {
   if (typeof value !== 'string') throw invalidArgType(fieldPath(path, key), 'of type string', value);
   const chars = value.length;
   // UTF-8 never takes fewer bytes than UTF-16 code units, so a string with more units than bytes cannot fit.
   if (chars <= length) {
-    // Check first, write after: a rejected string leaves the field as it was.
     let i = 0;
     while (i < chars && (value.charCodeAt(i) - 1) >>> 0 < 0x7f) i++;
-    if (i === chars) {
-      // All ASCII (1..127): one byte per character; NUL-pad the rest.
-      for (i = 0; i < chars; i++) dv.setUint8(offset + i, value.charCodeAt(i));
-      for (; i < length; i++) dv.setUint8(offset + i, 0);
-      return;
-    }
+    if (i === chars) return value; // all ASCII (1..127): one byte per character
   }
-  // Not ASCII (or too long): encode, check, then write the whole field again.
   if (value.includes('\0'))
     throw invalidArgValue(fieldPath(path, key), value, 'must not contain a NUL character (C strings end at the first NUL)');
   const encoded = encoder.encode(value);
   if (encoded.length > length)
     throw outOfRange(fieldPath(path, key), `a string of at most ${length} bytes in UTF-8 (char[${length}])`, `${encoded.length} bytes`);
+  return encoded;
+}
+
+/** Writes what `charInput` returned, NUL-padded to `length` bytes at `offset`. */
+export function storeChar(dv: DataView, offset: number, length: number, input: string | Uint8Array): void {
+  if (typeof input === 'string') {
+    let i = 0;
+    for (; i < input.length; i++) dv.setUint8(offset + i, input.charCodeAt(i));
+    for (; i < length; i++) dv.setUint8(offset + i, 0);
+    return;
+  }
   const target = new Uint8Array(dv.buffer, dv.byteOffset + offset, length);
-  target.set(encoded);
-  target.fill(0, encoded.length);
+  target.set(input);
+  target.fill(0, input.length);
 }

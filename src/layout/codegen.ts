@@ -1,12 +1,21 @@
 /**
- * Accessor generation: for each (type, byte order) one set of functions is compiled with `new Function`, once, so
- * that reading a field is one inlined `dv.getInt32(o + 4, true)` and writing one is a cheap check plus
- * `dv.setInt32(...)`. Live views are a generated class per struct whose instances hold only (DataView, offset), with
- * getters and setters on the prototype. Measured on Node 20 this reaches hand-written DataView code (bench/layout).
+ * Accessor generation. For each (field type, byte order) one piece of JavaScript is compiled with `new Function`,
+ * once: its read, write and view functions, and for every element type its own StructArray subclass (get, set, at,
+ * forEach, iterator, cursor, toArray); for a struct or union also its own live-view class, getters and setters on
+ * the prototype, instances holding only (DataView, offset).
+ *
+ * Why per type: V8 inlines a call and removes the per-record view allocation only where the call site sees one
+ * receiver type. One shared `at` or view class serving several record types goes megamorphic (measured 10x
+ * slower). Here every call site inside memmap's code belongs to one record type, so `array.at(i).age` compiles to a
+ * bounds check and one DataView read however many record types the program uses.
+ *
+ * The source is kept readable: `generatedSource(type)` returns it, and MEMMAP_DEBUG_CODEGEN=1 prints each piece to
+ * stderr as it is compiled.
  */
+import { invalidArgType } from '../errors.js';
 import type { ArrayType } from './array.js';
-import { readBytes, viewBytes, writeBytes } from './bytes.js';
-import { readChar, writeChar } from './char.js';
+import { bytesInput, readBytes, storeBytes, viewBytes } from './bytes.js';
+import { charInput, readChar, storeChar } from './char.js';
 import {
   badArray,
   badBigInt,
@@ -19,16 +28,19 @@ import {
   INT64_MIN,
   UINT64_MAX,
 } from './checks.js';
-import type { AnyFieldType, Endian } from './field.js';
+import { endianOf, hostEndian, type Aggregate, type AnyFieldType, type Endian } from './field.js';
 import type { ScalarKind } from './scalar.js';
-import { accessError } from './source.js';
-import { StructArray } from './struct-array.js';
+import { accessError, detachedBuffer, isDetached } from './source.js';
+import { badIndex, clampPosition, internal, StructArray } from './struct-array.js';
 
 /** The compiled accessors of one field type in one byte order. */
 export interface Codec {
   /** Reads a plain value (a copy) at absolute offset `o`. */
   read(dv: DataView, o: number): unknown;
-  /** Checks and writes `value` at `o`; `path` names it in errors ('' for a view setter's own field). */
+  /**
+   * Checks the WHOLE value, then writes it at `o`: a rejected value writes no byte. `path` names it in errors ('' for
+   * a view setter's own field). A hostile getter on the value runs once, before any byte is written.
+   */
   write(dv: DataView, o: number, value: unknown, path: string): void;
   /**
    * A live view at `o` for structs, unions and arrays; the value itself for scalars and strings. Unlike read and
@@ -37,33 +49,37 @@ export interface Codec {
   view(dv: DataView, o: number): unknown;
 }
 
-/** What codegen needs to know of a struct or union (StructType satisfies it). */
-export interface Aggregate extends AnyFieldType {
-  readonly kind: 'struct' | 'union';
-  readonly fields: readonly { readonly name: string; readonly type: AnyFieldType; readonly offset: number }[];
-  /** The byte order named in the options, or undefined to inherit the enclosing one. */
-  readonly endian: Endian | undefined;
+/** The StructArray subclass generated for one element type. */
+export type ArrayClass = new (token: typeof internal, dv: DataView, base: number, length: number) => StructArray<AnyFieldType>;
+
+/** Everything compiled for one (type, byte order). */
+export interface Compiled {
+  readonly codec: Codec;
+  /** Writes at `o` without the all-or-nothing guarantee: used only to build a value in a scratch buffer. */
+  readonly fill: Codec['write'];
+  /** The StructArray subclass whose elements are this type. */
+  readonly ArrayClass: ArrayClass;
+  /** The generated JavaScript, for reading and debugging. */
+  readonly source: string;
 }
 
-const cache = new WeakMap<AnyFieldType, { little?: Codec; big?: Codec }>();
+const cache = new WeakMap<AnyFieldType, { little?: Compiled; big?: Compiled }>();
 
-/** The accessors of `type` when its multi-byte fields are stored in `endian` order (compiled once, then cached). */
-export function codecOf(type: AnyFieldType, endian: Endian): Codec {
+/** The compiled accessors of `type` stored in `endian` order (compiled once, then cached). */
+export function compiled(type: AnyFieldType, endian: Endian): Compiled {
   let entry = cache.get(type);
   if (entry === undefined) cache.set(type, (entry = {}));
-  let codec = entry[endian];
-  if (codec === undefined) {
-    codec = compile(type, endian);
-    entry[endian] = codec;
-  }
-  return codec;
+  return (entry[endian] ??= compile(type, endian));
 }
 
-/** The byte order a member is stored in: a nested struct's own option, else the enclosing struct's. */
-export function endianOf(type: AnyFieldType, inherited: Endian): Endian {
-  return (type.kind === 'struct' || type.kind === 'union') && (type as Aggregate).endian !== undefined
-    ? (type as Aggregate).endian!
-    : inherited;
+/** The accessors of `type` when its multi-byte fields are stored in `endian` order. */
+export function codecOf(type: AnyFieldType, endian: Endian): Codec {
+  return compiled(type, endian).codec;
+}
+
+/** The generated JavaScript of `type` in `endian` order (the host's by default): what runs on every access. */
+export function generatedSource(type: AnyFieldType, endian: Endian = endianOf(type, hostEndian)): string {
+  return compiled(type, endian).source;
 }
 
 const getters: Record<ScalarKind, string> = {
@@ -80,23 +96,29 @@ const getters: Record<ScalarKind, string> = {
   bool: 'getUint8',
 };
 
-/** A `(x ... ) !== x` test that is true when x is not an integer of the kind (and not a number at all). */
+/**
+ * A test that is true when `@` (the variable), already known to be a number, is not an integer of the kind. The `typeof` test in
+ * front of it keeps bigints and Symbols (which these operators would throw on) and objects (whose valueOf they would
+ * call) out.
+ */
 const integerTests: Partial<Record<ScalarKind, string>> = {
-  int8: '((x << 24) >> 24) !== x',
-  uint8: '(x & 0xff) !== x',
-  int16: '((x << 16) >> 16) !== x',
-  uint16: '(x & 0xffff) !== x',
-  int32: '(x | 0) !== x',
-  uint32: '(x >>> 0) !== x',
+  int8: '((@ << 24) >> 24) !== @',
+  uint8: '(@ & 0xff) !== @',
+  int16: '((@ << 16) >> 16) !== @',
+  uint16: '(@ & 0xffff) !== @',
+  int32: '(@ | 0) !== @',
+  uint32: '(@ >>> 0) !== @',
 };
 
 /** Names the compiled code uses, bound as parameters of `new Function`. */
 const runtime = {
   readChar,
-  writeChar,
+  charInput,
+  storeChar,
   readBytes,
-  writeBytes,
   viewBytes,
+  bytesInput,
+  storeBytes,
   badInteger,
   badBigInt,
   badNumber,
@@ -104,8 +126,15 @@ const runtime = {
   badObject,
   badArray,
   badUnion,
+  badIndex,
+  badCallback,
+  clampPosition,
   accessError,
   zeroBytes,
+  viaScratch,
+  copyRecord,
+  StructArray,
+  internal,
   INT64_MIN,
   INT64_MAX,
   UINT64_MAX,
@@ -115,13 +144,68 @@ function zeroBytes(dv: DataView, o: number, length: number): void {
   for (let i = 0; i < length; i++) dv.setUint8(o + i, 0);
 }
 
-/** Collects the codecs a generated function calls, as `deps[k]`. */
+function badCallback(callback: unknown): Error {
+  return invalidArgType('callback', 'of type function', callback);
+}
+
+/** A scratch record per codec; a re-entrant write (from a getter on the value) takes a fresh one. */
+interface ScratchHolder {
+  free: DataView | undefined;
+}
+
+/**
+ * The all-or-nothing write of a record with nested records or arrays: built in a scratch buffer first (every getter
+ * of the value runs once, every member is checked), then copied in one piece. A failure leaves `dv` untouched.
+ */
+function viaScratch(
+  size: number,
+  fill: Codec['write'],
+  holder: ScratchHolder,
+  dv: DataView,
+  o: number,
+  value: unknown,
+  path: string,
+): void {
+  const scratch = holder.free ?? new DataView(new ArrayBuffer(size));
+  holder.free = undefined;
+  try {
+    fill(scratch, 0, value, path);
+    new Uint8Array(dv.buffer, dv.byteOffset + o, size).set(new Uint8Array(scratch.buffer, 0, size));
+  } finally {
+    holder.free = scratch;
+  }
+}
+
+/** Copies a record from a live view's bytes (`from` at `fromOffset`) to `dv` at `o`; overlapping is fine. */
+function copyRecord(from: DataView, fromOffset: number, dv: DataView, o: number, size: number): void {
+  let source: Uint8Array;
+  try {
+    source = new Uint8Array(from.buffer, from.byteOffset + fromOffset, size);
+  } catch (error) {
+    throw isDetached(from.buffer) ? detachedBuffer() : error;
+  }
+  new Uint8Array(dv.buffer, dv.byteOffset + o, size).set(source);
+}
+
+/**
+ * The child codecs a generated piece calls. Each child's functions are bound as their own parameters (`d0_read`,
+ * `d0_view`, ...), so every call site names one function.
+ */
 class Dependencies {
-  readonly list: Codec[] = [];
-  add(codec: Codec): string {
-    let index = this.list.indexOf(codec);
-    if (index === -1) index = this.list.push(codec) - 1;
-    return `deps[${index}]`;
+  readonly #names = new Map<Compiled, string>();
+  readonly values: Record<string, unknown> = {};
+  add(type: AnyFieldType, endian: Endian): string {
+    const child = compiled(type, endian);
+    let name = this.#names.get(child);
+    if (name === undefined) {
+      name = `d${this.#names.size}`;
+      this.#names.set(child, name);
+      this.values[`${name}_read`] = child.codec.read;
+      this.values[`${name}_write`] = child.codec.write;
+      this.values[`${name}_fill`] = child.fill;
+      this.values[`${name}_view`] = child.codec.view;
+    }
+    return name;
   }
 }
 
@@ -129,51 +213,67 @@ function isScalarKind(kind: string): kind is ScalarKind {
   return Object.prototype.hasOwnProperty.call(getters, kind);
 }
 
-/** An expression reading `type` at offset expression `o`. */
+/** Scalars, strings and byte arrays: a value that is checked and written in one step. */
+function isLeaf(type: AnyFieldType): boolean {
+  return isScalarKind(type.kind) || type.kind === 'char' || type.kind === 'bytes';
+}
+
+/** An expression reading `type` at offset expression `o` (a copy). */
 function readExpression(type: AnyFieldType, o: string, endian: Endian, deps: Dependencies): string {
-  const little = endian === 'little';
   if (isScalarKind(type.kind)) {
-    const call = `dv.${getters[type.kind]}(${o}${type.size > 1 ? `, ${little}` : ''})`;
+    const call = `dv.${getters[type.kind]}(${o}${type.size > 1 ? `, ${endian === 'little'}` : ''})`;
     return type.kind === 'bool' ? `(${call} !== 0)` : call;
   }
   if (type.kind === 'char') return `readChar(dv, ${o}, ${type.size})`;
   if (type.kind === 'bytes') return `readBytes(dv, ${o}, ${type.size})`;
-  return `${deps.add(codecOf(type, endianOf(type, endian)))}.read(dv, ${o})`;
+  return `${deps.add(type, endianOf(type, endian))}_read(dv, ${o})`;
 }
 
-/** Statements checking the value in `x` and writing it at `o`; `path` and `key` are expressions naming it. */
-function writeStatements(
-  type: AnyFieldType,
-  o: string,
-  path: string,
-  key: string,
-  endian: Endian,
-  deps: Dependencies,
-): string {
-  const little = endian === 'little';
+/** An expression for what a live view shows of `type` at `o`: the value, or a live view for the others. */
+function viewExpression(type: AnyFieldType, o: string, endian: Endian, deps: Dependencies): string {
+  if (type.kind === 'bytes') return `viewBytes(dv, ${o}, ${type.size})`;
+  if (isLeaf(type)) return readExpression(type, o, endian, deps);
+  return `${deps.add(type, endianOf(type, endian))}_view(dv, ${o})`;
+}
+
+/**
+ * Statements checking the leaf value in variable `x` and leaving what to store in `ready` (the value itself for
+ * scalars): they throw before anything is written. `path` and `key` are expressions naming the value in errors.
+ */
+function checkStatements(type: AnyFieldType, x: string, ready: string, path: string, key: string): string {
   const kind = type.kind;
-  if (isScalarKind(kind)) {
-    const setter = getters[kind].replace('get', 'set');
-    const order = type.size > 1 ? `, ${little}` : '';
-    const integerTest = integerTests[kind];
-    if (integerTest !== undefined)
-      return `if (${integerTest}) throw badInteger(x, ${path}, ${key}, '${kind}'); dv.${setter}(${o}, x${order});`;
-    if (kind === 'int64')
-      return `if (typeof x !== 'bigint' || x < INT64_MIN || x > INT64_MAX) throw badBigInt(x, ${path}, ${key}, 'int64'); dv.${setter}(${o}, x${order});`;
-    if (kind === 'uint64')
-      return `if (typeof x !== 'bigint' || x < 0n || x > UINT64_MAX) throw badBigInt(x, ${path}, ${key}, 'uint64'); dv.${setter}(${o}, x${order});`;
-    if (kind === 'bool')
-      return `if (typeof x !== 'boolean') throw badBoolean(x, ${path}, ${key}); dv.setUint8(${o}, x ? 1 : 0);`;
-    return `if (typeof x !== 'number') throw badNumber(x, ${path}, ${key}); dv.${setter}(${o}, x${order});`;
+  if (kind === 'char') return `const ${ready} = charInput(${x}, ${type.size}, ${path}, ${key});`;
+  if (kind === 'bytes') return `const ${ready} = bytesInput(${x}, ${type.size}, ${path}, ${key});`;
+  if (!isScalarKind(kind)) throw new Error(`unreachable: ${kind} is not a leaf`);
+  const integerTest = integerTests[kind]?.replaceAll('@', x);
+  if (integerTest !== undefined)
+    return `if (typeof ${x} !== 'number' || ${integerTest}) throw badInteger(${x}, ${path}, ${key}, '${kind}');`;
+  if (kind === 'int64')
+    return `if (typeof ${x} !== 'bigint' || ${x} < INT64_MIN || ${x} > INT64_MAX) throw badBigInt(${x}, ${path}, ${key}, 'int64');`;
+  if (kind === 'uint64')
+    return `if (typeof ${x} !== 'bigint' || ${x} < 0n || ${x} > UINT64_MAX) throw badBigInt(${x}, ${path}, ${key}, 'uint64');`;
+  if (kind === 'bool') return `if (typeof ${x} !== 'boolean') throw badBoolean(${x}, ${path}, ${key});`;
+  return `if (typeof ${x} !== 'number') throw badNumber(${x}, ${path}, ${key});`;
+}
+
+/** The statement storing a checked leaf value (`ready`, from checkStatements) at `o`. */
+function storeStatement(type: AnyFieldType, o: string, ready: string, endian: Endian): string {
+  const kind = type.kind;
+  if (kind === 'char') return `storeChar(dv, ${o}, ${type.size}, ${ready});`;
+  if (kind === 'bytes') return `storeBytes(dv, ${o}, ${type.size}, ${ready});`;
+  if (kind === 'bool') return `dv.setUint8(${o}, ${ready} ? 1 : 0);`;
+  const setter = getters[kind as ScalarKind].replace('get', 'set');
+  return `dv.${setter}(${o}, ${ready}${type.size > 1 ? `, ${endian === 'little'}` : ''});`;
+}
+
+/** Checks and writes a leaf in `x`; a nested record or array is filled by its own codec (into scratch). */
+function fillStatements(type: AnyFieldType, o: string, x: string, path: string, key: string, endian: Endian, deps: Dependencies): string {
+  if (isLeaf(type)) {
+    const ready = type.kind === 'char' || type.kind === 'bytes' ? `${x}_ready` : x;
+    return `{ ${checkStatements(type, x, ready, path, key)} ${storeStatement(type, o, ready, endian)} }`;
   }
-  if (kind === 'char') return `writeChar(dv, ${o}, ${type.size}, x, ${path}, ${key});`;
-  if (kind === 'bytes') return `writeBytes(dv, ${o}, ${type.size}, x, ${path}, ${key});`;
-  const child = deps.add(codecOf(type, endianOf(type, endian)));
-  const childPath =
-    key.startsWith("'") || key.startsWith('"')
-      ? `(${path} === '' ? ${key} : ${path} + '.' + ${key})`
-      : `${path} + '[' + ${key} + ']'`;
-  return `${child}.write(dv, ${o}, x, ${childPath});`;
+  const childPath = key.startsWith("'") ? `(${path} === '' ? ${key} : ${path} + '.' + ${key})` : `${path} + '[' + ${key} + ']'`;
+  return `${deps.add(type, endianOf(type, endian))}_fill(dv, ${o}, ${x}, ${childPath});`;
 }
 
 /** Padding bytes of an aggregate (between and after fields), as [start, length] runs. */
@@ -199,112 +299,226 @@ function zeroStatements(start: string, length: number): string {
   return `zeroBytes(dv, ${start}, ${length}); `;
 }
 
-function compile(type: AnyFieldType, endian: Endian): Codec {
-  if (type.kind === 'struct' || type.kind === 'union') return compileAggregate(type as Aggregate, endian);
-  if (type.kind === 'array') return compileArray(type as ArrayType, endian);
-  const deps = new Dependencies();
-  const read = build<Codec['read']>(deps, `return function read(dv, o) { return ${readExpression(type, 'o', endian, deps)}; }`);
-  const write = build<Codec['write']>(
-    deps,
-    `return function write(dv, o, x, path) { ${writeStatements(type, 'o', "''", 'path', endian, deps)} }`,
-  );
-  const view = build<Codec['view']>(
-    deps,
-    `return function view(dv, o) { try { return ${type.kind === 'bytes' ? `viewBytes(dv, o, ${type.size})` : 'read(dv, o)'}; } catch (e) { throw accessError(dv, e); } }`,
-    { read },
-  );
-  return { read, write, view };
+/** One generated piece: its source, and the names it binds. */
+interface Piece {
+  /** Declarations of read, write, fill and view (and View/move for records), then `return { ... }`. */
+  body: string;
+  deps: Dependencies;
+  extra: Record<string, unknown>;
 }
 
-function compileArray(type: ArrayType, endian: Endian): Codec {
+function compile(type: AnyFieldType, endian: Endian): Compiled {
+  const piece =
+    type.kind === 'struct' || type.kind === 'union'
+      ? aggregatePiece(type as Aggregate, endian)
+      : type.kind === 'array'
+        ? arrayPiece(type as ArrayType, endian)
+        : leafPiece(type, endian);
+  const isRecord = type.kind === 'struct' || type.kind === 'union';
+  const source = `'use strict';\n// ${describe(type)}, ${endian}-endian, ${type.size} bytes\n${piece.body}\n${arrayClassSource(type, isRecord)}\nreturn { read, write, fill, view, ArrayClass };\n`;
+  if (typeof process !== 'undefined' && process.env?.MEMMAP_DEBUG_CODEGEN === '1') process.stderr.write(`${source}\n`);
+  const names = ['type', 'ENDIAN', ...Object.keys(runtime), ...Object.keys(piece.deps.values), ...Object.keys(piece.extra)];
+  const values = [type, endian, ...Object.values(runtime), ...Object.values(piece.deps.values), ...Object.values(piece.extra)];
+  // The source is made only from field names checked to be C identifiers, numbers and fixed text.
+  const made = new Function(...names, source)(...values) as Codec & { fill: Codec['write']; ArrayClass: ArrayClass };
+  return { codec: { read: made.read, write: made.write, view: made.view }, fill: made.fill, ArrayClass: made.ArrayClass, source };
+}
+
+function describe(type: AnyFieldType): string {
+  if (type.kind === 'struct' || type.kind === 'union')
+    return `${type.kind} { ${(type as Aggregate).fields.map((f) => `${describe(f.type)} ${f.name} @${f.offset}`).join('; ')} }`;
+  if (type.kind === 'array') return `${describe((type as ArrayType).element)}[${(type as ArrayType).length}]`;
+  if (type.kind === 'char' || type.kind === 'bytes') return `${type.kind}(${type.size})`;
+  return type.kind;
+}
+
+/** Scalars, char(n) and bytes(n) as elements of an array: no record view, the value itself. */
+function leafPiece(type: AnyFieldType, endian: Endian): Piece {
+  const deps = new Dependencies();
+  const ready = type.kind === 'char' || type.kind === 'bytes' ? 'ready' : 'x';
+  const body = `function read(dv, o) { return ${readExpression(type, 'o', endian, deps)}; }
+function write(dv, o, x, path) { ${checkStatements(type, 'x', ready, "''", 'path')} ${storeStatement(type, 'o', ready, endian)} }
+const fill = write;
+function view(dv, o) {
+  try { return ${viewExpression(type, 'o', endian, deps)}; } catch (e) { throw accessError(dv, e); }
+}`;
+  return { body, deps, extra: {} };
+}
+
+/** `T name[n]`: read gives a JS array, view a StructArray of the element type, write goes through scratch. */
+function arrayPiece(type: ArrayType, endian: Endian): Piece {
   const deps = new Dependencies();
   const element = type.element;
   const stride = element.size;
   const n = type.length;
-  const read = build<Codec['read']>(
-    deps,
-    `return function read(dv, o) {
-      const out = new Array(${n});
-      for (let i = 0; i < ${n}; i++) out[i] = ${readExpression(element, `o + i * ${stride}`, endian, deps)};
-      return out;
-    }`,
-  );
-  const write = build<Codec['write']>(
-    deps,
-    `return function write(dv, o, v, path) {
-      if ((!Array.isArray(v) && !ArrayBuffer.isView(v)) || v.length !== ${n}) throw badArray(v, path, ${n});
-      for (let i = 0; i < ${n}; i++) { const x = v[i]; ${writeStatements(element, `o + i * ${stride}`, 'path', 'i', endian, deps)} }
-    }`,
-  );
   const elementEndian = endianOf(element, endian);
-  const view = (dv: DataView, o: number) => new StructArray(element, dv, o, n, elementEndian);
-  return { read, write, view };
+  const elementArray = compiled(element, elementEndian).ArrayClass;
+  const body = `function read(dv, o) {
+  const out = new Array(${n});
+  for (let i = 0; i < ${n}; i++) out[i] = ${readExpression(element, `o + i * ${stride}`, endian, deps)};
+  return out;
+}
+function fill(dv, o, v, path) {
+  if ((!Array.isArray(v) && !ArrayBuffer.isView(v)) || v.length !== ${n}) throw badArray(v, path, ${n});
+  for (let i = 0; i < ${n}; i++) { const x = v[i]; ${fillStatements(element, `o + i * ${stride}`, 'x', 'path', 'i', endian, deps)} }
+}
+const scratch = { free: undefined };
+function write(dv, o, v, path) { viaScratch(${type.size}, fill, scratch, dv, o, v, path); }
+function view(dv, o) { return new ElementArray(internal, dv, o, ${n}); }`;
+  return { body, deps, extra: { ElementArray: elementArray } };
 }
 
-function compileAggregate(type: Aggregate, endian: Endian): Codec {
+/** A struct or union: read, an all-or-nothing write, and the live-view class. */
+function aggregatePiece(type: Aggregate, endian: Endian): Piece {
   const deps = new Dependencies();
   const fields = type.fields;
-  const readProps = fields
-    .map((f) => `${f.name}: ${readExpression(f.type, `o + ${f.offset}`, endian, deps)}`)
-    .join(',\n');
-  const read = build<Codec['read']>(deps, `return function read(dv, o) { return {\n${readProps}\n}; }`);
+  const readProps = fields.map((f) => `    ${f.name}: ${readExpression(f.type, `o + ${f.offset}`, endian, deps)},`).join('\n');
+  let body = `function read(dv, o) {\n  return {\n${readProps}\n  };\n}\n`;
 
-  let writeBody = `if (typeof v !== 'object' || v === null) throw badObject(v, path);\nlet x;\n`;
-  if (type.kind === 'struct') {
-    for (const f of fields)
-      writeBody += `x = v.${f.name}; ${writeStatements(f.type, `o + ${f.offset}`, 'path', `'${f.name}'`, endian, deps)}\n`;
-    for (const [start, length] of paddingRuns(type)) writeBody += zeroStatements(`o + ${start}`, length);
-  } else {
-    // A union write sets exactly one member and zeroes the bytes after it, so the record's bytes are determined.
-    const names = JSON.stringify(fields.map((f) => f.name));
-    writeBody += `let count = 0, which = -1;\n`;
-    fields.forEach((f, i) => (writeBody += `if (v.${f.name} !== undefined) { count++; which = ${i}; }\n`));
-    writeBody += `if (count !== 1) throw badUnion(v, path, ${names});\nswitch (which) {\n`;
+  const padding = paddingRuns(type)
+    .map(([start, length]) => zeroStatements(`o + ${start}`, length))
+    .join('');
+  // Every member is read from the value once, into a local, before any byte is written.
+  let check = `  if (v instanceof View) { copyView(v, dv, o); return; }\n  if (typeof v !== 'object' || v === null) throw badObject(v, path);\n`;
+  if (type.kind === 'struct' && fields.every((f) => isLeaf(f.type))) {
+    // Only scalars, strings and bytes: check every member into locals, then store them all.
+    fields.forEach((f, i) => (check += `  const x${i} = v.${f.name};\n`));
+    fields.forEach((f, i) => (check += `  ${checkStatements(f.type, `x${i}`, `r${i}`, 'path', `'${f.name}'`)}\n`));
+    let store = '';
     fields.forEach((f, i) => {
-      writeBody += `case ${i}: x = v.${f.name}; ${writeStatements(f.type, 'o', 'path', `'${f.name}'`, endian, deps)} `;
-      if (f.type.size < type.size) writeBody += zeroStatements(`o + ${f.type.size}`, type.size - f.type.size);
-      writeBody += 'break;\n';
+      const ready = f.type.kind === 'char' || f.type.kind === 'bytes' ? `r${i}` : `x${i}`;
+      store += `  ${storeStatement(f.type, `o + ${f.offset}`, ready, endian)}\n`;
     });
-    writeBody += '}\n';
+    body += `function write(dv, o, v, path) {\n${check}${store}  ${padding}\n}\nconst fill = write;\n`;
+  } else if (type.kind === 'struct') {
+    // Nested records or arrays: built whole in a scratch record, then copied (see viaScratch).
+    let fill = `  if (typeof v !== 'object' || v === null) throw badObject(v, path);\n`;
+    fields.forEach((f, i) => {
+      fill += `  const x${i} = v.${f.name}; ${fillStatements(f.type, `o + ${f.offset}`, `x${i}`, 'path', `'${f.name}'`, endian, deps)}\n`;
+    });
+    body += `function fill(dv, o, v, path) {\n${fill}  ${padding}\n}\nconst scratch = { free: undefined };\n`;
+    body += `function write(dv, o, v, path) {\n  if (v instanceof View) { copyView(v, dv, o); return; }\n  viaScratch(${type.size}, fill, scratch, dv, o, v, path);\n}\n`;
+  } else {
+    // A union write sets exactly one member (each read once) and zeroes the bytes after it. A nested member's own
+    // write is all-or-nothing, and the zeroing comes after it, so nothing is written when the member is rejected.
+    const names = JSON.stringify(fields.map((f) => f.name));
+    fields.forEach((f, i) => (check += `  const x${i} = v.${f.name};\n`));
+    check += `  const count = ${fields.map((_, i) => `(x${i} !== undefined ? 1 : 0)`).join(' + ')};\n`;
+    check += `  if (count !== 1) throw badUnion(v, path, ${names});\n`;
+    fields.forEach((f, i) => {
+      const tail = f.type.size < type.size ? zeroStatements(`o + ${f.type.size}`, type.size - f.type.size) : '';
+      const write = isLeaf(f.type)
+        ? fillStatements(f.type, 'o', `x${i}`, 'path', `'${f.name}'`, endian, deps)
+        : `${deps.add(f.type, endianOf(f.type, endian))}_write(dv, o, x${i}, (path === '' ? '${f.name}' : path + '.${f.name}'));`;
+      check += `  if (x${i} !== undefined) { ${write} ${tail}return; }\n`;
+    });
+    body += `function write(dv, o, v, path) {\n${check}}\nconst fill = write;\n`;
   }
-  const write = build<Codec['write']>(deps, `return function write(dv, o, v, path) {\n${writeBody}}`);
 
-  // The live view class: accessors on the prototype, instances hold only the DataView and the offset. A DataView
-  // over a detached buffer throws a plain TypeError in V8; the catch turns it into ERR_DETACHED_BUFFER (try/catch
-  // costs nothing while nothing throws).
+  // The live-view class. A DataView over a detached buffer throws a plain TypeError in V8; the catch turns it into
+  // ERR_DETACHED_BUFFER (try/catch costs nothing while nothing throws).
   let members = '';
   for (const f of fields) {
     const at = `this.#o + ${f.offset}`;
-    const kind = f.type.kind;
-    let getter: string;
-    if (kind === 'bytes') getter = `viewBytes(dv, ${at}, ${f.type.size})`;
-    else if (kind === 'struct' || kind === 'union' || kind === 'array')
-      getter = `${deps.add(codecOf(f.type, endianOf(f.type, endian)))}.view(dv, ${at})`;
-    else getter = readExpression(f.type, at, endian, deps);
-    members += `get ${f.name}() { const dv = this.#dv; try { return ${getter}; } catch (e) { throw accessError(dv, e); } }\n`;
-    if (isScalarKind(kind) || kind === 'char')
-      members += `set ${f.name}(x) { const dv = this.#dv; try { ${writeStatements(f.type, at, "''", `'${f.name}'`, endian, deps)} } catch (e) { throw accessError(dv, e); } }\n`;
+    members += `  get ${f.name}() { const dv = this.#dv; try { return ${viewExpression(f.type, at, endian, deps)}; } catch (e) { throw accessError(dv, e); } }\n`;
+    if (isScalarKind(f.type.kind) || f.type.kind === 'char') {
+      const ready = f.type.kind === 'char' ? 'ready' : 'x';
+      members += `  set ${f.name}(x) { ${checkStatements(f.type, 'x', ready, "''", `'${f.name}'`)} const dv = this.#dv; try { ${storeStatement(f.type, at, ready, endian)} } catch (e) { throw accessError(dv, e); } }\n`;
+    }
   }
-  const View = build<new (dv: DataView, o: number) => object>(
-    deps,
-    `const read = readRecord;
-    return class Record {
-      #dv; #o;
-      constructor(dv, o) { this.#dv = dv; this.#o = o; }
-      ${members}
-      toJSON() { const dv = this.#dv; try { return read(dv, this.#o); } catch (e) { throw accessError(dv, e); } }
-      [Symbol.for('nodejs.util.inspect.custom')]() {
-        try { return this.toJSON(); } catch { return '[detached record]'; }
-      }
-    };`,
-    { readRecord: read },
-  );
-  return { read, write, view: (dv, o) => new View(dv, o) };
+  body += `
+// The live view: its accessors are on the prototype; an instance holds only the DataView and the offset. \`move\`
+// re-points one (a cursor) without allocating; it is private to this code, so a user's view never moves.
+let move, copyView;
+class View {
+  #dv; #o;
+  constructor(dv, o) { this.#dv = dv; this.#o = o; }
+  static {
+    move = (view, o) => { view.#o = o; };
+    copyView = (view, dv, o) => copyRecord(view.#dv, view.#o, dv, o, ${type.size});
+  }
+${members}  toJSON() { const dv = this.#dv; try { return read(dv, this.#o); } catch (e) { throw accessError(dv, e); } }
+  [Symbol.for('nodejs.util.inspect.custom')]() {
+    try { return this.toJSON(); } catch { return '[detached record]'; }
+  }
+}
+function view(dv, o) { return new View(dv, o); }`;
+  return { body, deps, extra: {} };
 }
 
-function build<T>(deps: Dependencies, body: string, extra: Record<string, unknown> = {}): T {
-  const names = ['deps', ...Object.keys(runtime), ...Object.keys(extra)];
-  const values = [deps.list, ...Object.values(runtime), ...Object.values(extra)];
-  // The source is made only from field names checked to be C identifiers, numbers and fixed text.
-  return new Function(...names, `'use strict';\n${body}`)(...values) as T;
+/**
+ * The StructArray subclass for one element type. For records, `forEach`, the iterator and the cursor move one view
+ * (`move`); `at` makes a view that stays. STRIDE is a literal, so `base + i * STRIDE` needs no load.
+ */
+function arrayClassSource(type: AnyFieldType, isRecord: boolean): string {
+  const stride = type.size;
+  // What a step hands out: the moved view for records, else the element's value (or live bytes / array).
+  const step = isRecord
+    ? { setup: 'const cursor = new View(dv, base);', at: (o: string) => `(move(cursor, ${o}), cursor)` }
+    : { setup: '', at: (o: string) => `view(dv, ${o})` };
+  return `
+// StructArray of ${describe(type)}: every method here serves this element type only.
+class Cursor {
+  #dv; #base; #length; ${isRecord ? '#view;' : ''}
+  constructor(dv, base, length) { this.#dv = dv; this.#base = base; this.#length = length; ${isRecord ? 'this.#view = new View(dv, base);' : ''} }
+  get length() { return this.#length; }
+  at(index) {
+    if ((index >>> 0) !== index || index >= this.#length) throw badIndex(index, this.#length, false);
+    ${isRecord ? `const cursor = this.#view; move(cursor, this.#base + index * ${stride}); return cursor;` : `return view(this.#dv, this.#base + index * ${stride});`}
+  }
+}
+class Iterator {
+  #dv; #o; #end; ${isRecord ? '#view;' : ''}
+  constructor(dv, base, length) { this.#dv = dv; this.#o = base; this.#end = base + length * ${stride}; ${isRecord ? 'this.#view = new View(dv, base);' : ''} }
+  next() {
+    const o = this.#o;
+    if (o >= this.#end) return { done: true, value: undefined };
+    this.#o = o + ${stride};
+    ${isRecord ? 'const cursor = this.#view; move(cursor, o); return { done: false, value: cursor };' : 'return { done: false, value: view(this.#dv, o) };'}
+  }
+  [Symbol.iterator]() { return this; }
+}
+class ArrayClass extends StructArray {
+  #dv; #base;
+  constructor(token, dv, base, length) {
+    super(token, type, dv, base, length, ENDIAN, { write });
+    this.#dv = dv;
+    this.#base = base;
+  }
+  get(index) {
+    if ((index >>> 0) !== index || index >= this.length) throw badIndex(index, this.length, false);
+    const dv = this.#dv;
+    try { return read(dv, this.#base + index * ${stride}); } catch (e) { throw accessError(dv, e); }
+  }
+  set(index, value) {
+    if ((index >>> 0) !== index || index >= this.length) throw badIndex(index, this.length, false);
+    const dv = this.#dv;
+    try { write(dv, this.#base + index * ${stride}, value, 'value'); } catch (e) { throw accessError(dv, e); }
+  }
+  at(index) {
+    const length = this.length;
+    const position = index < 0 ? index + length : index;
+    if ((position >>> 0) !== position || position >= length) throw badIndex(index, length, true);
+    return view(this.#dv, this.#base + position * ${stride});
+  }
+  forEach(callback) {
+    if (typeof callback !== 'function') throw badCallback(callback);
+    const dv = this.#dv, base = this.#base, length = this.length;
+    ${step.setup}
+    for (let i = 0; i < length; i++) callback(${step.at(`base + i * ${stride}`)}, i);
+  }
+  [Symbol.iterator]() { return new Iterator(this.#dv, this.#base, this.length); }
+  cursor() { return new Cursor(this.#dv, this.#base, this.length); }
+  toArray() {
+    const length = this.length, dv = this.#dv, base = this.#base;
+    const out = new Array(length);
+    try { for (let i = 0; i < length; i++) out[i] = read(dv, base + i * ${stride}); } catch (e) { throw accessError(dv, e); }
+    return out;
+  }
+  subarray(start = 0, end = this.length) {
+    const from = clampPosition(start, this.length, 'start');
+    const to = Math.max(from, clampPosition(end, this.length, 'end'));
+    return new ArrayClass(internal, this.#dv, this.#base + from * ${stride}, to - from);
+  }
+}`;
 }

@@ -3,8 +3,7 @@
  * names, formats, offsets and itemsize), so numpy can read the same file with `np.memmap(path, dtype=...)`.
  */
 import type { ArrayType } from './array.js';
-import { endianOf, type Aggregate } from './codegen.js';
-import { hostEndian, type AnyFieldType, type Endian } from './field.js';
+import { endianOf, hostEndian, type Aggregate, type AnyFieldType, type Endian } from './field.js';
 
 const codes: Record<string, string> = {
   int8: 'i1',

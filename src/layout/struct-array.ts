@@ -1,10 +1,13 @@
 /**
  * StructArray: a fixed-length array of records (or of any field type) over a window of bytes, with no copy.
- * `get` and `toArray` copy records out, `at` and iteration give live views, `set` and `fill` write through, and
- * `column` copies one numeric field of every record into a typed array.
+ * `get` and `toArray` copy records out, `at` gives a live view, `forEach`, for-of and `cursor()` move one view
+ * along the records, `set` and `fill` write through, and `column` copies one numeric field into a typed array.
+ *
+ * This file holds what every element type shares. The per-element hot methods (`get`, `set`, `at`, `forEach`,
+ * the iterator, `cursor`, `toArray`, `subarray`) are generated for each element type by codegen.ts in a subclass,
+ * so that every call site inside them sees one record type, whatever else the program uses.
  */
-import { invalidArgValue, outOfRange } from '../errors.js';
-import { codecOf, type Codec } from './codegen.js';
+import { invalidArgValue, memmapError, outOfRange } from '../errors.js';
 import type { AnyFieldType, Endian, Infer, InferInput, InferView } from './field.js';
 import type { ScalarKind, ScalarType } from './scalar.js';
 import { accessError } from './source.js';
@@ -62,8 +65,28 @@ const columnArrays: Record<ScalarKind, { new (length: number): ArrayLike<unknown
   bool: Uint8Array,
 };
 
+/** What a StructArray needs of its element's compiled accessors (codegen.ts makes them). */
+export interface ElementCodec {
+  /** Checks the whole value, then writes it at absolute offset `o`; `path` names it in errors. */
+  write(dv: DataView, o: number, value: unknown, path: string): void;
+}
+
+/**
+ * One view moved along an array by hand: `cursor.at(i)` points the same view object at record i and returns it.
+ * What it returned is valid until the next `at` call moves it; keep `array.at(i)` for a view that stays put.
+ */
+export interface Cursor<V> {
+  /** The number of records the cursor moves over. */
+  readonly length: number;
+  /** Moves the cursor's view to record `index` (an integer in [0, length)) and returns it. */
+  at(index: number): V;
+}
+
+/** Proves a call comes from inside the layout module: the constructors below are not for users. */
+export const internal: unique symbol = Symbol('memmap layout internal');
+
 /** A fixed-length array of `T` laid over bytes: made by `Struct.array(buf)`, or by a live view's array field. */
-export class StructArray<T extends AnyFieldType> implements Iterable<InferView<T>> {
+export class StructArray<T extends AnyFieldType> {
   /** The element type. */
   readonly type: T;
   /** The number of elements (fixed when the array is made; access after a detach throws ERR_DETACHED_BUFFER). */
@@ -72,23 +95,21 @@ export class StructArray<T extends AnyFieldType> implements Iterable<InferView<T
   readonly #base: number;
   readonly #stride: number;
   readonly #endian: Endian;
-  readonly #codec: Codec;
-  readonly #read: Codec['read'];
-  readonly #write: Codec['write'];
-  readonly #view: Codec['view'];
+  readonly #write: ElementCodec['write'];
 
-  /** Internal: made by `Struct.array()` and live views. `base` is the offset of element 0 in `dv`. */
-  constructor(type: T, dv: DataView, base: number, length: number, endian: Endian) {
+  /** Internal: arrays come from `Struct.array()` and live views; a user calling it gets ERR_ILLEGAL_CONSTRUCTOR. */
+  constructor(token: typeof internal, type: T, dv: DataView, base: number, length: number, endian: Endian, codec: ElementCodec) {
+    if (token !== internal)
+      throw memmapError('ERR_ILLEGAL_CONSTRUCTOR', 'Illegal constructor: make a StructArray with Struct.array(source)', {
+        kind: 'TypeError',
+      });
     this.type = type;
     this.length = length;
     this.#dv = dv;
     this.#base = base;
     this.#stride = type.size;
     this.#endian = endian;
-    this.#codec = codecOf(type, endian);
-    this.#read = this.#codec.read;
-    this.#write = this.#codec.write;
-    this.#view = this.#codec.view;
+    this.#write = codec.write;
   }
 
   /** Byte offset of element 0 in the underlying buffer. */
@@ -103,72 +124,6 @@ export class StructArray<T extends AnyFieldType> implements Iterable<InferView<T
   /** The size of the array in bytes. */
   get byteLength(): number {
     return this.length * this.#stride;
-  }
-
-  /** A copy of element `index` (a plain object for records). Throws RangeError outside [0, length). */
-  get(index: number): Infer<T> {
-    if ((index >>> 0) !== index || index >= this.length) throw badIndex(index, this.length, false);
-    const dv = this.#dv;
-    try {
-      return this.#read(dv, this.#base + index * this.#stride) as Infer<T>;
-    } catch (error) {
-      throw accessError(dv, error);
-    }
-  }
-
-  /** Writes `value` into element `index`, with the same checks as `Struct.write`. */
-  set(index: number, value: InferInput<T>): void {
-    if ((index >>> 0) !== index || index >= this.length) throw badIndex(index, this.length, false);
-    const dv = this.#dv;
-    try {
-      this.#write(dv, this.#base + index * this.#stride, value, 'value');
-    } catch (error) {
-      throw accessError(dv, error);
-    }
-  }
-
-  /**
-   * A live view of element `index` (for records: reads and writes go to the bytes); a negative index counts from
-   * the end, as in Array.prototype.at. Unlike Array#at, an index out of range throws RangeError.
-   */
-  at(index: number): InferView<T> {
-    const length = this.length;
-    const position = index < 0 ? index + length : index;
-    if ((position >>> 0) !== position || position >= length) throw badIndex(index, length, true);
-    // A codec's view never lets a plain TypeError out (it turns a detached access into ERR_DETACHED_BUFFER itself).
-    return this.#view(this.#dv, this.#base + position * this.#stride) as InferView<T>;
-  }
-
-  /** Live views of every element, in order. */
-  [Symbol.iterator](): Iterator<InferView<T>> {
-    return new StructArrayIterator(this.#view, this.#dv, this.#base, this.#stride, this.length) as Iterator<
-      InferView<T>
-    >;
-  }
-
-  /**
-   * Calls `callback` with a live view of every element and its index. Faster than for-of (no iterator result
-   * objects), so it is the way to visit every record in a hot loop.
-   */
-  forEach(callback: (element: InferView<T>, index: number) => void): void {
-    const view = this.#view;
-    const dv = this.#dv;
-    const base = this.#base;
-    const stride = this.#stride;
-    for (let i = 0; i < this.length; i++) callback(view(dv, base + i * stride) as InferView<T>, i);
-  }
-
-  /** Copies of every element, as a plain JS array. */
-  toArray(): Infer<T>[] {
-    const out = new Array<Infer<T>>(this.length);
-    const dv = this.#dv;
-    const read = this.#read;
-    try {
-      for (let i = 0; i < this.length; i++) out[i] = read(dv, this.#base + i * this.#stride) as Infer<T>;
-    } catch (error) {
-      throw accessError(dv, error);
-    }
-    return out;
   }
 
   /** Plain copies (so JSON.stringify and console.log show the records). */
@@ -196,13 +151,6 @@ export class StructArray<T extends AnyFieldType> implements Iterable<InferView<T
       throw accessError(dv, error);
     }
     return this;
-  }
-
-  /** A StructArray over elements [start, end) of this one, sharing its bytes (as TypedArray#subarray). */
-  subarray(start = 0, end = this.length): StructArray<T> {
-    const from = clampPosition(start, this.length, 'start');
-    const to = Math.max(from, clampPosition(end, this.length, 'end'));
-    return new StructArray(this.type, this.#dv, this.#base + from * this.#stride, to - from, this.#endian);
   }
 
   /**
@@ -246,44 +194,50 @@ export class StructArray<T extends AnyFieldType> implements Iterable<InferView<T
 
 }
 
+/** The generated per-element methods (see codegen.ts); declared here so that every StructArray has them. */
+export interface StructArray<T extends AnyFieldType> extends Iterable<InferView<T>> {
+  /** A copy of element `index` (a plain object for records). Throws RangeError outside [0, length). */
+  get(index: number): Infer<T>;
+  /**
+   * Writes `value` into element `index`, with the same checks as `Struct.write`: the whole value is checked before
+   * the first byte is written, so a rejected value leaves the element as it was. A live view of the same record
+   * type is copied byte for byte.
+   */
+  set(index: number, value: InferInput<T> | InferView<T>): void;
+  /**
+   * A live view of element `index` (for records: reads and writes go to the bytes) that stays on that element; a
+   * negative index counts from the end, as in Array.prototype.at. Unlike Array#at, an index out of range throws
+   * RangeError.
+   */
+  at(index: number): InferView<T>;
+  /**
+   * Calls `callback` with a view of every element and its index. For records it is ONE view moved along the
+   * records: valid during that call only (take `at(i)` or `get(i)` to keep one). The fastest way to visit every
+   * record after `cursor()`.
+   */
+  forEach(callback: (element: InferView<T>, index: number) => void): void;
+  /**
+   * For records, ONE view moved along the records, as forEach: each value is valid until the next step, so
+   * `[...array]` or `Array.from(array)` give the same view n times (use `toArray()` for copies).
+   */
+  [Symbol.iterator](): Iterator<InferView<T>>;
+  /** A cursor: one view moved by hand with `cursor.at(i)`, for loops that pick their own order. */
+  cursor(): Cursor<InferView<T>>;
+  /** Copies of every element, as a plain JS array. */
+  toArray(): Infer<T>[];
+  /** A StructArray over elements [start, end) of this one, sharing its bytes (as TypedArray#subarray). */
+  subarray(start?: number, end?: number): StructArray<T>;
+}
+
 /** ERR_OUT_OF_RANGE for an index outside the array (off the hot path: a function, so accessors stay small). */
-function badIndex(index: unknown, length: number, negative: boolean): Error {
+export function badIndex(index: unknown, length: number, negative: boolean): Error {
   const range = negative ? `an integer >= ${-length} && < ${length}` : `an integer >= 0 && < ${length}`;
   return outOfRange('index', range, index);
 }
 
 /** A position argument of fill/subarray: an integer, negative from the end, clamped to [0, length]. */
-function clampPosition(position: number, length: number, name: string): number {
+export function clampPosition(position: number, length: number, name: string): number {
   if (typeof position !== 'number' || Number.isNaN(position)) throw outOfRange(name, 'an integer', position);
   const integer = Math.trunc(position);
   return integer < 0 ? Math.max(0, length + integer) : Math.min(integer, length);
-}
-
-/** The iterator of a StructArray: a plain class so V8 can inline `next()` in a for-of loop. */
-class StructArrayIterator {
-  #index = 0;
-  readonly #view: Codec['view'];
-  readonly #dv: DataView;
-  readonly #base: number;
-  readonly #stride: number;
-  readonly #length: number;
-
-  constructor(view: Codec['view'], dv: DataView, base: number, stride: number, length: number) {
-    this.#view = view;
-    this.#dv = dv;
-    this.#base = base;
-    this.#stride = stride;
-    this.#length = length;
-  }
-
-  next(): IteratorResult<unknown> {
-    const index = this.#index;
-    if (index >= this.#length) return { done: true, value: undefined };
-    this.#index = index + 1;
-    return { done: false, value: this.#view(this.#dv, this.#base + index * this.#stride) };
-  }
-
-  [Symbol.iterator](): this {
-    return this;
-  }
 }

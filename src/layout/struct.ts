@@ -3,18 +3,18 @@
  * member offsets the host C compiler gives it, its TypeScript types inferred from the description, and fast
  * generated accessors to read, write and view it over any bytes.
  */
-import { invalidArgType, invalidArgValue, outOfRange, validateObject } from '../errors.js';
-import { checkFieldType } from './array.js';
+import { invalidArgType, invalidArgValue, memmapError, outOfRange, validateObject } from '../errors.js';
 import { toCDeclaration, type CDeclarationOptions } from './c-declaration.js';
-import { codecOf, type Codec } from './codegen.js';
+import { compiled, type Compiled } from './codegen.js';
 import { toDtype } from './dtype.js';
 import type { AnyFieldType, Endian, FieldType, Infer, InferInput, InferView, TypeSlot } from './field.js';
-import { hostEndian } from './field.js';
+import { checkFieldType, checkSize, hostEndian } from './field.js';
 import type { CharType } from './char.js';
 import type { ScalarType } from './scalar.js';
-import { schemaHash, toSchema, type AggregateSchema } from './schema.js';
+import { schemaHash } from './schema-hash.js';
+import { toSchema, type AggregateSchema } from './schema-to.js';
 import { accessError, detachedBuffer, isDetached, locate, locatedView, windowOf, type ByteSource } from './source.js';
-import { StructArray } from './struct-array.js';
+import { internal, type StructArray } from './struct-array.js';
 
 /** The members of a struct or union: field name -> field type, in declaration order. */
 export type Shape = { readonly [name: string]: AnyFieldType };
@@ -82,8 +82,16 @@ export interface ArrayOptions {
   length?: number;
 }
 
-/** Field names a record cannot have: they would break live views (`toJSON`) or plain objects (`__proto__`). */
-const reservedNames = new Set(['__proto__', 'constructor', 'toJSON', 'prototype']);
+/**
+ * Member names a record cannot have. A live view is an object with a getter per member: a member named like a
+ * property every object has (`toString`, `valueOf`, `constructor`, `__proto__`, ...) would break `String(view)`,
+ * `view + ''`, `instanceof` or the plain objects a read returns; `toJSON` is the view's own copy method.
+ */
+const reservedNames = new Set([
+  ...Object.getOwnPropertyNames(Object.prototype),
+  'toJSON',
+  'prototype',
+]);
 const identifier = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /** A C struct or union type: layout, inferred types, and accessors over bytes. */
@@ -113,8 +121,12 @@ export class StructType<S extends Shape = Shape, K extends 'struct' | 'union' = 
   readonly #byName: Map<string, Field>;
   #hash: string | undefined;
 
-  /** Internal: use `struct()` or `union()`. */
-  constructor(kind: K, shape: S, options: StructOptions = {}) {
+  /** Internal: use `struct()` or `union()` (a user calling it gets ERR_ILLEGAL_CONSTRUCTOR). */
+  constructor(token: typeof internal, kind: K, shape: S, options: StructOptions = {}) {
+    if (token !== internal)
+      throw memmapError('ERR_ILLEGAL_CONSTRUCTOR', 'Illegal constructor: make a record type with struct() or union()', {
+        kind: 'TypeError',
+      });
     const { packed, align, endian } = checkOptions(options);
     checkShape(shape);
     const fields: Field[] = [];
@@ -131,7 +143,7 @@ export class StructType<S extends Shape = Shape, K extends 'struct' | 'union' = 
     }
     this.kind = kind;
     this.align = Math.max(maxAlign, align ?? 1);
-    this.size = alignUp(end, this.align);
+    this.size = checkSize(alignUp(end, this.align), 'fields');
     this.fields = Object.freeze(fields);
     this.packed = packed;
     this.requestedAlign = align;
@@ -161,22 +173,23 @@ export class StructType<S extends Shape = Shape, K extends 'struct' | 'union' = 
     const at = locate(source, offset, this.size);
     const dv = locatedView();
     try {
-      return this.#codec().read(dv, at) as RecordOf<S>;
+      return this.#compiled().codec.read(dv, at) as RecordOf<S>;
     } catch (error) {
       throw accessError(dv, error);
     }
   }
 
   /**
-   * Writes `value` as the record at byte `offset` of `source`, padding bytes zeroed. Every member is checked
-   * first-to-last: a missing member or wrong type is a TypeError, an integer out of range or a string longer than
-   * its char(n) a RangeError naming the member. A failed write may have written the members before the bad one.
+   * Writes `value` as the record at byte `offset` of `source`, padding bytes zeroed. The whole value is checked
+   * before the first byte is written: a missing member or wrong type is a TypeError, an integer out of range or a
+   * string longer than its char(n) a RangeError naming the member, and a rejected value leaves the bytes as they
+   * were. A live view of the same record type is copied byte for byte.
    */
   write(source: ByteSource, offset: number, value: K extends 'union' ? UnionInput<S> : RecordInput<S>): void {
     const at = locate(source, offset, this.size);
     const dv = locatedView();
     try {
-      this.#codec().write(dv, at, value, 'value');
+      this.#compiled().codec.write(dv, at, value, 'value');
     } catch (error) {
       throw accessError(dv, error);
     }
@@ -191,7 +204,7 @@ export class StructType<S extends Shape = Shape, K extends 'struct' | 'union' = 
     } catch (error) {
       throw accessError(dv, error);
     }
-    return this.#codec().view(dv, at) as RecordView<S>;
+    return this.#compiled().codec.view(dv, at) as RecordView<S>;
   }
 
   /** A StructArray of these records over `source` (no copy): see ArrayOptions for where it lies. */
@@ -226,7 +239,7 @@ export class StructType<S extends Shape = Shape, K extends 'struct' | 'union' = 
     }
     // A DataView over exactly the records: any access outside it is a RangeError from V8, never foreign memory.
     const dv = new DataView(window.buffer, window.byteOffset + offset, count * this.size);
-    return new StructArray(this, dv, 0, count, this.byteOrder);
+    return new (this.#compiled().ArrayClass)(internal, dv, 0, count) as unknown as StructArray<this>;
   }
 
   /**
@@ -252,22 +265,27 @@ export class StructType<S extends Shape = Shape, K extends 'struct' | 'union' = 
     return (this.#hash ??= schemaHash(this));
   }
 
-  #compiled: Codec | undefined;
+  #accessors: Compiled | undefined;
 
   /** The compiled accessors in this record's byte order (compiled on first use, then kept). */
-  #codec(): Codec {
-    return (this.#compiled ??= codecOf(this, this.byteOrder));
+  #compiled(): Compiled {
+    return (this.#accessors ??= compiled(this, this.byteOrder));
   }
 }
 
 /** A C struct: `struct({ name: char(4), age: int32 })`, optionally `{ packed, align, endian }`. */
 export function struct<S extends Shape>(shape: S, options?: StructOptions): StructType<S, 'struct'> {
-  return new StructType('struct', shape, options);
+  return new StructType(internal, 'struct', shape, options);
 }
 
 /** A C union: every member at offset 0; reads give every member, writes take exactly one. */
 export function union<S extends Shape>(shape: S, options?: StructOptions): StructType<S, 'union'> {
-  return new StructType('union', shape, options);
+  return new StructType(internal, 'union', shape, options);
+}
+
+/** Internal (fromSchema): a struct or union of a kind known only at run time. */
+export function createStructType(kind: 'struct' | 'union', shape: Shape, options: StructOptions): StructType<Shape> {
+  return new StructType(internal, kind, shape, options);
 }
 
 function alignUp(value: number, align: number): number {
