@@ -6,9 +6,9 @@
  * pointer to its own slot, so the addon's per-call queries (faults, lost offset) are O(1); only the handler scans,
  * and only up to the highest slot ever used.
  *
- * Each slot owns a duplicate of the mapped file's descriptor, made when the mapping is registered and closed when it
- * is removed: the handler needs the file's current size, and the caller may close its own descriptor right after
- * mmap (the usual mmap-io pattern) or reuse its number for another file.
+ * The registry owns a duplicate of each mapped file's descriptor, made when the first mapping of the file (by device
+ * and inode) is registered and closed when the last is removed: the handler needs the file's current size, and the
+ * caller may close its own descriptor right after mmap (the usual mmap-io pattern) or reuse its number.
  */
 #ifndef MEMMAP_MAPPING_REGISTRY_H
 #define MEMMAP_MAPPING_REGISTRY_H
@@ -26,7 +26,8 @@
 typedef struct {
   uintptr_t address;   /* 0: free slot; 1: being filled (claimed, not yet readable) */
   size_t length;       /* bytes mapped, a whole number of pages */
-  int fd;              /* the slot's own duplicate of the mapped file's descriptor (close-on-exec) */
+  int fd;              /* the registry's own descriptor of the mapped file (close-on-exec), shared per file */
+  size_t file_record;  /* which shared descriptor (mapping_registry.c), released by remove */
   off_t file_offset;   /* file offset of the first mapped page */
   dev_t dev;           /* the file's identity when mapped: the handler repairs only if fd still names it */
   ino_t ino;
@@ -41,13 +42,13 @@ typedef struct {
 /*
  * Registers the file mapping of `length` bytes at `address`, of `fd` from `file_offset`, and stores its slot in
  * `*out`. Returns 0, or an errno and registers nothing: ENOMEM when every slot is taken, or why the descriptor
- * could not be duplicated or examined (EMFILE...). The caller must then unmap and fail the call: a file mapping
+ * could not be duplicated or examined (EMFILE...). Not async-signal-safe (takes a mutex). The caller must then unmap and fail the call: a file mapping
  * handed out unregistered would kill the process on the first access past a truncated end.
  */
 int memmap_registry_add(void *address, size_t length, int fd, off_t file_offset, memmap_registry_entry **out);
 
-/* Frees the slot and closes its descriptor, before the mapping is unmapped. Waits for a repair in progress. NULL:
-   nothing. */
+/* Frees the slot (and the file's descriptor if no other slot maps that file), before the mapping is unmapped. Waits
+   for a repair in progress. NULL: nothing. Not async-signal-safe. */
 void memmap_registry_remove(memmap_registry_entry *entry);
 
 /* Async-signal-safe: the slot whose range holds `address`, or NULL. */
