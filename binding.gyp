@@ -10,7 +10,7 @@
         "native/file.c",
         "native/sysv.c",
         "native/sync.c",
-        "native/sigbus.c"
+        "native/signals.c"
       ],
       "cflags_c": ["-std=gnu11", "-Wall", "-Wextra", "-Wno-unused-parameter", "-O2"],
       "defines": ["NAPI_VERSION=8", "_GNU_SOURCE"]

@@ -67,6 +67,6 @@ bool memmap_init_mapping(napi_env env, napi_value exports);
 bool memmap_init_file(napi_env env, napi_value exports);
 bool memmap_init_sysv(napi_env env, napi_value exports);
 bool memmap_init_sync(napi_env env, napi_value exports);
-bool memmap_init_sigbus(napi_env env, napi_value exports);
+bool memmap_init_signals(napi_env env, napi_value exports);
 
 #endif

@@ -11,7 +11,6 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 /* One per mmap call. Freed by the ArrayBuffer's finalizer, which runs exactly once, after GC or at exit. */
@@ -79,12 +78,19 @@ static napi_value js_mmap(napi_env env, napi_callback_info info) {
     memmap_throw_napi_failure(env, status, "napi_wrap");
     return NULL; /* the ArrayBuffer's finalizer still unmaps */
   }
-  /* The file's identity lets the SIGBUS handler check that `fd` still names the mapped file before repairing. */
-  struct stat st = {0};
-  if (fd >= 0 && fstat(fd, &st) != 0) fd = -1; /* cannot happen after a successful mmap; then never repaired */
-  size_t page = (size_t)sysconf(_SC_PAGESIZE);
-  mapping->entry = memmap_registry_add(address, ((size_t)length + page - 1) / page * page,
-                                       (flags & MAP_ANONYMOUS) ? -1 : fd, (off_t)offset, st.st_dev, st.st_ino);
+  /* A file mapping is handed out only registered with the SIGBUS handler (mapping_registry.h): if the table is
+     full or its descriptor cannot be duplicated, the call fails instead. Anonymous memory cannot be truncated. */
+  if (!(flags & MAP_ANONYMOUS)) {
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    int error = memmap_registry_add(address, ((size_t)length + page - 1) / page * page, fd, (off_t)offset,
+                                    &mapping->entry);
+    if (error != 0) {
+      NAPI_CALL(env, napi_detach_arraybuffer(env, arraybuffer));
+      mapping->unmapped = true; /* the ArrayBuffer's finalizer then only frees the record */
+      munmap(address, (size_t)length);
+      return memmap_throw_errno(env, error, "mmap");
+    }
+  }
   return arraybuffer;
 }
 
@@ -112,7 +118,7 @@ static napi_value js_munmap(napi_env env, napi_callback_info info) {
   return memmap_undefined(env);
 }
 
-/* faults(arraybuffer) -> how many truncation faults the SIGBUS handler repaired in this mapping (sigbus.c). */
+/* faults(arraybuffer) -> how many truncation faults the SIGBUS handler repaired in this mapping (signals.c). */
 static napi_value js_faults(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   if (!memmap_get_args(env, info, 1, argv)) return NULL;

@@ -1,27 +1,98 @@
-/* Lock-free table of live mappings: see mapping_registry.h for why. */
+/* Lock-free table of live file mappings: see mapping_registry.h for why. */
 #include "mapping_registry.h"
 
-/* vm.max_map_count defaults to 65530: a process cannot hold more mappings than this anyway. */
-#define MEMMAP_REGISTRY_SLOTS 65536
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 static memmap_registry_entry slots[MEMMAP_REGISTRY_SLOTS];
 
 /* One past the highest slot ever claimed: the handler's scan stops here instead of walking all 65536 slots. */
 static size_t high_water;
 
-memmap_registry_entry *memmap_registry_add(void *address, size_t length, int fd, off_t file_offset, dev_t dev,
-                                           ino_t ino) {
-  for (size_t i = 0; i < MEMMAP_REGISTRY_SLOTS; i++) {
+/* Where the next add starts looking: just past the slot claimed last, so filling the table is not quadratic. */
+static size_t next_hint;
+
+/*
+ * The descriptors the slots own: one per mapped file (device and inode), shared by every slot mapping that file, so
+ * that 65,536 mappings of one file hold one descriptor, not 65,536. Only add and remove use this table (never the
+ * handler, which reads the descriptor copied into its slot), under a mutex.
+ */
+typedef struct {
+  dev_t dev;
+  ino_t ino;
+  int fd;
+  size_t users; /* 0: free record */
+} owned_file;
+
+static owned_file files[MEMMAP_REGISTRY_SLOTS];
+static size_t files_high_water;
+static pthread_mutex_t files_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* The shared descriptor of the file `fd` names, made (a close-on-exec duplicate) if no slot holds one yet; sets
+   `*record` to its index. Returns 0 or an errno. Called with files_lock held. */
+static int acquire_file(int fd, size_t *record, struct stat *st) {
+  if (fstat(fd, st) != 0) return errno;
+  size_t free_record = MEMMAP_REGISTRY_SLOTS;
+  for (size_t i = 0; i < files_high_water; i++) {
+    if (files[i].users == 0) {
+      if (free_record == MEMMAP_REGISTRY_SLOTS) free_record = i;
+    } else if (files[i].dev == st->st_dev && files[i].ino == st->st_ino) {
+      files[i].users++;
+      *record = i;
+      return 0;
+    }
+  }
+  if (free_record == MEMMAP_REGISTRY_SLOTS) {
+    if (files_high_water == MEMMAP_REGISTRY_SLOTS) return ENOMEM;
+    free_record = files_high_water++;
+  }
+  int own = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+  if (own < 0) return errno;
+  files[free_record] = (owned_file){.dev = st->st_dev, .ino = st->st_ino, .fd = own, .users = 1};
+  *record = free_record;
+  return 0;
+}
+
+/* Called with files_lock held. */
+static void release_file(size_t record) {
+  if (--files[record].users == 0) close(files[record].fd);
+}
+
+void memmap_registry_lock(memmap_registry_entry *entry) {
+  /* Held only around a few system calls by another thread (a handler never waits for its own thread: the signal
+     is blocked while its handler runs), so the wait is short. sched_yield is a plain system call. */
+  while (__atomic_exchange_n(&entry->busy, 1, __ATOMIC_ACQUIRE) != 0) sched_yield();
+}
+
+void memmap_registry_unlock(memmap_registry_entry *entry) { __atomic_store_n(&entry->busy, 0, __ATOMIC_RELEASE); }
+
+int memmap_registry_add(void *address, size_t length, int fd, off_t file_offset, memmap_registry_entry **out) {
+  *out = NULL;
+  struct stat st;
+  size_t record = 0;
+  pthread_mutex_lock(&files_lock);
+  int error = acquire_file(fd, &record, &st);
+  pthread_mutex_unlock(&files_lock);
+  if (error != 0) return error;
+  size_t hint = __atomic_load_n(&next_hint, __ATOMIC_RELAXED);
+  for (size_t n = 0; n < MEMMAP_REGISTRY_SLOTS; n++) {
+    size_t i = (hint + n) % MEMMAP_REGISTRY_SLOTS;
     uintptr_t expected = 0;
+    if (__atomic_load_n(&slots[i].address, __ATOMIC_RELAXED) != 0) continue;
     /* Claim the slot with a sentinel, fill it, then publish the address: a reader never sees half an entry. */
     if (__atomic_compare_exchange_n(&slots[i].address, &expected, (uintptr_t)1, false, __ATOMIC_ACQ_REL,
                                     __ATOMIC_RELAXED)) {
       memmap_registry_entry *entry = &slots[i];
       entry->length = length;
-      entry->fd = fd;
+      entry->fd = files[record].fd;
+      entry->file_record = record;
       entry->file_offset = file_offset;
-      entry->dev = dev;
-      entry->ino = ino;
+      entry->dev = st.st_dev;
+      entry->ino = st.st_ino;
       __atomic_store_n(&entry->faults, 0, __ATOMIC_RELAXED);
       __atomic_store_n(&entry->io_faults, 0, __ATOMIC_RELAXED);
       __atomic_store_n(&entry->lost_from, length, __ATOMIC_RELAXED);
@@ -29,15 +100,29 @@ memmap_registry_entry *memmap_registry_add(void *address, size_t length, int fd,
       while (seen < i + 1 &&
              !__atomic_compare_exchange_n(&high_water, &seen, i + 1, true, __ATOMIC_RELEASE, __ATOMIC_RELAXED)) {
       }
+      __atomic_store_n(&next_hint, (i + 1) % MEMMAP_REGISTRY_SLOTS, __ATOMIC_RELAXED);
       __atomic_store_n(&entry->address, (uintptr_t)address, __ATOMIC_RELEASE);
-      return entry;
+      *out = entry;
+      return 0;
     }
   }
-  return NULL;
+  pthread_mutex_lock(&files_lock);
+  release_file(record);
+  pthread_mutex_unlock(&files_lock);
+  return ENOMEM; /* what mmap(2) itself says at vm.max_map_count */
 }
 
 void memmap_registry_remove(memmap_registry_entry *entry) {
-  if (entry != NULL) __atomic_store_n(&entry->address, 0, __ATOMIC_RELEASE);
+  if (entry == NULL) return;
+  size_t record = entry->file_record;
+  /* A handler holds the flag while it reads the slot: freeing waits for it, and a handler that takes the flag
+     after this finds the address gone and lets the access run again. */
+  memmap_registry_lock(entry);
+  __atomic_store_n(&entry->address, 0, __ATOMIC_RELEASE);
+  memmap_registry_unlock(entry);
+  pthread_mutex_lock(&files_lock);
+  release_file(record);
+  pthread_mutex_unlock(&files_lock);
 }
 
 memmap_registry_entry *memmap_registry_find(uintptr_t address) {

@@ -1,13 +1,13 @@
 /*
  * The memmap addon: module registration only. Each concern lives in its own file (mapping.c, file.c, sysv.c,
- * sync.c, sigbus.c) and registers its functions here. Every syscall of the library is made in native/; src/ never
+ * sync.c, signals.c) and registers its functions here. Every syscall of the library is made in native/; src/ never
  * repeats one.
  */
 #include "common.h"
 
 static napi_value init(napi_env env, napi_value exports) {
   if (!memmap_init_mapping(env, exports) || !memmap_init_file(env, exports) || !memmap_init_sysv(env, exports) ||
-      !memmap_init_sync(env, exports) || !memmap_init_sigbus(env, exports)) {
+      !memmap_init_sync(env, exports) || !memmap_init_signals(env, exports)) {
     memmap_throw_napi_failure(env, napi_generic_failure, "memmap module init");
     return NULL;
   }

@@ -7,6 +7,7 @@
  * kept after detach() reads as length 0 instead of pointing at pages that are gone.
  */
 #include "common.h"
+#include "signals.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -26,111 +27,12 @@ typedef struct {
   /* Set by an explicit shmdt. The finalizer then only frees this record: a later attachment or mapping may
      already live at the same address, and detaching again would pull it out from under its owner. */
   bool detached;
-  /* Attached with SHM_RDONLY behind the copy-on-write SIGSEGV handler below: detached with munmap, not shmdt. */
+  /* Attached with SHM_RDONLY behind the copy-on-write SIGSEGV handler (signals.c): detached with munmap, not shmdt. */
   bool readonly;
 } memmap_attachment;
 
-/*
- * Read-only attachments without a crash on a JavaScript write.
- *
- * SHM_RDONLY maps the segment without PROT_WRITE (the kernel then only checks read permission), and mprotect
- * cannot add PROT_WRITE to it. A JavaScript Buffer cannot refuse a write, so such a write would be a SIGSEGV that
- * kills the process. This handler catches exactly those faults: a write (SEGV_ACCERR) inside a live read-only
- * attachment. It copies the faulting page into a fresh private anonymous page and moves that page over the
- * original (mremap MREMAP_FIXED, which replaces the page atomically), then returns; the write runs again and
- * lands in the private copy. This is copy-on-write done by hand, the same semantics as a MappedFile opened 'r':
- * the written page stops following the segment, and the write never reaches the segment or another process.
- * Every other SIGSEGV goes to the handler installed before ours (Node's WebAssembly trap handler), or to the
- * default action.
- *
- * Async-signal-safe: a fixed table read with atomics, mmap/mremap/munmap (plain system calls), memcpy; errno is
- * restored. Consequences, documented in src/sysv.ts: a replaced page splits the attachment's mapping, and the
- * kernel counts each piece as an attachment in shm_nattch until detach; detach unmaps the whole range with
- * munmap (shmdt would leave the private pages mapped).
- */
-#define READONLY_SLOTS 256
-static struct {
-  uintptr_t address; /* 0: free */
-  size_t length;     /* page-rounded */
-} readonly_slots[READONLY_SLOTS];
-static struct sigaction previous_segv;
-static uintptr_t segv_page_size;
-static int segv_installing;
-
-static bool repair_readonly(uintptr_t address) {
-  for (int i = 0; i < READONLY_SLOTS; i++) {
-    uintptr_t start = __atomic_load_n(&readonly_slots[i].address, __ATOMIC_ACQUIRE);
-    if (start == 0 || address < start || address - start >= readonly_slots[i].length) continue;
-    uintptr_t page = address & ~(segv_page_size - 1);
-    void *copy = mmap(NULL, segv_page_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (copy == MAP_FAILED) return false;
-    /* In bounds: page lies inside [start, start + length), and the attachment maps whole pages. */
-    memcpy(copy, (void *)page, segv_page_size);
-    if (mremap(copy, segv_page_size, segv_page_size, MREMAP_MAYMOVE | MREMAP_FIXED, (void *)page) == MAP_FAILED) {
-      munmap(copy, segv_page_size);
-      return false;
-    }
-    return true;
-  }
-  return false;
-}
-
-static void segv_handler(int signal_number, siginfo_t *info, void *context) {
-  int saved_errno = errno;
-  bool repaired = info != NULL && info->si_code == SEGV_ACCERR && repair_readonly((uintptr_t)info->si_addr);
-  errno = saved_errno;
-  if (repaired) return;
-  if (previous_segv.sa_flags & SA_SIGINFO) {
-    previous_segv.sa_sigaction(signal_number, info, context);
-  } else if (previous_segv.sa_handler != SIG_DFL && previous_segv.sa_handler != SIG_IGN) {
-    previous_segv.sa_handler(signal_number);
-  } else {
-    /* Default action: reset and return, so the faulting instruction runs again and kills the process as usual. */
-    signal(SIGSEGV, SIG_DFL);
-  }
-}
-
-/* Installs the handler unless it is the current disposition (something may have replaced it since). */
-static bool ensure_segv_handler(void) {
-  struct sigaction current;
-  if (sigaction(SIGSEGV, NULL, &current) != 0) return false;
-  if ((current.sa_flags & SA_SIGINFO) && current.sa_sigaction == segv_handler) return true;
-  while (__atomic_exchange_n(&segv_installing, 1, __ATOMIC_ACQUIRE)) {
-  }
-  bool ok = true;
-  if (sigaction(SIGSEGV, NULL, &current) == 0 && !((current.sa_flags & SA_SIGINFO) && current.sa_sigaction == segv_handler)) {
-    segv_page_size = (uintptr_t)sysconf(_SC_PAGESIZE);
-    struct sigaction ours;
-    memset(&ours, 0, sizeof ours);
-    ours.sa_sigaction = segv_handler;
-    ours.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER;
-    sigemptyset(&ours.sa_mask);
-    previous_segv = current;
-    ok = sigaction(SIGSEGV, &ours, NULL) == 0;
-  }
-  __atomic_store_n(&segv_installing, 0, __ATOMIC_RELEASE);
-  return ok;
-}
-
-static bool add_readonly(void *address, size_t length) {
-  for (int i = 0; i < READONLY_SLOTS; i++) {
-    uintptr_t expected = 0;
-    if (__atomic_load_n(&readonly_slots[i].address, __ATOMIC_ACQUIRE) != 0) continue;
-    readonly_slots[i].length = length;
-    if (__atomic_compare_exchange_n(&readonly_slots[i].address, &expected, (uintptr_t)address, false, __ATOMIC_ACQ_REL,
-                                    __ATOMIC_ACQUIRE))
-      return true;
-  }
-  return false;
-}
-
-static void remove_readonly(void *address) {
-  for (int i = 0; i < READONLY_SLOTS; i++) {
-    uintptr_t expected = (uintptr_t)address;
-    if (__atomic_compare_exchange_n(&readonly_slots[i].address, &expected, 0, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
-      return;
-  }
-}
+/* Read-only attachments are registered with the SIGSEGV handler in signals.c, which turns a JavaScript write into
+   a private copy of the page instead of a crash (see there). */
 
 static size_t page_rounded(size_t length) {
   size_t page = (size_t)sysconf(_SC_PAGESIZE);
@@ -142,7 +44,7 @@ static size_t page_rounded(size_t length) {
    just as shmdt does (the kernel updates shm_nattch, shm_dtime and shm_lpid when the mapping closes). */
 static int detach_pages(memmap_attachment *attachment) {
   if (!attachment->readonly) return shmdt(attachment->address);
-  remove_readonly(attachment->address);
+  memmap_readonly_remove(attachment->address);
   return munmap(attachment->address, page_rounded(attachment->length));
 }
 
@@ -193,7 +95,7 @@ static napi_value js_shmget(napi_env env, napi_callback_info info) {
 static napi_value attachment_buffer(napi_env env, void *address, size_t length, bool readonly) {
   memmap_attachment *attachment = malloc(sizeof *attachment);
   if (attachment == NULL) {
-    if (readonly) remove_readonly(address);
+    if (readonly) memmap_readonly_remove(address);
     readonly ? munmap(address, page_rounded(length)) : shmdt(address);
     return memmap_throw_errno(env, ENOMEM, "shmat");
   }
@@ -244,15 +146,15 @@ static napi_value js_shmat(napi_env env, napi_callback_info info) {
   return attachment_buffer(env, address, (size_t)length, false);
 }
 
-/* shmatReadOnly(id, length) -> ArrayBuffer: shmat(SHM_RDONLY) behind the copy-on-write SIGSEGV handler above. */
+/* shmatReadOnly(id, length) -> ArrayBuffer: shmat(SHM_RDONLY) behind the copy-on-write SIGSEGV handler (signals.c). */
 static napi_value js_shmat_readonly(napi_env env, napi_callback_info info) {
   int32_t id, flags = 0;
   int64_t length;
   if (!get_shmat_args(env, info, 2, &id, &length, &flags)) return NULL;
-  if (!ensure_segv_handler()) return memmap_throw_errno(env, errno, "sigaction");
+  if (!memmap_sigsegv_ensure()) return memmap_throw_errno(env, errno, "sigaction");
   void *address = shmat(id, NULL, SHM_RDONLY);
   if (address == (void *)-1) return memmap_throw_errno(env, errno, "shmat");
-  if (!add_readonly(address, page_rounded((size_t)length))) {
+  if (!memmap_readonly_add(address, page_rounded((size_t)length))) {
     shmdt(address);
     return memmap_throw_errno(env, EMFILE, "shmat");
   }
