@@ -38,8 +38,12 @@ static int futex_wait_until(int32_t *word, int32_t expected, const struct timesp
   }
 }
 
+/* The longest finite timeout TS passes (MAX_FINITE_TIMEOUT_MS in src/shared/wait.ts): its nanoseconds fit int64. */
+#define MAX_FINITE_TIMEOUT_MS 1099511627776.0
+
 static struct timespec *deadline_of(double timeout_ms, struct timespec *storage) {
   if (timeout_ms < 0) return NULL; /* TS passes -1 for "no timeout" */
+  assert(timeout_ms <= MAX_FINITE_TIMEOUT_MS && "TypeScript turns longer timeouts into none");
   clock_gettime(CLOCK_MONOTONIC, storage);
   int64_t ns = (int64_t)(timeout_ms * 1e6);
   storage->tv_sec += (time_t)(ns / 1000000000);
@@ -160,7 +164,7 @@ static napi_value js_kill(napi_env env, napi_callback_info info) {
   if (!memmap_get_args(env, info, 2, argv) || !memmap_get_int32(env, argv[0], &pid) ||
       !memmap_get_int32(env, argv[1], &signal_number))
     return NULL;
-  assert(pid > 0);
+  assert(pid > 0 && "TypeScript never checks pid 0 (the process group) or a negative one");
   if (kill((pid_t)pid, signal_number) != 0) return memmap_throw_errno(env, errno, "kill");
   return memmap_undefined(env);
 }

@@ -29,6 +29,11 @@ typedef struct {
   bool detached;
   /* Attached with SHM_RDONLY behind the copy-on-write SIGSEGV handler (signals.c): detached with munmap, not shmdt. */
   bool readonly;
+  /* True while napi_create_external_arraybuffer runs. Node-API may run the finalizer inside a failing creation
+     (node::Buffer::New does when the length is too large) or never (no external buffers allowed): a finalizer that
+     runs while this is set only detaches and sets `finalized`, and the creation's error path frees the record. */
+  bool creating;
+  bool finalized;
 } memmap_attachment;
 
 /* Read-only attachments are registered with the SIGSEGV handler in signals.c, which turns a JavaScript write into
@@ -53,6 +58,11 @@ static void finalize_attachment(napi_env env, void *data, void *hint) {
   (void)data;
   memmap_attachment *attachment = hint;
   if (!attachment->detached) detach_pages(attachment);
+  attachment->detached = true;
+  if (attachment->creating) {
+    attachment->finalized = true; /* inside a failing creation: attachment_buffer frees the record */
+    return;
+  }
   free(attachment);
 }
 
@@ -103,13 +113,20 @@ static napi_value attachment_buffer(napi_env env, void *address, size_t length, 
   attachment->length = length;
   attachment->detached = false;
   attachment->readonly = readonly;
+  attachment->creating = true;
+  attachment->finalized = false;
 
   napi_value arraybuffer;
   napi_status status =
       napi_create_external_arraybuffer(env, address, length, finalize_attachment, attachment, &arraybuffer);
+  attachment->creating = false;
   if (status != napi_ok) {
-    detach_pages(attachment);
-    free(attachment);
+    /* The finalizer has run (it detached; free the record), or has not and may still run later (then it frees
+       the record: detach here and leave it), or never will (a record of a few bytes leaks, never a double free). */
+    bool finalized = attachment->finalized;
+    if (!attachment->detached) detach_pages(attachment);
+    attachment->detached = true;
+    if (finalized) free(attachment);
     memmap_throw_napi_failure(env, status, "napi_create_external_arraybuffer");
     return NULL;
   }
@@ -128,7 +145,7 @@ static bool get_shmat_args(napi_env env, napi_callback_info info, size_t count, 
   if (!memmap_get_args(env, info, count, argv) || !memmap_get_int32(env, argv[0], id) ||
       !memmap_get_int64(env, argv[1], length) || (count > 2 && !memmap_get_int32(env, argv[2], flags)))
     return false;
-  assert(*id >= 0 && *length > 0);
+  assert(*id >= 0 && *length > 0 && "TypeScript checked the size against the largest ArrayBuffer before shmat");
   return true;
 }
 
@@ -206,13 +223,14 @@ static napi_value js_shmctl_stat(napi_env env, napi_callback_info info) {
 /* shmctl(id, IPC_SET) with uid, gid and mode (low 9 bits): TS reads the current values first and passes all three. */
 static napi_value js_shmctl_set(napi_env env, napi_callback_info info) {
   napi_value argv[4];
-  int32_t id, uid, gid, mode;
+  int32_t id, mode;
+  int64_t uid, gid; /* uid_t and gid_t are unsigned 32-bit: ids above INT32_MAX exist (4294967294 on some systems) */
   struct shmid_ds ds = {0};
   if (!memmap_get_args(env, info, 4, argv) || !memmap_get_int32(env, argv[0], &id) ||
-      !memmap_get_int32(env, argv[1], &uid) || !memmap_get_int32(env, argv[2], &gid) ||
+      !memmap_get_int64(env, argv[1], &uid) || !memmap_get_int64(env, argv[2], &gid) ||
       !memmap_get_int32(env, argv[3], &mode))
     return NULL;
-  assert(uid >= 0 && gid >= 0 && mode >= 0 && mode <= 0777);
+  assert(uid >= 0 && uid < UINT32_MAX && gid >= 0 && gid < UINT32_MAX && mode >= 0 && mode <= 0777);
   ds.shm_perm.uid = (uid_t)uid;
   ds.shm_perm.gid = (gid_t)gid;
   ds.shm_perm.mode = (unsigned short)mode;

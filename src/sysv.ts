@@ -262,8 +262,9 @@ export class Segment {
   set(changes: { uid?: number; gid?: number; mode?: number }): void {
     const opts = validateObject<{ uid: number; gid: number; mode: number }>(changes, 'changes');
     if (changes === undefined) throw invalidArgType('changes', 'of type object', changes);
-    const uid = opts.uid === undefined ? undefined : validateInteger(opts.uid, 'changes.uid', 0, 0x7fffffff);
-    const gid = opts.gid === undefined ? undefined : validateInteger(opts.gid, 'changes.gid', 0, 0x7fffffff);
+    // uid_t and gid_t are unsigned 32-bit; 0xffffffff is (uid_t)-1, "no change" to chown and never an owner.
+    const uid = opts.uid === undefined ? undefined : validateInteger(opts.uid, 'changes.uid', 0, 0xfffffffe);
+    const gid = opts.gid === undefined ? undefined : validateInteger(opts.gid, 'changes.gid', 0, 0xfffffffe);
     const mode = opts.mode === undefined ? undefined : validateMode(opts.mode, 'changes.mode');
     // IPC_SET sets all three: read the ones not given (IPC_STAT, which needs read permission) unless all are.
     const current = uid !== undefined && gid !== undefined && mode !== undefined ? { uid, gid, mode } : this.stat();
@@ -286,7 +287,7 @@ export class Segment {
     const opts = validateObject<AttachOptions>(options, 'options');
     const readOnly = validateBoolean(opts.readOnly, 'options.readOnly', false);
     const what = this.#what();
-    const size = call(what, () => native.shmctlStat(this.id)).size;
+    const size = attachableSize(this, call(what, () => native.shmctlStat(this.id)).size);
     const mapping = call(what, () => attachNative(this.id, size, readOnly));
     return new Attachment(this, mapping, readOnly);
   }
@@ -294,6 +295,20 @@ export class Segment {
   #what(): { key?: number; id: number } {
     return this.key === IPC_PRIVATE ? { id: this.id } : { key: this.key, id: this.id };
   }
+}
+
+/**
+ * The segment's size, if one ArrayBuffer of this runtime can hold it (buffer.constants.MAX_LENGTH); otherwise
+ * ERR_SEGMENT_TOO_LARGE, before shmat. A segment made by C, or by a runtime with a larger limit, can be larger.
+ */
+function attachableSize(segment: Segment, size: number): number {
+  if (size > MAX_SEGMENT_SIZE)
+    throw memmapError(
+      'ERR_SEGMENT_TOO_LARGE',
+      `segment ${segment.id} is ${size} bytes, more than this runtime's largest ArrayBuffer (${MAX_SEGMENT_SIZE} bytes): ` +
+        'attach it from a runtime with a larger buffer.constants.MAX_LENGTH, or use a smaller segment',
+    );
+  return size;
 }
 
 /** The one native call that maps a segment; readOnly attachments use the copy-on-write read-only path. */
@@ -366,7 +381,7 @@ export class Attachment implements Disposable {
 export function attachReadOnlyRaw(segment: Segment): Attachment {
   if (!(segment instanceof Segment)) throw invalidArgType('segment', 'an instance of Segment', segment);
   const what = segment.key === IPC_PRIVATE ? { id: segment.id } : { key: segment.key, id: segment.id };
-  const size = call(what, () => native.shmctlStat(segment.id)).size;
+  const size = attachableSize(segment, call(what, () => native.shmctlStat(segment.id)).size);
   const mapping = call(what, () => native.shmat(segment.id, size, native.constants.SHM_RDONLY));
   return new Attachment(segment, mapping, true);
 }

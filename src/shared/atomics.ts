@@ -66,19 +66,33 @@ function bigint64Of(value: unknown, name: string): bigint {
   return value;
 }
 
+/**
+ * @internal The one-element view of an AtomicInt32, read from its private field: what wait/notify and Mutex hand
+ * to the addon. Not the `cell` property, which a caller can shadow on the instance with a view that lies.
+ */
+export let int32CellOf: (atomic: AtomicInt32) => Int32Array;
+
 /** A signed 32-bit integer at `byteOffset` of `bytes` (4-byte aligned), read and written atomically. */
 export class AtomicInt32 {
-  /** @internal The one-element view the operations use (length 0 once the memory is unmapped). */
-  readonly cell: Int32Array;
+  readonly #cell: Int32Array;
+
+  static {
+    int32CellOf = (atomic) => atomic.#cell;
+  }
 
   constructor(bytes: Bytes, byteOffset = 0) {
     const { buffer, offset } = locate(bytes, byteOffset, 4);
-    this.cell = new Int32Array(buffer, offset, 1);
+    this.#cell = new Int32Array(buffer, offset, 1);
+  }
+
+  /** @internal The one-element view the operations use (length 0 once the memory is unmapped). */
+  get cell(): Int32Array {
+    return this.#cell;
   }
 
   #live(): Int32Array {
-    if (this.cell.length === 0) throw closedError();
-    return this.cell;
+    if (this.#cell.length === 0) throw closedError();
+    return this.#cell;
   }
 
   /** Atomics.load. */

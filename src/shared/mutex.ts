@@ -1,16 +1,19 @@
 /**
  * Mutex: a robust lock in 4 bytes of shared memory (a file mapping or a System V segment), for any number of
- * processes, which a C program can also take (src/shared/memmap_mutex.h, the same protocol).
+ * processes, which a C program can also take (include/memmap/mutex.h speaks the same protocol).
  *
  * The word (a 32-bit integer, 4-byte aligned, zero = unlocked, so fresh zero-filled memory is an unlocked mutex):
  *
  * | bits  | meaning                                                              |
  * |-------|----------------------------------------------------------------------|
  * | 0-29  | the owner's thread id (gettid; the process id for a main thread), 0 when unlocked |
- * | 30    | reserved (0)                                                         |
+ * | 30    | OWNER_DIED: never written by memmap; the kernel writes it for a robust futex whose owner died |
  * | 31    | WAITERS: some thread may be asleep in futex(FUTEX_WAIT) on the word  |
  *
- * The same split as the kernel's robust futexes (FUTEX_TID_MASK, FUTEX_WAITERS). Lock: compare-exchange 0 ->
+ * The same split as the kernel's robust futexes (FUTEX_TID_MASK, FUTEX_OWNER_DIED, FUTEX_WAITERS). Any word whose
+ * owner bits are 0 is unlocked, whatever its flag bits say (another process, a C peer or the kernel may leave
+ * 0x40000000 or 0x80000000 behind): it is taken with one compare-exchange from exactly that word, and reported as
+ * 'owner-died' when OWNER_DIED was set. Lock: compare-exchange 0 ->
  * tid. Contended: set WAITERS and futex-wait on the word; a thread that has waited takes the lock as
  * tid | WAITERS (it cannot know whether others still wait). Unlock: exchange to 0, and if WAITERS was set,
  * futex-wake one waiter. Robustness: waits are bounded slices; after a slice with no wake-up, the waiter checks
@@ -29,9 +32,10 @@
  * new ones).
  */
 import { readFileSync } from 'node:fs';
+import { constants as osConstants } from 'node:os';
 import { fromNative, memmapError, validateObject } from '../errors.js';
 import { native } from '../native.js';
-import { AtomicInt32, closedError, type Bytes } from './atomics.js';
+import { AtomicInt32, closedError, int32CellOf, type Bytes } from './atomics.js';
 import { timeoutMs } from './wait.js';
 
 /** How a lock was acquired: 'owner-died' when the previous owner died holding it (the data may be inconsistent). */
@@ -44,7 +48,10 @@ export interface LockOptions {
 }
 
 const OWNER_MASK = 0x3fffffff;
+const OWNER_DIED = 0x40000000;
 const WAITERS = 0x80000000 | 0;
+/** Compare-exchanges one attempt makes on a free word with flag bits before it reports the word as contended. */
+const FREE_WORD_RETRIES = 16;
 /** How long a waiter sleeps before it checks whether the owner is still alive. */
 const LIVENESS_SLICE_MS = 100;
 
@@ -52,12 +59,15 @@ const LIVENESS_SLICE_MS = 100;
 const TID: number = native.gettid();
 if (TID > OWNER_MASK) throw new Error(`memmap: thread id ${TID} does not fit in the Mutex word (max ${OWNER_MASK})`);
 
-/** True unless the thread `tid` is gone (ESRCH) or a zombie. */
+const ESRCH = osConstants.errno.ESRCH;
+
+/** True unless the thread `tid` (1..OWNER_MASK, never 0: kill(0) would signal our process group) is gone or a zombie. */
 export function threadAlive(tid: number): boolean {
+  if (!Number.isInteger(tid) || tid <= 0 || tid > OWNER_MASK) return false;
   try {
     native.kill(tid, 0);
   } catch (error) {
-    return (error as { errno?: number }).errno !== 3; // ESRCH
+    return -Math.abs((error as { errno?: number }).errno ?? 0) !== -ESRCH;
   }
   try {
     // /proc/<tid>/stat: "pid (comm) S ..."; comm may hold spaces and parentheses, the state follows the last ')'.
@@ -73,6 +83,10 @@ function timeoutError(timeout: number): Error {
   return memmapError('ERR_MUTEX_TIMEOUT', `the mutex was not acquired within ${timeout} ms: another process holds it`);
 }
 
+function deadlockError(): Error {
+  return memmapError('ERR_MUTEX_DEADLOCK', 'this thread already holds the mutex: unlock it first (it is not recursive)');
+}
+
 /** A robust, cross-process mutex in 4 bytes at `byteOffset` of `bytes` (4-byte aligned; zero bytes = unlocked). */
 export class Mutex {
   /** Bytes a Mutex occupies. */
@@ -86,12 +100,13 @@ export class Mutex {
 
   constructor(bytes: Bytes, byteOffset = 0) {
     this.word = new AtomicInt32(bytes, byteOffset);
-    this.#cell = this.word.cell;
+    this.#cell = int32CellOf(this.word);
   }
 
   /** The owner's thread id, or 0 when unlocked. */
   get owner(): number {
-    return this.#live() ? Atomics.load(this.#cell, 0) & OWNER_MASK : 0;
+    this.#live();
+    return Atomics.load(this.#cell, 0) & OWNER_MASK;
   }
 
   #live(): boolean {
@@ -99,18 +114,26 @@ export class Mutex {
     return true;
   }
 
-  /** One attempt: 'acquired', 'owner-died' (taken over from a dead owner), or the word seen (non-zero). */
+  /**
+   * One attempt: 'acquired', 'owner-died' (a free word the kernel marked OWNER_DIED), or the word seen (non-zero;
+   * its owner bits are non-zero unless the word kept changing under FREE_WORD_RETRIES compare-exchanges).
+   */
   #attempt(base: number): LockResult | number {
     const cell = this.#cell;
-    const seen = Atomics.compareExchange(cell, 0, 0, TID | base);
-    if (seen === 0) return 'acquired';
-    return seen;
+    let seen = Atomics.compareExchange(cell, 0, 0, TID | base);
+    for (let retry = 0; seen !== 0 && (seen & OWNER_MASK) === 0 && retry < FREE_WORD_RETRIES; retry++) {
+      // No owner, only flag bits: the lock is free. Keep WAITERS (someone may sleep on the word), drop OWNER_DIED.
+      const before = Atomics.compareExchange(cell, 0, seen, TID | base | (seen & WAITERS));
+      if (before === seen) return seen & OWNER_DIED ? 'owner-died' : 'acquired';
+      seen = before === 0 ? Atomics.compareExchange(cell, 0, 0, TID | base) : before;
+    }
+    return seen === 0 ? 'acquired' : seen;
   }
 
   /** Takes over from a dead owner if `seen` still holds. */
   #recover(seen: number): LockResult | undefined {
     const owner = seen & OWNER_MASK;
-    if (owner === TID || threadAlive(owner)) return undefined;
+    if (owner === 0 || owner === TID || threadAlive(owner)) return undefined;
     return Atomics.compareExchange(this.#cell, 0, seen, TID | WAITERS) === seen ? 'owner-died' : undefined;
   }
 
@@ -137,8 +160,7 @@ export class Mutex {
 
   #lockSlow(seen: number, options: LockOptions | undefined): LockResult {
     const ms = timeoutMs(validateObject<LockOptions>(options, 'options').timeout, 'options.timeout');
-    if ((seen & OWNER_MASK) === TID)
-      throw memmapError('ERR_MUTEX_DEADLOCK', 'this thread already holds the mutex: unlock it first (it is not recursive)');
+    if ((seen & OWNER_MASK) === TID) throw deadlockError();
     const deadline = ms < 0 ? Infinity : performance.now() + ms;
     const cell = this.#cell;
     for (;;) {
@@ -190,6 +212,7 @@ export class Mutex {
     const first = this.#attempt(0);
     if (typeof first === 'string') return first;
     const ms = timeoutMs(validateObject<LockOptions>(options, 'options').timeout, 'options.timeout');
+    if ((first & OWNER_MASK) === TID) throw deadlockError();
     const deadline = ms < 0 ? Infinity : performance.now() + ms;
     const cell = this.#cell;
     for (;;) {

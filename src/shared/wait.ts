@@ -8,7 +8,7 @@
  */
 import { fromNative, invalidArgType, outOfRange } from '../errors.js';
 import { native } from '../native.js';
-import { AtomicInt32, closedError } from './atomics.js';
+import { AtomicInt32, closedError, int32CellOf } from './atomics.js';
 
 /** How a wait ended, as Atomics.wait names it. */
 export type WaitResult = 'ok' | 'not-equal' | 'timed-out';
@@ -22,12 +22,21 @@ const RESULTS: readonly WaitResult[] = ['ok', 'not-equal', 'timed-out'];
  */
 export const ASYNC_WAIT_SLICE_MS = 500;
 
-/** Checks a timeout in ms: undefined or Infinity is none (-1 for the addon), otherwise a number >= 0. */
+/**
+ * The longest finite timeout, in ms (2^40 ms, about 34.8 years); a longer one is no timeout. The addon turns a
+ * timeout into a futex deadline in nanoseconds, a 64-bit count that a timeout of about 9.2e12 ms would overflow.
+ */
+export const MAX_FINITE_TIMEOUT_MS = 2 ** 40;
+
+/**
+ * Checks a timeout in ms: undefined, Infinity or more than MAX_FINITE_TIMEOUT_MS is none (-1 for the addon),
+ * otherwise a number >= 0.
+ */
 export function timeoutMs(timeout: unknown, name = 'timeout'): number {
-  if (timeout === undefined || timeout === Infinity) return -1;
+  if (timeout === undefined) return -1;
   if (typeof timeout !== 'number') throw invalidArgType(name, 'of type number', timeout);
   if (Number.isNaN(timeout) || timeout < 0) throw outOfRange(name, '>= 0 (milliseconds), or Infinity', timeout);
-  return timeout;
+  return timeout > MAX_FINITE_TIMEOUT_MS ? -1 : timeout;
 }
 
 function expectedOf(value: unknown): number {
@@ -39,8 +48,9 @@ function expectedOf(value: unknown): number {
 
 function cellOf(address: unknown): Int32Array {
   if (!(address instanceof AtomicInt32)) throw invalidArgType('address', 'an instance of AtomicInt32', address);
-  if (address.cell.length === 0) throw closedError();
-  return address.cell;
+  const cell = int32CellOf(address);
+  if (cell.length === 0) throw closedError();
+  return cell;
 }
 
 /**
