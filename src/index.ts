@@ -10,3 +10,4 @@ export { Attachment, Segment, Semaphore, ftok } from './sysv.js';
 export type { AcquireOptions, AttachOptions, CreateSegmentOptions, CreateSemaphoreOptions, SegmentStat, SysvError } from './sysv.js';
 export { AtomicBigInt64, AtomicInt32, Mutex, notify, wait, waitAsync } from './shared/index.js';
 export type { Bytes, LockOptions, LockResult, WaitResult } from './shared/index.js';
+export { Channel, TypedChannel, TypedChannelFactory, type ChannelOpenOptions, type ChannelWaitOptions, type MessageBytes, type RecordCodec } from './shared/channel.js';
