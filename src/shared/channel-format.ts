@@ -92,7 +92,5 @@ export function headerProblem(words: Int32Array, fileSize: number): string | und
   if (words[I_MAX_MESSAGE] !== maxMessageOf(capacity)) return 'the largest-message field disagrees with the capacity';
   if (words[I_FLAGS] !== 0) return 'unknown flags are set';
   if (fileSize !== HEADER_SIZE + capacity) return `it is ${fileSize} bytes, not header + capacity (${HEADER_SIZE + capacity})`;
-  const released = words[I_RELEASED]! >>> 0;
-  if ((words[I_WRITE]! - released) >>> 0 > capacity) return 'the write cursor is not within one ring of the released one';
   return undefined;
 }
