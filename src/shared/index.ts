@@ -5,3 +5,4 @@ export { ASYNC_WAIT_SLICE_MS, notify, wait, waitAsync } from './wait.js';
 export type { WaitResult } from './wait.js';
 export { Mutex } from './mutex.js';
 export type { LockOptions, LockResult } from './mutex.js';
+export { Channel, TypedChannel, TypedChannelFactory } from './channel.js';

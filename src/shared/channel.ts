@@ -1,0 +1,956 @@
+/**
+ * Channel: a bounded ring of variable-length messages in a mapped file, shared by any processes that open the
+ * same path (under /dev/shm for memory only, on disk to survive a restart). Many producers, many consumers; each
+ * message goes to exactly one consumer (a work queue), or to none if that consumer dies holding it.
+ *
+ * The protocol (docs/channel.md, byte by byte; include/memmap/channel.h speaks it in C):
+ * - Frames sit back to back in the ring: a state word, a length word, the payload rounded up to 8 bytes. The word
+ *   after the last frame (the tail) is FREE (0), always: whoever claims the tail zeroes the word after its frame
+ *   before it publishes the frame's length, and a claim needs room for that word too.
+ * - A producer claims the tail with one compare-exchange FREE -> CLAIMED|tid, writes the next FREE word and the
+ *   length, stores WRITING|tid (from here other producers can step over it and claim the next tail), copies the
+ *   payload, and stores COMMITTED last. Consumers never read a payload before they see COMMITTED, so a message is
+ *   visible only when complete.
+ * - A consumer takes the first COMMITTED frame, in ring order, with one compare-exchange COMMITTED -> READING|tid,
+ *   copies it, stores CONSUMED, then moves the released cursor over every done frame at its front. Producers reuse
+ *   only bytes before released + capacity. A consumer never steps over a CLAIMED or WRITING frame, so messages are
+ *   taken in the order their frames were claimed: per-producer FIFO, and one total order for all consumers.
+ * - Waiting: a consumer increments the not-empty waiter count, reads the not-empty sequence, looks once more,
+ *   and futex-waits on the sequence; a producer that commits bumps and wakes the sequence only when the count is
+ *   not 0 (sequentially consistent Atomics make this a Dekker pair: no wake-up is lost). The same for not-full.
+ *   The uncontended path makes no system call.
+ * - Death: the state word names its owner's thread id. A waiter that finds the same frame in the way after a wait
+ *   slice checks whether the owner lives; if not, one compare-exchange repairs it: CLAIMED -> FREE (the frame never
+ *   existed), WRITING -> ABANDONED (skipped: its bytes are never exposed), READING -> CONSUMED (that message is
+ *   lost: delivery is at most once). Compare-exchange from the exact word seen means two repairers cannot both act,
+ *   and a live owner's next store is never overwritten by a repair it did not need.
+ */
+import { closeSync, constants as fsConstants, fstatSync, linkSync, openSync, readSync, unlinkSync, writeSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import {
+  fromNative,
+  invalidArgType,
+  invalidArgValue,
+  memmapError,
+  outOfRange,
+  validateBoolean,
+  validateObject,
+  type CodedError,
+} from '../errors.js';
+import { MappedFile, MAX_MAPPING_LENGTH } from '../mapped-file.js';
+import { native } from '../native.js';
+import { closedError } from './atomics.js';
+import {
+  ABANDONED,
+  CLAIMED,
+  COMMITTED,
+  CONSUMED,
+  corruptChannel,
+  FRAME_HEADER,
+  frameSize,
+  FREE,
+  HEADER_SIZE,
+  headerProblem,
+  I_CAPACITY,
+  I_HEADER_SIZE,
+  I_MAGIC,
+  I_MAX_MESSAGE,
+  I_NOT_EMPTY,
+  I_NOT_EMPTY_WAITERS,
+  I_NOT_FULL,
+  I_NOT_FULL_WAITERS,
+  I_READ,
+  I_RELEASED,
+  I_VERSION,
+  I_WRITE,
+  invalidChannel,
+  KIND_MASK,
+  MAGIC,
+  MAX_CAPACITY,
+  maxMessageOf,
+  MIN_CAPACITY,
+  PADDING,
+  READING,
+  TID_MASK,
+  VERSION,
+  WRITING,
+} from './channel-format.js';
+import { threadAlive } from './mutex.js';
+import { timeoutMs } from './wait.js';
+
+/** Options of `Channel.open`. */
+export interface ChannelOpenOptions {
+  /** Ring size in bytes when the channel is created: a power of two in [64, 2^30]. Default 1 MiB. */
+  capacity?: number;
+  /** Create the file if it does not exist (atomically: a fully written file is linked into place). Default false. */
+  create?: boolean;
+  /** When the ring is full: 'wait' (default) until a consumer frees space, or 'error' (ERR_CHANNEL_FULL). */
+  whenFull?: 'wait' | 'error';
+}
+
+/** Options of the blocking and async calls. */
+export interface ChannelWaitOptions {
+  /** Give up after this many milliseconds with ERR_CHANNEL_TIMEOUT. Default: wait for ever. */
+  timeout?: number;
+  /** Give up when this signal aborts (AbortError, code ABORT_ERR). */
+  signal?: AbortSignal;
+}
+
+/** Bytes a message can be given as: any view (its window) or a string (sent as UTF-8). */
+export type MessageBytes = ArrayBufferView | string;
+
+const TID: number = native.gettid();
+const DEFAULT_CAPACITY = 1 << 20;
+/** How long one futex wait lasts before a waiter looks at who is in its way (and whether they are alive). */
+const SLICE_MS = 50;
+/** How long a producer sleeps when another producer holds the tail (a few instructions, unless it died there). */
+const BUSY_SLEEP_MS = 1;
+/** Rounds of spinning before a blocked call sleeps. */
+const SPINS = 64;
+/** A batch is cut into parts of at most this share of the ring, so one send never needs the whole ring free. */
+const BATCH_SHARE = 4;
+
+/** Test hook: make this process stop for ever at a step of the protocol, so a test can kill it there. */
+const STALL = process.env.MEMMAP_CHANNEL_TEST_STALL;
+
+function stallHere(step: string): void {
+  if (STALL !== step) return;
+  writeSync(1, `stalled ${step}\n`);
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0);
+}
+
+// Results of the non-blocking steps (positions are >= 0).
+const FULL = -1;
+const BLOCKED = -2;
+
+function timeoutError(ms: number, what: string): CodedError {
+  return memmapError('ERR_CHANNEL_TIMEOUT', `${what} did not complete within ${ms} ms`);
+}
+
+function abortError(signal: AbortSignal): Error {
+  const error = new Error('The operation was aborted', { cause: signal.reason }) as CodedError;
+  error.name = 'AbortError';
+  error.code = 'ABORT_ERR';
+  return error;
+}
+
+interface Deadline {
+  ms: number;
+  at: number;
+  signal: AbortSignal | undefined;
+  /** Rounds spun so far behind a frame in progress. */
+  spins: number;
+}
+
+interface WaitPlan {
+  /** Index of the sequence word to futex-wait on. */
+  seq: number;
+  /** Index of the waiter count to announce the wait in, or -1 (a timed sleep nobody needs to wake). */
+  waiters: number;
+  ms: number;
+}
+
+function deadlineOf(options: unknown): Deadline {
+  const opts = validateObject<ChannelWaitOptions>(options, 'options');
+  const ms = timeoutMs(opts.timeout, 'options.timeout');
+  const signal = opts.signal;
+  if (signal !== undefined && !(signal instanceof AbortSignal))
+    throw invalidArgType('options.signal', 'an instance of AbortSignal', signal);
+  return { ms, at: ms < 0 ? Infinity : performance.now() + ms, signal, spins: 0 };
+}
+
+function isPowerOfTwo(value: number): boolean {
+  return value > 0 && (value & (value - 1)) === 0;
+}
+
+/** A message queue between processes in a mapped file. See the module's doc for the protocol. */
+export class Channel implements Disposable {
+  /** The file's path. */
+  readonly path: string;
+  /** Bytes in the ring. */
+  readonly capacity: number;
+  /** The largest message in bytes (capacity - 16). */
+  readonly maxMessage: number;
+  readonly #file: MappedFile;
+  readonly #words: Int32Array;
+  readonly #data: Buffer;
+  readonly #mask: number;
+  readonly #whenFull: 'wait' | 'error';
+  /** The frame a borrowing receive handed out: released by the next receive. -1 when none. */
+  #borrowed = -1;
+  /** Where the last blocked step stopped, and the word it saw there (for the liveness check). */
+  #stuckAt = -1;
+  #stuckWord = 0;
+  /** The released cursor when the last claim found the ring full. */
+  #fullAt = 0;
+
+  private constructor(path: string, file: MappedFile, whenFull: 'wait' | 'error') {
+    this.path = path;
+    this.#file = file;
+    const buffer = file.buffer;
+    this.#data = buffer;
+    this.#words = new Int32Array(buffer.buffer, buffer.byteOffset, buffer.length >>> 2);
+    this.capacity = this.#words[I_CAPACITY]!;
+    this.maxMessage = this.#words[I_MAX_MESSAGE]!;
+    this.#mask = this.capacity - 1;
+    this.#whenFull = whenFull;
+  }
+
+  /**
+   * Opens the channel at `path`; with `create: true`, creates it first if it does not exist. A file that is not a
+   * version-1 channel is rejected with ERR_CHANNEL_INVALID and left untouched; an existing channel of another
+   * capacity than `options.capacity` with ERR_INVALID_ARG_VALUE.
+   */
+  static open(path: string, options?: ChannelOpenOptions): Channel {
+    if (typeof path !== 'string' || path.length === 0) throw invalidArgType('path', 'a non-empty string', path);
+    const opts = validateObject<ChannelOpenOptions>(options, 'options');
+    const create = validateBoolean(opts.create, 'options.create', false);
+    const whenFull = opts.whenFull ?? 'wait';
+    if (whenFull !== 'wait' && whenFull !== 'error')
+      throw invalidArgValue('options.whenFull', whenFull, "must be 'wait' or 'error'");
+    const capacity = opts.capacity;
+    if (capacity !== undefined) {
+      if (typeof capacity !== 'number') throw invalidArgType('options.capacity', 'of type number', capacity);
+      const largest = Math.min(MAX_CAPACITY, 2 ** Math.floor(Math.log2(MAX_MAPPING_LENGTH - HEADER_SIZE)));
+      if (!Number.isInteger(capacity) || capacity < MIN_CAPACITY || capacity > largest || !isPowerOfTwo(capacity))
+        throw outOfRange('options.capacity', `a power of two >= ${MIN_CAPACITY} && <= ${largest}`, capacity);
+    }
+    if (create) createIfMissing(path, capacity ?? DEFAULT_CAPACITY);
+    const fd = openSync(path, fsConstants.O_RDONLY); // fs errors carry code, errno, syscall and path
+    let fileSize: number;
+    try {
+      fileSize = fstatSync(fd).size;
+      const header = new Int32Array(HEADER_SIZE / 4);
+      const read = fileSize >= HEADER_SIZE ? readSync(fd, header, 0, HEADER_SIZE, 0) : 0;
+      const problem = headerProblem(header, read < HEADER_SIZE ? Math.min(read, fileSize) : fileSize);
+      if (problem !== undefined) throw invalidChannel(path, problem);
+      if (capacity !== undefined && header[I_CAPACITY] !== capacity)
+        throw invalidArgValue('options.capacity', capacity, `differs from the existing channel's (${header[I_CAPACITY]})`);
+    } finally {
+      closeSync(fd);
+    }
+    const file = MappedFile.open(path, { mode: 'r+' });
+    // Checked again on the mapping: the file may have been replaced between the read and the map.
+    const problem = headerProblem(new Int32Array(file.buffer.buffer, file.buffer.byteOffset, HEADER_SIZE / 4), file.length);
+    if (problem !== undefined) {
+      file.close();
+      throw invalidChannel(path, problem);
+    }
+    return new Channel(path, file, whenFull);
+  }
+
+  /** A channel of records of `type` (a layout struct): see TypedChannel. */
+  static of<T extends RecordCodec<unknown, unknown>>(type: T): TypedChannelFactory<T> {
+    return new TypedChannelFactory(type);
+  }
+
+  /** True once `close()` was called. */
+  get closed(): boolean {
+    return this.#file.closed;
+  }
+
+  #live(): Int32Array {
+    const words = this.#words;
+    if (words.length === 0) throw closedError();
+    return words;
+  }
+
+  // ---------------------------------------------------------------- producer side
+
+  /**
+   * Where to start looking for the tail: the write hint, unless it is not within one ring after the released
+   * cursor (stale by a lap, or a hostile word), then the released cursor (always a frame boundary).
+   */
+  #walkStart(hint: number): number {
+    const words = this.#words;
+    const released = Atomics.load(words, I_RELEASED) >>> 0;
+    const start = Atomics.load(words, hint) >>> 0;
+    return (start - released) >>> 0 <= this.capacity ? start : released;
+  }
+
+  /** The frame at `position`: its size from its length word, checked against the ring. */
+  #frameAt(position: number): number {
+    const words = this.#words;
+    const offset = position & this.#mask;
+    const length = Atomics.load(words, (HEADER_SIZE + offset + 4) >> 2) >>> 0;
+    if (length > this.maxMessage + FRAME_HEADER)
+      throw corruptChannel(`a frame at ${offset} claims ${length} bytes, more than the ring holds`);
+    const size = frameSize(length);
+    if (offset + size > this.capacity) throw corruptChannel(`a frame at ${offset} of ${size} bytes crosses the ring's end`);
+    return size;
+  }
+
+  /** True if `position` is still at or after the released cursor (its bytes have not been reused). */
+  #current(position: number): boolean {
+    return (position - (Atomics.load(this.#words, I_RELEASED) >>> 0)) >>> 0 <= this.capacity;
+  }
+
+  /**
+   * One attempt to claim `bytes` contiguous bytes at the tail (padding to the ring's end first if they would
+   * cross it). Returns the claimed position (state CLAIMED|tid, this thread's), FULL, or BLOCKED (another
+   * producer holds the tail; #stuckAt/#stuckWord say where).
+   */
+  #tryClaim(bytes: number): number {
+    const words = this.#live();
+    const capacity = this.capacity;
+    let position = this.#walkStart(I_WRITE);
+    for (let steps = 0; steps <= capacity / FRAME_HEADER + 2; steps++) {
+      const offset = position & this.#mask;
+      const index = (HEADER_SIZE + offset) >> 2;
+      const word = Atomics.load(words, index);
+      const released = Atomics.load(words, I_RELEASED) >>> 0;
+      const used = (position - released) >>> 0;
+      if (used > capacity) {
+        position = this.#walkStart(I_WRITE); // overtaken by a lap while walking: start again
+        continue;
+      }
+      if (word === FREE) {
+        const pad = offset + bytes > capacity ? capacity - offset : 0;
+        if ((pad === 0 ? bytes : pad) + FRAME_HEADER > capacity - used) {
+          this.#fullAt = released | 0;
+          return FULL;
+        }
+        if (Atomics.compareExchange(words, index, FREE, CLAIMED | TID) !== FREE) continue;
+        // The word may have been the same place one lap later (ABA): then released has passed `position`.
+        if (!this.#current(position)) {
+          Atomics.store(words, index, FREE);
+          position = this.#walkStart(I_WRITE);
+          continue;
+        }
+        if (pad === 0) return position;
+        // Filler to the end of the ring; the real claim follows at offset 0.
+        Atomics.store(words, HEADER_SIZE >> 2, FREE);
+        Atomics.store(words, index + 1, pad - FRAME_HEADER);
+        Atomics.store(words, index, PADDING);
+        position = (position + pad) >>> 0;
+        this.#advance(I_WRITE, position);
+        // If the filler is first in line, nobody else may come to release it: the claim below may need its bytes.
+        this.#release();
+        continue;
+      }
+      if ((word & KIND_MASK) === CLAIMED) {
+        this.#stuckAt = position;
+        this.#stuckWord = word;
+        return BLOCKED;
+      }
+      const size = this.#frameAt(position);
+      if (!this.#current(position)) {
+        position = this.#walkStart(I_WRITE);
+        continue;
+      }
+      position = (position + size) >>> 0;
+    }
+    throw corruptChannel('no free tail word within one ring: the frames do not chain');
+  }
+
+  /** Moves the hint at `index` forward to `position` unless it is already past it. */
+  #advance(index: number, position: number): void {
+    const words = this.#words;
+    for (;;) {
+      const seen = Atomics.load(words, index);
+      if (((position - seen) | 0) <= 0) return;
+      if (Atomics.compareExchange(words, index, seen, position | 0) === seen) return;
+    }
+  }
+
+  /**
+   * Fills the claimed region at `position` with `messages[from..to)` and commits it: the later frames are written
+   * complete first, then the first frame's length goes out as WRITING (other producers may now pass), its
+   * payload, and COMMITTED last.
+   */
+  #fill(position: number, messages: readonly MessageBytes[], sizes: readonly number[], from: number, to: number): void {
+    const words = this.#words;
+    const data = this.#data;
+    const first = HEADER_SIZE + (position & this.#mask);
+    let at = first + frameSize(sizes[from]!);
+    for (let i = from + 1; i < to; i++) {
+      const length = sizes[i]!;
+      words[(at + 4) >> 2] = length;
+      writePayload(data, at + FRAME_HEADER, messages[i]!, length);
+      words[at >> 2] = COMMITTED;
+      at += frameSize(length);
+    }
+    const end = position + (at - first);
+    Atomics.store(words, (HEADER_SIZE + (end & this.#mask)) >> 2, FREE);
+    Atomics.store(words, (first + 4) >> 2, sizes[from]!);
+    Atomics.store(words, first >> 2, WRITING | TID);
+    stallHere('writing');
+    this.#advance(I_WRITE, end >>> 0);
+    writePayload(data, first + FRAME_HEADER, messages[from]!, sizes[from]!);
+    Atomics.store(words, first >> 2, COMMITTED);
+    if (Atomics.load(words, I_NOT_EMPTY_WAITERS) !== 0) this.#wake(I_NOT_EMPTY);
+  }
+
+  #wake(index: number): void {
+    Atomics.add(this.#words, index, 1);
+    try {
+      native.futexWake(this.#words, index, 0x7fffffff);
+    } catch (error) {
+      throw fromNative(error);
+    }
+  }
+
+  /** The byte lengths of `messages`, checked before anything is written. */
+  #sizesOf(messages: readonly unknown[], name: string): number[] {
+    const sizes = new Array<number>(messages.length);
+    for (let i = 0; i < messages.length; i++) {
+      const message = messages[i];
+      let length: number;
+      if (typeof message === 'string') length = Buffer.byteLength(message);
+      else if (ArrayBuffer.isView(message)) length = message.byteLength;
+      else throw invalidArgType(name, 'a string, Buffer, TypedArray or DataView', message);
+      if (length > this.maxMessage)
+        throw outOfRange(`${name}.byteLength`, `<= ${this.maxMessage} (the channel's largest message)`, length);
+      sizes[i] = length;
+    }
+    return sizes;
+  }
+
+  /** Cuts messages[from..) into the largest part that fits in a share of the ring; returns its end and bytes. */
+  #part(sizes: readonly number[], from: number): { to: number; bytes: number } {
+    const limit = Math.max(this.capacity / BATCH_SHARE, frameSize(sizes[from]!));
+    let bytes = frameSize(sizes[from]!);
+    let to = from + 1;
+    while (to < sizes.length && bytes + frameSize(sizes[to]!) <= limit) bytes += frameSize(sizes[to++]!);
+    return { to, bytes };
+  }
+
+  /**
+   * Sends one message (bytes, or a string as UTF-8), blocking this thread while the ring is full (or throwing
+   * ERR_CHANNEL_FULL with `whenFull: 'error'`). ERR_OUT_OF_RANGE if it is longer than `maxMessage`.
+   */
+  send(message: MessageBytes, options?: ChannelWaitOptions): void {
+    this.sendMany([message], options);
+  }
+
+  /** Sends every message of `messages`, in order, as few claims as possible (one per quarter of the ring). */
+  sendMany(messages: readonly MessageBytes[], options?: ChannelWaitOptions): void {
+    if (!Array.isArray(messages)) throw invalidArgType('messages', 'an Array', messages);
+    const sizes = this.#sizesOf(messages, messages.length === 1 ? 'message' : 'messages[i]');
+    const deadline = deadlineOf(options);
+    this.#live();
+    for (let from = 0; from < messages.length; ) {
+      const { to, bytes } = this.#part(sizes, from);
+      let position = this.#tryClaim(bytes);
+      while (position < 0) {
+        this.#waitSync(position, deadline, 'send');
+        position = this.#tryClaim(bytes);
+      }
+      stallHere('claimed');
+      this.#fill(position, messages, sizes, from, to);
+      from = to;
+    }
+  }
+
+  /** As `send`, waiting on the thread pool when the ring is full: never blocks the event loop. */
+  async sendAsync(message: MessageBytes, options?: ChannelWaitOptions): Promise<void> {
+    return this.sendManyAsync([message], options);
+  }
+
+  /** As `sendMany`, waiting on the thread pool when the ring is full. */
+  async sendManyAsync(messages: readonly MessageBytes[], options?: ChannelWaitOptions): Promise<void> {
+    if (!Array.isArray(messages)) throw invalidArgType('messages', 'an Array', messages);
+    const sizes = this.#sizesOf(messages, messages.length === 1 ? 'message' : 'messages[i]');
+    const deadline = deadlineOf(options);
+    this.#live();
+    for (let from = 0; from < messages.length; ) {
+      const { to, bytes } = this.#part(sizes, from);
+      let position = this.#tryClaim(bytes);
+      while (position < 0) {
+        await this.#waitAsync(position, deadline, 'send');
+        position = this.#tryClaim(bytes);
+      }
+      // Copies of the messages are not taken: a caller that changes them while awaiting gets what it wrote.
+      this.#fill(position, messages, sizes, from, to);
+      from = to;
+    }
+  }
+
+  // ---------------------------------------------------------------- consumer side
+
+  /**
+   * One attempt to take the next committed frame in ring order. Returns its position (now READING|tid, this
+   * thread's), FULL when there is none (the name is shared: "nothing to do"), or BLOCKED when a CLAIMED or
+   * WRITING frame is first in line (#stuckAt/#stuckWord say where).
+   */
+  #tryTake(): number {
+    const words = this.#live();
+    let position = this.#walkStart(I_READ);
+    for (let steps = 0; steps <= this.capacity / FRAME_HEADER + 2; steps++) {
+      const index = (HEADER_SIZE + (position & this.#mask)) >> 2;
+      const word = Atomics.load(words, index);
+      if (!this.#current(position)) {
+        position = this.#walkStart(I_READ);
+        continue;
+      }
+      if (word === FREE) return FULL;
+      const kind = word & KIND_MASK;
+      if (kind === CLAIMED || kind === WRITING) {
+        this.#stuckAt = position;
+        this.#stuckWord = word;
+        return BLOCKED;
+      }
+      if (kind === 0 && (word < COMMITTED || word > ABANDONED)) throw corruptChannel(`unknown frame state ${word}`);
+      const size = this.#frameAt(position);
+      if (!this.#current(position)) {
+        position = this.#walkStart(I_READ);
+        continue;
+      }
+      if (word === COMMITTED) {
+        if (Atomics.compareExchange(words, index, COMMITTED, READING | TID) !== COMMITTED) continue;
+        this.#advance(I_READ, (position + size) >>> 0);
+        return position;
+      }
+      position = (position + size) >>> 0;
+    }
+    throw corruptChannel('no free tail word within one ring: the frames do not chain');
+  }
+
+  /** Marks the taken frame at `position` done and moves the released cursor over every done frame at the front. */
+  #finish(position: number): void {
+    Atomics.store(this.#words, (HEADER_SIZE + (position & this.#mask)) >> 2, CONSUMED);
+    this.#release();
+  }
+
+  #release(): void {
+    const words = this.#words;
+    let moved = false;
+    for (let steps = 0; steps <= this.capacity / FRAME_HEADER + 2; steps++) {
+      const released = Atomics.load(words, I_RELEASED);
+      const word = Atomics.load(words, (HEADER_SIZE + (released & this.#mask)) >> 2);
+      if (word !== CONSUMED && word !== PADDING && word !== ABANDONED) break;
+      const size = this.#frameAt(released);
+      if (Atomics.compareExchange(words, I_RELEASED, released, (released + size) | 0) === released) moved = true;
+    }
+    if (moved && Atomics.load(words, I_NOT_FULL_WAITERS) !== 0) this.#wake(I_NOT_FULL);
+  }
+
+  /** The payload of the frame at `position` as a view into the ring (no copy). */
+  #payload(position: number): Buffer {
+    const start = HEADER_SIZE + (position & this.#mask);
+    const length = Atomics.load(this.#words, (start + 4) >> 2);
+    return this.#data.subarray(start + FRAME_HEADER, start + FRAME_HEADER + length);
+  }
+
+  /** Releases the message a borrowing receive handed out, if any. */
+  #returnBorrowed(): void {
+    if (this.#borrowed >= 0 && this.#words.length !== 0) this.#finish(this.#borrowed);
+    this.#borrowed = -1;
+  }
+
+  #copyOut(position: number): Buffer {
+    const view = this.#payload(position);
+    const copy = Buffer.allocUnsafe(view.length);
+    view.copy(copy);
+    stallHere('reading');
+    this.#finish(position);
+    return copy;
+  }
+
+  /** The next message if one is committed now, else undefined. Never waits. */
+  tryReceive(): Buffer | undefined {
+    this.#returnBorrowed();
+    const position = this.#tryTake();
+    return position < 0 ? undefined : this.#copyOut(position);
+  }
+
+  /** The next message (a copy), blocking this thread until one comes. ERR_CHANNEL_TIMEOUT, ABORT_ERR. */
+  receive(options?: ChannelWaitOptions): Buffer {
+    this.#returnBorrowed();
+    return this.#copyOut(this.#takeSync(options));
+  }
+
+  /**
+   * The next message as a view into the shared ring (no copy). It stays valid (no producer can reuse its bytes)
+   * until the next receive of any form on this Channel, `release()`, or `close()`; it is read-only by contract.
+   */
+  receiveBorrowed(options?: ChannelWaitOptions): Buffer {
+    this.#returnBorrowed();
+    const position = this.#takeSync(options);
+    stallHere('reading');
+    this.#borrowed = position;
+    return this.#payload(position);
+  }
+
+  /** Ends the borrow of the last `receiveBorrowed` now (the next receive would do it anyway). */
+  release(): void {
+    this.#returnBorrowed();
+  }
+
+  #takeSync(options: ChannelWaitOptions | undefined): number {
+    const deadline = deadlineOf(options);
+    let position = this.#tryTake();
+    while (position < 0) {
+      this.#waitSync(position, deadline, 'receive');
+      position = this.#tryTake();
+    }
+    return position;
+  }
+
+  /**
+   * Up to `max` messages (copies), in order: waits (blocking this thread) until at least one is committed, then
+   * takes every committed one up to `max` without waiting more.
+   */
+  receiveMany(max: number, options?: ChannelWaitOptions): Buffer[] {
+    if (typeof max !== 'number') throw invalidArgType('max', 'of type number', max);
+    if (!Number.isInteger(max) || max < 1) throw outOfRange('max', 'an integer >= 1', max);
+    this.#returnBorrowed();
+    const first = this.#takeSync(options);
+    return this.#takeMore(first, max);
+  }
+
+  /** As `receiveMany`, waiting on the thread pool. */
+  async receiveManyAsync(max: number, options?: ChannelWaitOptions): Promise<Buffer[]> {
+    if (typeof max !== 'number') throw invalidArgType('max', 'of type number', max);
+    if (!Number.isInteger(max) || max < 1) throw outOfRange('max', 'an integer >= 1', max);
+    this.#returnBorrowed();
+    const first = await this.#takeAsync(options);
+    return this.#takeMore(first, max);
+  }
+
+  /** Copies out `first` and up to max - 1 more committed frames, then releases them all at once. */
+  #takeMore(first: number, max: number): Buffer[] {
+    const words = this.#words;
+    const taken = [first];
+    while (taken.length < max) {
+      const position = this.#tryTake();
+      if (position < 0) break;
+      taken.push(position);
+    }
+    const out = new Array<Buffer>(taken.length);
+    for (let i = 0; i < taken.length; i++) {
+      const view = this.#payload(taken[i]!);
+      const copy = Buffer.allocUnsafe(view.length);
+      view.copy(copy);
+      out[i] = copy;
+    }
+    stallHere('reading');
+    for (let i = 0; i < taken.length; i++)
+      Atomics.store(words, (HEADER_SIZE + (taken[i]! & this.#mask)) >> 2, CONSUMED);
+    this.#release();
+    return out;
+  }
+
+  /** As `receive`, waiting on the thread pool: never blocks the event loop. */
+  async receiveAsync(options?: ChannelWaitOptions): Promise<Buffer> {
+    this.#returnBorrowed();
+    return this.#copyOut(await this.#takeAsync(options));
+  }
+
+  async #takeAsync(options: ChannelWaitOptions | undefined): Promise<number> {
+    const deadline = deadlineOf(options);
+    let position = this.#tryTake();
+    while (position < 0) {
+      await this.#waitAsync(position, deadline, 'receive');
+      position = this.#tryTake();
+    }
+    return position;
+  }
+
+  /** Receives until the channel is closed: `for await (const message of channel)`. */
+  async *[Symbol.asyncIterator](): AsyncGenerator<Buffer, void, undefined> {
+    while (!this.closed) {
+      let message: Buffer;
+      try {
+        message = await this.receiveAsync();
+      } catch (error) {
+        if ((error as CodedError).code === 'ERR_MAPPING_CLOSED') return;
+        throw error;
+      }
+      yield message;
+    }
+  }
+
+  // ---------------------------------------------------------------- waiting
+
+  /**
+   * What a blocked step waits on: producers on not-full, consumers on not-empty (a commit wakes a consumer that
+   * waits behind a WRITING frame too). A producer behind another's CLAIMED tail has nothing to wait on (the claim
+   * lasts a few instructions): it spins, then sleeps BUSY_SLEEP_MS at a time. Undefined: spin (retry at once).
+   */
+  #waitPlan(result: number, what: 'send' | 'receive', deadline: Deadline): WaitPlan | undefined {
+    const signal = deadline.signal;
+    if (signal?.aborted) throw abortError(signal);
+    if (what === 'send' && result === FULL && this.#whenFull === 'error')
+      throw memmapError('ERR_CHANNEL_FULL', `the channel is full: no room for the message in ${this.capacity} bytes`);
+    const left = deadline.at - performance.now();
+    if (left <= 0) throw timeoutError(deadline.ms, what);
+    if (result === BLOCKED && deadline.spins++ < SPINS) return undefined;
+    const busy = result === BLOCKED && what === 'send';
+    const seq = what === 'send' ? I_NOT_FULL : I_NOT_EMPTY;
+    return { seq, waiters: busy ? -1 : seq + 1, ms: Math.min(busy ? BUSY_SLEEP_MS : SLICE_MS, left) };
+  }
+
+  /**
+   * Whether the waiting side can go on now, asked after the waiter count went up and the sequence was read (the
+   * other half of the Dekker pair): a consumer looks for a committed frame first in line; a producer whether the
+   * released cursor moved since its claim failed.
+   */
+  #ready(what: 'send' | 'receive'): boolean {
+    if (what === 'send') return Atomics.load(this.#words, I_RELEASED) !== this.#fullAt;
+    return this.#committedFirst();
+  }
+
+  /** After a wait slice that timed out: repair the frame in the way if its owner is dead. */
+  #afterSlice(result: number): void {
+    if (result === BLOCKED) {
+      this.#repair(this.#stuckAt, this.#stuckWord);
+      return;
+    }
+    // Full or empty: the frame at the released cursor may belong to a dead consumer or producer.
+    const words = this.#words;
+    const released = Atomics.load(words, I_RELEASED) >>> 0;
+    this.#repair(released, Atomics.load(words, (HEADER_SIZE + (released & this.#mask)) >> 2));
+  }
+
+  /**
+   * Repairs the frame at `position` if its state word is still `seen` and names a dead thread: CLAIMED -> FREE,
+   * WRITING -> ABANDONED, READING -> CONSUMED. One compare-exchange from `seen`: a live owner's progress, or
+   * another repairer, makes it fail harmlessly.
+   */
+  #repair(position: number, seen: number): void {
+    const kind = seen & KIND_MASK;
+    if (kind === 0 || position < 0) return;
+    const owner = seen & TID_MASK;
+    if (owner === TID || threadAlive(owner)) return;
+    const words = this.#words;
+    const index = (HEADER_SIZE + (position & this.#mask)) >> 2;
+    const repaired = kind === CLAIMED ? FREE : kind === WRITING ? ABANDONED : CONSUMED;
+    if (Atomics.compareExchange(words, index, seen, repaired) !== seen) return;
+    this.#release();
+    if (Atomics.load(words, I_NOT_EMPTY_WAITERS) !== 0) this.#wake(I_NOT_EMPTY);
+    if (Atomics.load(words, I_NOT_FULL_WAITERS) !== 0) this.#wake(I_NOT_FULL);
+  }
+
+  /** Waits once (blocking this thread) for a step that returned `result`; the caller tries again after. */
+  #waitSync(result: number, deadline: Deadline, what: 'send' | 'receive'): void {
+    const plan = this.#waitPlan(result, what, deadline);
+    if (plan === undefined) return;
+    const words = this.#live();
+    if (plan.waiters >= 0) Atomics.add(words, plan.waiters, 1);
+    let outcome: number;
+    try {
+      const seq = Atomics.load(words, plan.seq);
+      if (plan.waiters >= 0 && this.#ready(what)) return;
+      outcome = native.futexWait(words, plan.seq, seq, plan.ms);
+    } catch (error) {
+      throw fromNative(error);
+    } finally {
+      if (plan.waiters >= 0 && words.length !== 0) Atomics.sub(words, plan.waiters, 1);
+    }
+    if (outcome === 2) this.#afterSlice(result);
+  }
+
+  /** As #waitSync, with the futex wait on the thread pool and the AbortSignal answered at once. */
+  async #waitAsync(result: number, deadline: Deadline, what: 'send' | 'receive'): Promise<void> {
+    deadline.spins = SPINS; // no spinning on the event loop
+    const plan = this.#waitPlan(result, what, deadline)!;
+    const words = this.#live();
+    if (plan.waiters >= 0) Atomics.add(words, plan.waiters, 1);
+    let outcome: number;
+    try {
+      const seq = Atomics.load(words, plan.seq);
+      if (plan.waiters >= 0 && this.#ready(what)) return;
+      const waiting = native.futexWaitAsync(words, plan.seq, seq, plan.ms);
+      const signal = deadline.signal;
+      if (signal === undefined) outcome = await waiting;
+      else {
+        // The pool thread sleeps out its slice (at most SLICE_MS); the caller is answered at once.
+        let onAbort: () => void = () => undefined;
+        const aborted = new Promise<never>((_, reject) => {
+          onAbort = () => reject(abortError(signal));
+          signal.addEventListener('abort', onAbort, { once: true });
+        });
+        try {
+          outcome = await Promise.race([waiting, aborted]);
+        } finally {
+          signal.removeEventListener('abort', onAbort);
+        }
+      }
+    } catch (error) {
+      if (words.length === 0) throw closedError();
+      throw fromNative(error);
+    } finally {
+      if (plan.waiters >= 0 && words.length !== 0) Atomics.sub(words, plan.waiters, 1);
+    }
+    if (words.length === 0) throw closedError();
+    if (outcome === 2) this.#afterSlice(result);
+  }
+
+  /** True if a committed frame is first in line for consumers (without taking it). */
+  #committedFirst(): boolean {
+    const words = this.#words;
+    let position = this.#walkStart(I_READ);
+    for (let steps = 0; steps <= this.capacity / FRAME_HEADER + 2; steps++) {
+      const word = Atomics.load(words, (HEADER_SIZE + (position & this.#mask)) >> 2);
+      if (!this.#current(position)) return true; // moved under us: let the caller look again properly
+      if (word === COMMITTED) return true;
+      if (word === FREE || (word & KIND_MASK) === CLAIMED || (word & KIND_MASK) === WRITING) return false;
+      if (word < COMMITTED || word > ABANDONED) return true; // let #tryTake report it
+      position = (position + this.#frameAt(position)) >>> 0;
+    }
+    return true;
+  }
+
+  /** Unmaps the channel (the file stays). A borrowed message is released first; pending async calls reject. */
+  close(): void {
+    if (this.#file.closed) return;
+    this.#returnBorrowed();
+    this.#file.close();
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}
+
+/** Writes `length` bytes of `message` at `at` in the ring. */
+function writePayload(data: Buffer, at: number, message: MessageBytes, length: number): void {
+  if (typeof message === 'string') data.write(message, at, length, 'utf8');
+  else if (message instanceof Uint8Array) data.set(message, at);
+  else data.set(new Uint8Array(message.buffer, message.byteOffset, length), at);
+}
+
+/**
+ * Creates the channel file unless one exists: a complete file is written under a temporary name next to it and
+ * linked into place (link fails with EEXIST if another process won the race; then theirs is opened).
+ */
+function createIfMissing(path: string, capacity: number): void {
+  try {
+    closeSync(openSync(path, fsConstants.O_RDONLY));
+    return;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  }
+  const temporary = join(dirname(path), `.${Math.random().toString(36).slice(2)}.${process.pid}.channel-tmp`);
+  const file = MappedFile.open(temporary, { mode: 'w+', size: HEADER_SIZE + capacity, fileMode: 0o600 });
+  try {
+    const words = new Int32Array(file.buffer.buffer, file.buffer.byteOffset, HEADER_SIZE / 4);
+    words[I_VERSION] = VERSION;
+    words[I_CAPACITY] = capacity;
+    words[I_HEADER_SIZE] = HEADER_SIZE;
+    words[I_MAX_MESSAGE] = maxMessageOf(capacity);
+    words[I_MAGIC] = MAGIC;
+    file.close();
+    try {
+      linkSync(temporary, path);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+  } finally {
+    if (!file.closed) file.close();
+    unlinkSync(temporary);
+  }
+}
+
+/** What `Channel.of` needs of a type: its size, and reading and writing one value at an offset (a layout struct). */
+export interface RecordCodec<Value, Input> {
+  readonly size: number;
+  read(source: Uint8Array, offset?: number): Value;
+  write(source: Uint8Array, offset: number, value: Input): void;
+}
+
+/** `Channel.of(type)`: opens typed channels of one record type. */
+export class TypedChannelFactory<T extends RecordCodec<unknown, unknown>> {
+  readonly #type: T;
+  constructor(type: T) {
+    if (type === null || typeof type !== 'object' || typeof type.read !== 'function' || typeof type.write !== 'function')
+      throw invalidArgType('type', 'a layout struct (with size, read and write)', type);
+    if (!Number.isInteger(type.size) || type.size < 1) throw outOfRange('type.size', 'an integer >= 1', type.size);
+    this.#type = type;
+  }
+
+  /** Opens (or creates) the channel at `path` for records of this type. */
+  open(path: string, options?: ChannelOpenOptions): TypedChannel<T> {
+    const channel = Channel.open(path, options);
+    if (this.#type.size > channel.maxMessage) {
+      channel.close();
+      throw outOfRange('type.size', `<= ${channel.maxMessage} (the channel's largest message)`, this.#type.size);
+    }
+    return new TypedChannel(channel, this.#type);
+  }
+}
+
+type ValueOf<T> = T extends RecordCodec<infer V, unknown> ? V : never;
+type InputOf<T> = T extends RecordCodec<unknown, infer I> ? I : never;
+
+/** A Channel whose messages are records of one layout struct: each message is `type.size` bytes. */
+export class TypedChannel<T extends RecordCodec<unknown, unknown>> implements Disposable {
+  /** The byte channel underneath. */
+  readonly channel: Channel;
+  readonly #type: T;
+  readonly #scratch: Buffer;
+
+  constructor(channel: Channel, type: T) {
+    this.channel = channel;
+    this.#type = type;
+    this.#scratch = Buffer.alloc(type.size);
+  }
+
+  #encode(value: InputOf<T>): Buffer {
+    const bytes = Buffer.alloc(this.#type.size);
+    this.#type.write(bytes, 0, value);
+    return bytes;
+  }
+
+  #decode(bytes: Buffer): ValueOf<T> {
+    if (bytes.length !== this.#type.size)
+      throw corruptChannel(`a message of ${bytes.length} bytes on a channel of ${this.#type.size}-byte records`);
+    return this.#type.read(bytes, 0) as ValueOf<T>;
+  }
+
+  /** Sends one record. */
+  send(value: InputOf<T>, options?: ChannelWaitOptions): void {
+    this.#scratch.fill(0);
+    this.#type.write(this.#scratch, 0, value);
+    this.channel.send(this.#scratch, options);
+  }
+
+  /** Sends records in order. */
+  sendMany(values: readonly InputOf<T>[], options?: ChannelWaitOptions): void {
+    if (!Array.isArray(values)) throw invalidArgType('values', 'an Array', values);
+    this.channel.sendMany(values.map((value) => this.#encode(value)), options);
+  }
+
+  /** As send, waiting on the thread pool when full. */
+  sendAsync(value: InputOf<T>, options?: ChannelWaitOptions): Promise<void> {
+    return this.channel.sendAsync(this.#encode(value), options);
+  }
+
+  /** The next record, blocking. */
+  receive(options?: ChannelWaitOptions): ValueOf<T> {
+    const value = this.#decode(this.channel.receiveBorrowed(options));
+    this.channel.release();
+    return value;
+  }
+
+  /** The next record if one is there now. */
+  tryReceive(): ValueOf<T> | undefined {
+    const bytes = this.channel.tryReceive();
+    return bytes === undefined ? undefined : this.#decode(bytes);
+  }
+
+  /** The next record, waiting on the thread pool. */
+  async receiveAsync(options?: ChannelWaitOptions): Promise<ValueOf<T>> {
+    return this.#decode(await this.channel.receiveAsync(options));
+  }
+
+  /** Up to `max` records. */
+  receiveMany(max: number, options?: ChannelWaitOptions): ValueOf<T>[] {
+    return this.channel.receiveMany(max, options).map((bytes) => this.#decode(bytes));
+  }
+
+  /** Receives records until the channel is closed. */
+  async *[Symbol.asyncIterator](): AsyncGenerator<ValueOf<T>, void, undefined> {
+    for await (const bytes of this.channel) yield this.#decode(bytes);
+  }
+
+  /** Closes the channel. */
+  close(): void {
+    this.channel.close();
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}
