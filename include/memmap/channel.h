@@ -68,7 +68,7 @@
 #define MM_CH_ABANDONED 4u
 
 #define MM_CH_SLICE_MS 50
-#define MM_CH_SPINS 64
+#define MM_CH_SPINS 2000
 
 typedef struct mm_channel {
   uint8_t *base;        /* the mapping: header, then the ring */
@@ -80,6 +80,16 @@ typedef struct mm_channel {
 } mm_channel;
 
 typedef _Atomic uint32_t mm_ch_word;
+
+/*
+ * Memory orders: the state word is read with acquire and published with release (a payload and a length written
+ * before the release store are seen by whoever acquires the state); the two Dekker pairs (commit / not-empty
+ * waiters, release / not-full waiters) and every read-modify-write are sequentially consistent, as in JavaScript,
+ * whose Atomics are all sequentially consistent: mixing the two is sound because each pair is SC on both sides.
+ */
+#define MM_CH_LOAD(p) atomic_load_explicit((p), memory_order_acquire)
+#define MM_CH_STORE(p, v) atomic_store_explicit((p), (v), memory_order_release)
+#define MM_CH_RELAXED_STORE(p, v) atomic_store_explicit((p), (v), memory_order_relaxed)
 
 static inline mm_ch_word *mm_ch_word_at(const mm_channel *ch, uint32_t byte_offset) {
   return (mm_ch_word *)(void *)(ch->base + byte_offset);
@@ -181,16 +191,16 @@ static inline void mm_channel_close(mm_channel *ch) {
 
 /* Where a walk starts: the hint at `hint_offset` unless it is not within one ring after released. */
 static inline uint32_t mm_ch_walk_start(const mm_channel *ch, uint32_t hint_offset) {
-  uint32_t released = atomic_load(mm_ch_word_at(ch, MM_CH_OFF_RELEASED));
-  uint32_t start = atomic_load(mm_ch_word_at(ch, hint_offset));
+  uint32_t released = MM_CH_LOAD(mm_ch_word_at(ch, MM_CH_OFF_RELEASED));
+  uint32_t start = MM_CH_LOAD(mm_ch_word_at(ch, hint_offset));
   return start - released <= ch->capacity ? start : released;
 }
 static inline int mm_ch_current(const mm_channel *ch, uint32_t position) {
-  return position - atomic_load(mm_ch_word_at(ch, MM_CH_OFF_RELEASED)) <= ch->capacity;
+  return position - MM_CH_LOAD(mm_ch_word_at(ch, MM_CH_OFF_RELEASED)) <= ch->capacity;
 }
 /* The size of the frame at `position`, or 0 if its length word breaks the protocol. */
 static inline uint32_t mm_ch_frame_at(const mm_channel *ch, uint32_t position) {
-  uint32_t length = atomic_load(mm_ch_length(ch, position));
+  uint32_t length = MM_CH_LOAD(mm_ch_length(ch, position));
   if (length > ch->max_message + MM_CHANNEL_FRAME_HEADER) return 0;
   uint32_t size = mm_ch_frame_size(length);
   if ((position & ch->mask) + size > ch->capacity) return 0;
@@ -198,7 +208,7 @@ static inline uint32_t mm_ch_frame_at(const mm_channel *ch, uint32_t position) {
 }
 static inline void mm_ch_advance(const mm_channel *ch, uint32_t hint_offset, uint32_t position) {
   mm_ch_word *hint = mm_ch_word_at(ch, hint_offset);
-  uint32_t seen = atomic_load(hint);
+  uint32_t seen = MM_CH_LOAD(hint);
   while ((int32_t)(position - seen) > 0 && !atomic_compare_exchange_weak(hint, &seen, position)) {
   }
 }
@@ -213,8 +223,8 @@ static inline void mm_ch_release(const mm_channel *ch) {
   mm_ch_word *released_word = mm_ch_word_at(ch, MM_CH_OFF_RELEASED);
   int moved = 0;
   for (uint32_t steps = 0; steps <= ch->capacity / 8 + 2; steps++) {
-    uint32_t released = atomic_load(released_word);
-    uint32_t state = atomic_load(mm_ch_state(ch, released));
+    uint32_t released = MM_CH_LOAD(released_word);
+    uint32_t state = MM_CH_LOAD(mm_ch_state(ch, released));
     if (state != MM_CH_CONSUMED && state != MM_CH_PADDING && state != MM_CH_ABANDONED) break;
     uint32_t size = mm_ch_frame_at(ch, released);
     if (size == 0) break;
@@ -244,8 +254,8 @@ static inline int64_t mm_ch_try_claim(mm_channel *ch, uint32_t bytes, uint32_t *
   for (uint32_t steps = 0; steps <= ch->capacity / 8 + 2; steps++) {
     uint32_t offset = position & ch->mask;
     mm_ch_word *state = mm_ch_state(ch, position);
-    uint32_t word = atomic_load(state);
-    uint32_t released = atomic_load(mm_ch_word_at(ch, MM_CH_OFF_RELEASED));
+    uint32_t word = MM_CH_LOAD(state);
+    uint32_t released = MM_CH_LOAD(mm_ch_word_at(ch, MM_CH_OFF_RELEASED));
     uint32_t used = position - released;
     if (used > ch->capacity) {
       position = mm_ch_walk_start(ch, MM_CH_OFF_WRITE);
@@ -262,9 +272,9 @@ static inline int64_t mm_ch_try_claim(mm_channel *ch, uint32_t bytes, uint32_t *
         continue;
       }
       if (pad == 0) return position;
-      atomic_store(mm_ch_word_at(ch, MM_CHANNEL_HEADER), MM_CH_FREE);
-      atomic_store(mm_ch_length(ch, position), pad - MM_CHANNEL_FRAME_HEADER);
-      atomic_store(state, MM_CH_PADDING);
+      MM_CH_RELAXED_STORE(mm_ch_word_at(ch, MM_CHANNEL_HEADER), MM_CH_FREE);
+      MM_CH_RELAXED_STORE(mm_ch_length(ch, position), pad - MM_CHANNEL_FRAME_HEADER);
+      MM_CH_STORE(state, MM_CH_PADDING);
       position += pad;
       mm_ch_advance(ch, MM_CH_OFF_WRITE, position);
       mm_ch_release(ch);
@@ -296,7 +306,7 @@ static inline int64_t mm_ch_try_take(mm_channel *ch, uint32_t room, int peek, ui
   uint32_t position = mm_ch_walk_start(ch, MM_CH_OFF_READ);
   for (uint32_t steps = 0; steps <= ch->capacity / 8 + 2; steps++) {
     mm_ch_word *state = mm_ch_state(ch, position);
-    uint32_t word = atomic_load(state);
+    uint32_t word = MM_CH_LOAD(state);
     if (!mm_ch_current(ch, position)) {
       position = mm_ch_walk_start(ch, MM_CH_OFF_READ);
       continue;
@@ -317,7 +327,7 @@ static inline int64_t mm_ch_try_take(mm_channel *ch, uint32_t room, int peek, ui
     }
     if (word == MM_CH_COMMITTED) {
       if (peek) return 0;
-      if (atomic_load(mm_ch_length(ch, position)) > room) return MM_CH_TOO_BIG;
+      if (MM_CH_LOAD(mm_ch_length(ch, position)) > room) return MM_CH_TOO_BIG;
       uint32_t expected = MM_CH_COMMITTED;
       if (!atomic_compare_exchange_strong(state, &expected, MM_CH_READING | ch->tid)) continue;
       mm_ch_advance(ch, MM_CH_OFF_READ, position + size);
@@ -336,12 +346,19 @@ static inline int mm_ch_wait(mm_channel *ch, int64_t result, uint32_t seq_offset
                              int *spins, uint32_t stuck_at, uint32_t stuck_word, uint32_t released_seen) {
   int64_t left = deadline < 0 ? MM_CH_SLICE_MS : deadline - mm_ch_now_ms();
   if (left <= 0) return -ETIMEDOUT;
-  if (result == MM_CH_BLOCKED && (*spins)++ < MM_CH_SPINS) return 0;
+  /* Spin a while first: the frame in the way is a few instructions from done, or a peer is about to act. */
+  if ((*spins)++ < MM_CH_SPINS) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+    return 0;
+  }
   int busy = result == MM_CH_BLOCKED && !is_consumer;
   int ms = (int)(left < (busy ? 1 : MM_CH_SLICE_MS) ? left : (busy ? 1 : MM_CH_SLICE_MS));
   mm_ch_word *seq = mm_ch_word_at(ch, seq_offset);
   mm_ch_word *waiters = mm_ch_word_at(ch, seq_offset + 4);
   if (!busy) atomic_fetch_add(waiters, 1);
+  atomic_thread_fence(memory_order_seq_cst); /* the peeks below use acquire loads: order them after the count */
   uint32_t seen = atomic_load(seq);
   int ready;
   if (busy) ready = 0;
@@ -380,9 +397,9 @@ static inline int mm_channel_send(mm_channel *ch, const void *data, uint32_t len
     }
     uint32_t p = (uint32_t)position;
     mm_ch_stall("claimed");
-    atomic_store(mm_ch_state(ch, p + size), MM_CH_FREE);
-    atomic_store(mm_ch_length(ch, p), length);
-    atomic_store(mm_ch_state(ch, p), MM_CH_WRITING | ch->tid);
+    MM_CH_RELAXED_STORE(mm_ch_state(ch, p + size), MM_CH_FREE);
+    MM_CH_RELAXED_STORE(mm_ch_length(ch, p), length);
+    MM_CH_STORE(mm_ch_state(ch, p), MM_CH_WRITING | ch->tid);
     mm_ch_stall("writing");
     mm_ch_advance(ch, MM_CH_OFF_WRITE, p + size);
     memcpy(ch->base + MM_CHANNEL_HEADER + (p & ch->mask) + MM_CHANNEL_FRAME_HEADER, data, length);
@@ -410,10 +427,10 @@ static inline long mm_channel_receive(mm_channel *ch, void *buffer, uint32_t roo
       continue;
     }
     uint32_t p = (uint32_t)position;
-    uint32_t length = atomic_load(mm_ch_length(ch, p));
+    uint32_t length = MM_CH_LOAD(mm_ch_length(ch, p));
     memcpy(buffer, ch->base + MM_CHANNEL_HEADER + (p & ch->mask) + MM_CHANNEL_FRAME_HEADER, length);
     mm_ch_stall("reading");
-    atomic_store(mm_ch_state(ch, p), MM_CH_CONSUMED);
+    MM_CH_STORE(mm_ch_state(ch, p), MM_CH_CONSUMED);
     mm_ch_release(ch);
     return (long)length;
   }
