@@ -420,10 +420,10 @@ function aggregatePiece(type: Aggregate, endian: Endian): Piece {
   let members = '';
   for (const f of fields) {
     const at = `this.#o + ${f.offset}`;
-    members += `  get ${f.name}() { const dv = this.#dv; try { return ${viewExpression(f.type, at, endian, deps)}; } catch (e) { throw accessError(dv, e); } }\n`;
+    members += `  get ${f.name}() {\n    const dv = this.#dv;\n    try { return ${viewExpression(f.type, at, endian, deps)}; } catch (e) { throw accessError(dv, e); }\n  }\n`;
     if (isScalarKind(f.type.kind) || f.type.kind === 'char') {
       const ready = f.type.kind === 'char' ? 'ready' : 'x';
-      members += `  set ${f.name}(x) { ${checkStatements(f.type, 'x', ready, "''", `'${f.name}'`)} const dv = this.#dv; try { ${storeStatement(f.type, at, ready, endian)} } catch (e) { throw accessError(dv, e); } }\n`;
+      members += `  set ${f.name}(x) {\n    ${checkStatements(f.type, 'x', ready, "''", `'${f.name}'`)}\n    const dv = this.#dv;\n    try { ${storeStatement(f.type, at, ready, endian)} } catch (e) { throw accessError(dv, e); }\n  }\n`;
     }
   }
   body += `

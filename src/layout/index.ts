@@ -17,7 +17,7 @@ export {
   type RecordView,
   type ArrayOptions,
 } from './struct.js';
-export { StructArray, type ColumnArrays, type ColumnName, type ColumnOf } from './struct-array.js';
+export { StructArray, type ColumnArrays, type ColumnName, type ColumnOf, type Cursor } from './struct-array.js';
 export { fromSchema, schemaHash, toSchema, type AggregateSchema, type FieldSchema } from './schema.js';
 export type { CDeclarationOptions } from './c-declaration.js';
 export type { AnyFieldType, Endian, FieldType, Infer, InferInput, InferView } from './field.js';

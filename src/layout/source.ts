@@ -73,7 +73,12 @@ const viewCache = new WeakMap<ArrayBufferLike, DataView>();
 export function dataViewOf(buffer: ArrayBufferLike): DataView {
   let dv = viewCache.get(buffer);
   if (dv === undefined) {
-    dv = new DataView(buffer);
+    try {
+      dv = new DataView(buffer);
+    } catch (error) {
+      // A buffer detached before anything read it: V8 refuses the DataView with a plain TypeError.
+      throw isDetached(buffer) ? detachedBuffer() : error;
+    }
     viewCache.set(buffer, dv);
   }
   return dv;

@@ -18,7 +18,7 @@
  *
  * `count` and `capacity` are 8-byte aligned, so a single 8-byte store writes each of them whole.
  */
-import { createHash } from 'node:crypto';
+import { schemaTextHash } from '../layout/schema-hash.js';
 
 /** The first eight bytes of every record file. */
 export const MAGIC = Buffer.from('MMRECORD', 'latin1');
@@ -65,12 +65,9 @@ export interface Header {
   schemaHash: string;
 }
 
-/** What the schema hash covers before the schema text: the layout module's hash domain (src/layout/schema.ts). */
-export const SCHEMA_HASH_PREFIX = 'memmap-layout-1\n';
-
-/** SHA-256 of "memmap-layout-1\n" followed by the schema text, as 64 hex digits: the struct's own `hash`. */
+/** SHA-256 of the layout's hash prefix and the schema text, as 64 hex digits: the struct's own `hash`. */
 export function schemaHash(schema: string): string {
-  return createHash('sha256').update(SCHEMA_HASH_PREFIX + schema, 'utf8').digest('hex');
+  return schemaTextHash(schema);
 }
 
 /** header_size for a schema and record alignment. */

@@ -13,6 +13,8 @@ import {
   union,
   type Infer,
   type InferInput,
+  type Cursor,
+  type RecordView,
   type StructArray,
 } from '../../src/layout/index.js';
 
@@ -104,5 +106,28 @@ describe('live views and arrays', () => {
     // @ts-expect-error: a char field has no numeric column
     students.column('name');
     for (const s of students) expectTypeOf(s.name).toEqualTypeOf<string>();
+  });
+
+  it('types cursors, forEach, toArray and set from a view', () => {
+    const students = Student.array(Buffer.alloc(16));
+    const cursor = students.cursor();
+    expectTypeOf(cursor).toEqualTypeOf<Cursor<RecordView<{ name: ReturnType<typeof char>; age: typeof int32 }>>>();
+    expectTypeOf(cursor.length).toEqualTypeOf<number>();
+    expectTypeOf(cursor.at(0).age).toEqualTypeOf<number>();
+    expectTypeOf(cursor.at(0).name).toEqualTypeOf<string>();
+    cursor.at(0).age = 3;
+    // @ts-expect-error: a char field takes a string
+    cursor.at(0).name = 3;
+    students.forEach((s, i) => {
+      expectTypeOf(s.age).toEqualTypeOf<number>();
+      expectTypeOf(i).toEqualTypeOf<number>();
+    });
+    expectTypeOf(students.toArray()).toEqualTypeOf<{ name: string; age: number }[]>();
+    students.set(0, students.at(1));
+    students.set(0, { name: 'a', age: 1 });
+    // @ts-expect-error: a value without every member
+    students.set(0, { name: 'a' });
+    const list = struct({ xs: array(int32, 2) }).view(Buffer.alloc(8)).xs;
+    expectTypeOf(list.cursor().at(0)).toEqualTypeOf<number>();
   });
 });
