@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { measure, type BenchTable, type Measurement } from './harness.ts';
 import { MappedFile } from '../src/mapped-file.ts';
-import { Segment } from '../src/sysv.ts';
+import { Segment } from '../src/sysv/index.ts';
 import { AtomicInt32, Mutex, notify, wait } from '../src/shared/index.ts';
 
 const UNCONTENDED = 2_000_000;

@@ -1,6 +1,6 @@
 /*
  * System V IPC: ftok, shmget, shmat, shmdt, shmctl (IPC_STAT, IPC_SET, IPC_RMID), semget, semtimedop, semctl.
- * One function per call, no policy: src/sysv.ts checks every argument first and decides what to do.
+ * One function per call, no policy: src/sysv/ checks every argument first and decides what to do.
  *
  * An attachment reaches JavaScript as one external ArrayBuffer over exactly the segment's bytes, like a mapping
  * in mapping.c: every view the TypeScript layer hands out is built on it, and shmdt detaches it first, so a view

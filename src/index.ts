@@ -6,8 +6,8 @@ export type { CodedError, SystemError } from './errors.js';
 export * from './layout/index.js';
 export * from './records/index.js';
 // --- shared memory and synchronisation (issue #6) ---
-export { Attachment, Segment, Semaphore, ftok } from './sysv.js';
-export type { AcquireOptions, AttachOptions, CreateSegmentOptions, CreateSemaphoreOptions, SegmentStat, SysvError } from './sysv.js';
+export { Attachment, Segment, Semaphore, ftok } from './sysv/index.js';
+export type { AcquireOptions, AttachOptions, CreateSegmentOptions, CreateSemaphoreOptions, SegmentStat, SysvError } from './sysv/index.js';
 export { AtomicBigInt64, AtomicInt32, Mutex, notify, wait, waitAsync } from './shared/index.js';
 export type { Bytes, LockOptions, LockResult, WaitResult } from './shared/index.js';
 export { defaultExportPath, exportRecords } from './export/export-records.js';

@@ -4,4 +4,4 @@
  * not safe.
  */
 // --- System V (issue #6) ---
-export { attachReadOnlyRaw } from './sysv.js';
+export { attachReadOnlyRaw } from './sysv/index.js';

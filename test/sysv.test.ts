@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { Segment, Semaphore, ftok } from '../src/sysv.js';
+import { Attachment, Segment, Semaphore, ftok } from '../src/sysv/index.js';
 import { attachReadOnlyRaw } from '../src/unsafe.js';
 import { compileC, runC } from './helpers/cc.js';
 import { useTempDir } from './helpers/temp.js';
@@ -125,6 +125,19 @@ describe('Segment: create, open, private, and their errors', () => {
     expect(() => segment.set({ uid: -1 })).toThrow(expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }));
     expect(() => segment.set(undefined as never)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }));
     expect(() => attachReadOnlyRaw({} as never)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }));
+  });
+
+  it('the Attachment constructor is not callable by users: ERR_ILLEGAL_CONSTRUCTOR, nothing mapped', () => {
+    const segment = fresh();
+    const construct = Attachment as unknown as new (...args: unknown[]) => Attachment;
+    const forged = new ArrayBuffer(4096);
+    expect(() => new construct(Symbol('Attachment'), segment, forged, false)).toThrow(
+      expect.objectContaining({ code: 'ERR_ILLEGAL_CONSTRUCTOR', name: 'TypeError' }),
+    );
+    expect(() => new construct(segment, forged, false)).toThrow(expect.objectContaining({ code: 'ERR_ILLEGAL_CONSTRUCTOR' }));
+    expect(segment.stat().nattch).toBe(0);
+    using attachment = segment.attach();
+    expect(attachment).toBeInstanceOf(Attachment);
   });
 });
 
@@ -421,6 +434,16 @@ describe('Semaphore (System V, SEM_UNDO)', () => {
     expect(() => semaphore.acquire(1, { timeout: '1' as never })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }));
     expect(() => semaphore.release(1.5)).toThrow(expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }));
     expect(() => semaphore.tryAcquire('1' as never)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }));
+  });
+
+  it('timeouts as for wait and Mutex: Infinity and anything past 2^40 ms are none, fractions round up', async () => {
+    const semaphore = track.semaphore(Semaphore.private({ initial: 3 }));
+    expect(semaphore.acquire(1, { timeout: 1e13 })).toBe(true);
+    expect(semaphore.acquire(1, { timeout: Infinity })).toBe(true);
+    expect(await semaphore.acquireAsync(1, { timeout: Number.MAX_VALUE })).toBe(true);
+    expect(semaphore.acquire(1, { timeout: 0.5 })).toBe(false);
+    semaphore.release(3);
+    expect(semaphore.value).toBe(3);
   });
 });
 

@@ -61,7 +61,7 @@ if (TID > OWNER_MASK) throw new Error(`memmap: thread id ${TID} does not fit in 
 
 const ESRCH = osConstants.errno.ESRCH;
 
-/** True unless the thread `tid` (1..OWNER_MASK, never 0: kill(0) would signal our process group) is gone or a zombie. */
+/** True unless the thread `tid` is gone or a zombie. Never kill(0), which would signal our own process group. */
 export function threadAlive(tid: number): boolean {
   if (!Number.isInteger(tid) || tid <= 0 || tid > OWNER_MASK) return false;
   try {
@@ -84,7 +84,10 @@ function timeoutError(timeout: number): Error {
 }
 
 function deadlockError(): Error {
-  return memmapError('ERR_MUTEX_DEADLOCK', 'this thread already holds the mutex: unlock it first (it is not recursive)');
+  return memmapError(
+    'ERR_MUTEX_DEADLOCK',
+    'this thread already holds the mutex: unlock it first (it is not recursive)',
+  );
 }
 
 /** A robust, cross-process mutex in 4 bytes at `byteOffset` of `bytes` (4-byte aligned; zero bytes = unlocked). */
@@ -241,7 +244,9 @@ export class Mutex {
     if ((seen & OWNER_MASK) !== TID)
       throw memmapError(
         'ERR_MUTEX_NOT_OWNER',
-        seen === 0 ? 'the mutex is not locked' : `the mutex is held by thread ${seen & OWNER_MASK}, not by this thread (${TID})`,
+        seen === 0
+          ? 'the mutex is not locked'
+          : `the mutex is held by thread ${seen & OWNER_MASK}, not by this thread (${TID})`,
       );
     if (Atomics.exchange(cell, 0, 0) & WAITERS) native.futexWake(cell, 0, 1);
   }

@@ -1,7 +1,7 @@
 /** Helpers of the shared-memory tests: spawning workers and cleaning up System V objects even when tests fail. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { afterEach } from 'vitest';
-import { Segment, Semaphore } from '../../src/sysv.js';
+import { Segment, Semaphore } from '../../src/sysv/index.js';
 import { runFile, type ChildResult } from '../helpers/child.js';
 
 /** The worker fixture run by every cross-process test here. */

@@ -6,7 +6,7 @@ import { constants as bufferConstants } from 'node:buffer';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { Segment } from '../../../src/sysv.js';
+import { Segment } from '../../../src/sysv/index.js';
 import { compileC, runC } from '../../helpers/cc.js';
 import { runScript } from '../../helpers/child.js';
 import { useTempDir } from '../../helpers/temp.js';
@@ -39,7 +39,7 @@ describe('System V limits and unusual owners (child processes)', () => {
     const result = await runScript(
       tmp,
       'attach-too-large',
-      `import { Segment } from ${JSON.stringify(`${SRC}/sysv.ts`)};
+      `import { Segment } from ${JSON.stringify(`${SRC}/sysv/index.ts`)};
       import { attachReadOnlyRaw } from ${JSON.stringify(`${SRC}/unsafe.ts`)};
       import { native } from ${JSON.stringify(`${SRC}/native.ts`)};
       const segment = Segment.fromId(${id});
@@ -69,7 +69,7 @@ describe('System V limits and unusual owners (child processes)', () => {
     const result = await runScript(
       tmp,
       'large-uid',
-      `import { Segment } from ${JSON.stringify(`${SRC}/sysv.ts`)};
+      `import { Segment } from ${JSON.stringify(`${SRC}/sysv/index.ts`)};
       const segment = Segment.fromId(${segment.id});
       const out = [];
       try { segment.set({ uid: 4294967294 }); out.push('set'); } catch (error) { out.push(error.code); }
