@@ -1,6 +1,6 @@
 /**
- * The mmap-io API (`@riaskov/mmap-io` 1.4.3) over memmap's addon, so that a program written for mmap-io switches
- * with one import line:
+ * The API of mmap-io 1.4 (`@riaskov/mmap-io` 1.4.3, whose `map()` returns a Buffer) over memmap's addon, so that a
+ * program written for it switches with one import line:
  *
  * ```ts
  * import mmap from 'memmap/mmap-io';          // was: import mmap from '@riaskov/mmap-io'
@@ -11,47 +11,71 @@
  * [, offset = 0 [, advise = 0]])` returns a Buffer over the pages; `advise(buffer, advice)` and `advise(buffer,
  * offset, length, advice)`; `incore(buffer)` returns `[pages not resident, pages resident]`; `sync(buffer)`,
  * `sync(buffer, blocking [, invalidate])` and `sync(buffer, offset = 0, length = buffer.length [, blocking = false
- * [, invalidate = false]])` (note: mmap-io's default is MS_ASYNC, and a length of 0 means the whole buffer, as
- * there); the PROT_, MAP_ and MADV_ constants and `PAGESIZE`. Each failing system call still fails with the same
- * errno, and its message still contains mmap-io's text (`mmap failed, 22`).
+ * [, invalidate = false]])` (mmap-io's default is MS_ASYNC, and a length of 0 means the whole buffer, as there);
+ * the PROT_, MAP_ and MADV_ constants and `PAGESIZE`. Each failing system call still fails with the same errno, and
+ * its message still contains mmap-io's text (`mmap failed, 22`).
  *
- * Where this module deliberately differs from mmap-io (each difference has a test in test/compat):
+ * **Code written for mmap-io 1.5 and later**, where `map()` returns a SharedArrayBuffer wrapped with
+ * `Buffer.from(mapping)`, works unchanged: `Buffer.from(buffer)` of a Buffer that `map()` returned is a view of
+ * the same pages (not a copy), and `advise`, `incore`, `sync` and `unmap` also take the mapping's ArrayBuffer
+ * (`buffer.buffer`). What cannot work the same: a typed-array constructor (`new Uint32Array(mapping)`) copies a
+ * Buffer, so write `new Uint32Array(mapping.buffer, mapping.byteOffset, mapping.length / 4)`; and a Buffer is not
+ * shared with workers by `postMessage` (it is copied), so share a file between threads by mapping it in each.
  *
- * 1. Errors have Node's shape. A failed system call throws an Error with `code` ('EINVAL'), `errno` (-22) and
- *    `syscall` ('mmap'), like `fs`; mmap-io puts only the errno number in the message. Argument errors are
- *    TypeError ERR_INVALID_ARG_TYPE / RangeError ERR_OUT_OF_RANGE / TypeError ERR_INVALID_ARG_VALUE /
- *    TypeError ERR_MISSING_ARGS instead of a plain Error (they are still `instanceof Error`). Too many arguments
- *    to `advise` or `incore` (mmap-io refuses them) is memmap's TypeError ERR_TOO_MANY_ARGS.
- * 2. Sizes, offsets and lengths are not squeezed through int32. mmap-io converts each with ToInt32, so an offset
- *    of 4 GiB silently maps offset 0 and a size of 3 GiB fails; here they are exact up to Node's largest Buffer
- *    (sizes) and 2^53 - 1 (offsets). Non-integers and negative values are ERR_OUT_OF_RANGE, not truncated.
- * 3. An madvise failure in `map` unmaps the fresh mapping before throwing; mmap-io leaks it.
- * 4. `unmap(buffer)` exists: it detaches the mapping's ArrayBuffer (every Buffer and view over it then has
- *    length 0, so a stale view reads nothing and writes nowhere instead of touching freed memory) and munmaps.
- *    mmap-io can only wait for the garbage collector. A second `unmap` of the same mapping does nothing.
- * 5. Nothing here can crash the process:
- *    - A mapping without PROT_WRITE is made MAP_PRIVATE with PROT_READ | PROT_WRITE. A JavaScript Buffer cannot
- *      be read-only, and in mmap-io one stray write into a PROT_READ mapping is a SIGSEGV. Here it changes only
- *      this process's copy of that page, never the file; pages not written keep following the file (Linux).
- *    - PROT_NONE (no access bit at all) and MAP_FIXED (there is no address argument, so it can only clobber
- *      memory or fail) are ERR_INVALID_ARG_VALUE.
- *    - A file mapping may not reach past the end of a regular file (ERR_OUT_OF_RANGE): those pages raise
- *      SIGBUS when touched. (A file another program shrinks later still can: see MappedFile's notes.)
- *    - `advise`, `incore` and `sync` take only a Buffer (or any view) over a mapping made by this module's
- *      `map`, and check `offset`/`length` against it: mmap-io does pointer arithmetic with unchecked numbers on
- *      any Buffer (an madvise(MADV_DONTNEED) on the JavaScript heap, or a plain object that aborts in
- *      node::Buffer::Data). Another Buffer is ERR_INVALID_ARG_VALUE; after `unmap` it is ERR_MAPPING_CLOSED.
- *    - Advice values are limited to the known-harmless ones (MADV_NORMAL ... MADV_FREE, the constants exported
- *      here); others, such as MADV_HWPOISON, are ERR_INVALID_ARG_VALUE.
- * 6. Extra constants for the MADV_ values above, MAP_ANONYMOUS and MAP_NORESERVE are exported too. The 7th
- *    `name` argument of `map` (used by mmap-io only on Windows) is accepted and ignored, as mmap-io does on Linux.
- * 7. `sync(buffer, offset)` syncs from `offset` to the end of the buffer; mmap-io syncs `buffer.length` bytes from
- *    `offset`, past the end of the buffer (ENOMEM, or a write-back of whatever is mapped there).
- * 8. Optional numeric arguments of `map` given as `null` mean their default (mmap-io converts null to 0 too).
- *    Other types are ERR_INVALID_ARG_TYPE where mmap-io would convert them with ToInt32.
+ * **Where this module deliberately differs from mmap-io 1.4** (each difference has a test in test/compat):
+ *
+ * - *Node-shaped errors.* A failed system call throws an Error with `code` ('EINVAL'), `errno` (-22) and
+ *   `syscall` ('mmap'), like `fs`; mmap-io puts only the errno number in the message. Argument errors are
+ *   TypeError ERR_INVALID_ARG_TYPE / RangeError ERR_OUT_OF_RANGE / TypeError ERR_INVALID_ARG_VALUE /
+ *   TypeError ERR_MISSING_ARGS instead of a plain Error (still `instanceof Error`). Too many arguments to `advise`
+ *   or `incore` (mmap-io refuses them) is TypeError ERR_TOO_MANY_ARGS.
+ * - *Exact sizes and offsets.* mmap-io converts each with ToInt32, so an offset of 4 GiB silently maps offset 0
+ *   and a size of 3 GiB fails; here they are exact up to Node's largest Buffer (sizes) and 2^53 - 1 (offsets).
+ *   Non-integers and negative values are ERR_OUT_OF_RANGE, not truncated.
+ * - *No leak on a failed advice.* An madvise failure in `map` unmaps the fresh mapping before throwing.
+ * - *`unmap(buffer)`* (mmap-io 1.6 has it; 1.4 can only wait for the garbage collector) detaches the mapping's
+ *   ArrayBuffer, so the buffer and every view of it have length 0 (a stale view reads nothing and writes nowhere
+ *   instead of touching freed memory), then munmaps. It returns true, or false when the mapping was already
+ *   unmapped.
+ * - *`Buffer.from(buffer)` is a view*, not a copy, of a Buffer `map()` returned (so that 1.5+ code works, see
+ *   above). To copy the bytes, use `Buffer.copyBytesFrom(buffer)` or `Buffer.from(buffer.subarray())`.
+ * - *Nothing here can crash the process:*
+ *   - A mapping without PROT_WRITE is made MAP_PRIVATE with PROT_READ | PROT_WRITE. A JavaScript Buffer cannot be
+ *     read-only, and in mmap-io one stray write into a PROT_READ mapping is a SIGSEGV. Here it changes only this
+ *     process's copy of that page, never the file; pages not written keep following the file (Linux).
+ *   - PROT_NONE (no access bit at all) is ERR_INVALID_ARG_VALUE.
+ *   - `flags` may hold only MAP_SHARED, MAP_PRIVATE, MAP_ANONYMOUS, MAP_NORESERVE, MAP_POPULATE and MAP_NONBLOCK;
+ *     any other bit is ERR_INVALID_ARG_VALUE: MAP_FIXED and MAP_FIXED_NOREPLACE (there is no address argument,
+ *     so they can only clobber memory or map address 0), MAP_HUGETLB (SIGBUS on the first touch when no huge page
+ *     is free), MAP_GROWSDOWN and the rest. MAP_NORESERVE with MAP_SHARED | MAP_ANONYMOUS is refused too (shared
+ *     memory without reserved space raises SIGBUS when memory runs out).
+ *   - A file mapping may reach to the end of the last page the file touches (`Math.ceil(size / PAGESIZE) *
+ *     PAGESIZE`), not past it: whole pages past the end of a file raise SIGBUS when touched
+ *     (ERR_OUT_OF_RANGE). A file that another program shrinks later does not crash either: the access past its
+ *     new end gets zero-filled memory, also when the descriptor given to `map` was closed right after the call.
+ *   - `advise`, `incore` and `sync` take only a Buffer (or any view, or the ArrayBuffer) over a mapping made by
+ *     this module's `map`, and check `offset`/`length` against it. The range is taken from the view's real
+ *     ArrayBuffer, offset and length as the engine knows them, never from properties that a subclass or the
+ *     object itself may redefine. mmap-io does pointer arithmetic with unchecked numbers on any Buffer (an
+ *     madvise(MADV_DONTNEED) on the JavaScript heap, or a plain object that aborts in node::Buffer::Data).
+ *     Another Buffer is ERR_INVALID_ARG_VALUE; after `unmap` it is ERR_MAPPING_CLOSED.
+ *   - Advice values are limited to the known-harmless ones (MADV_NORMAL ... MADV_FREE, the constants exported
+ *     here); others, such as MADV_HWPOISON, are ERR_INVALID_ARG_VALUE.
+ *   - A program may map at most 65,536 files' windows at once (and needs one file descriptor per mapped file,
+ *     kept by memmap until the last mapping of that file goes): past that, `map` throws ENOMEM or EMFILE.
+ * - *More constants:* the MADV_ values above, MAP_ANONYMOUS, MAP_NORESERVE and ALLOCATIONGRANULARITY (mmap-io
+ *   1.6's name for the offset alignment, PAGESIZE here). The 7th `name` argument of `map` (used by mmap-io only on
+ *   Windows) is accepted and ignored, as mmap-io does on Linux.
+ * - *`sync(buffer, offset)`* syncs from `offset` to the end of the buffer; mmap-io syncs `buffer.length` bytes
+ *   from `offset`, past the end of the buffer (ENOMEM, or a write-back of whatever is mapped there).
+ * - *`null` optional arguments* of `map` mean their default (mmap-io converts null to 0 too). Other types are
+ *   ERR_INVALID_ARG_TYPE where mmap-io would convert them with ToInt32.
+ *
+ * @module memmap/mmap-io
  */
 import { fstatSync } from 'node:fs';
 import { constants as bufferConstants } from 'node:buffer';
+import { types } from 'node:util';
 import {
   fromNative,
   invalidArgType,
@@ -74,11 +98,20 @@ export type MapProtectionFlags = 0 | 1 | 2 | 3 | 4 | 5 | 6 | 7;
 export type MapFlags = number;
 /** Advice of `map` and `advise` (mmap-io's type names the MADV_NORMAL ... MADV_DONTNEED values). */
 export type MapAdvise = number;
+/**
+ * What `advise`, `incore`, `sync` and `unmap` take: a Buffer `map` returned, any view of one, or its ArrayBuffer
+ * (mmap-io 1.4 takes a Buffer; 1.6 also the SharedArrayBuffer its `map` returns).
+ */
+export type MappedBytes = Buffer | ArrayBufferView | ArrayBuffer;
 /** A file descriptor, as fs.openSync returns. */
 export type FileDescriptor = number;
 
 /** The largest Buffer Node can make, so the largest `size` of `map`. */
 const MAX_SIZE: number = bufferConstants.MAX_LENGTH;
+
+/** The only `flags` bits `map` passes on: none of them can make an access fault (see the module's notes). */
+const ALLOWED_FLAGS =
+  C.MAP_SHARED | C.MAP_PRIVATE | C.MAP_ANONYMOUS | C.MAP_NORESERVE | C.MAP_POPULATE | C.MAP_NONBLOCK;
 
 /** Advice that cannot damage memory JavaScript still uses: madvise(2) flags of the same names. */
 const SAFE_ADVICE: ReadonlySet<number> = new Set([
@@ -143,6 +176,21 @@ function validateAdvice(value: unknown, name: string): number {
   return advice;
 }
 
+/** The engine's own accessors, which no subclass, own property or prototype change can redefine. */
+function intrinsicGetter(prototype: object, name: string): (this: unknown) => unknown {
+  const getter = Object.getOwnPropertyDescriptor(prototype, name)?.get;
+  if (getter === undefined) throw new Error(`no ${name} getter`); // cannot happen: every engine has them
+  return getter;
+}
+const TYPED_ARRAY_PROTOTYPE = Object.getPrototypeOf(Uint8Array.prototype) as object;
+const typedArrayBuffer = intrinsicGetter(TYPED_ARRAY_PROTOTYPE, 'buffer');
+const typedArrayByteOffset = intrinsicGetter(TYPED_ARRAY_PROTOTYPE, 'byteOffset');
+const typedArrayByteLength = intrinsicGetter(TYPED_ARRAY_PROTOTYPE, 'byteLength');
+const dataViewBuffer = intrinsicGetter(DataView.prototype, 'buffer');
+const dataViewByteOffset = intrinsicGetter(DataView.prototype, 'byteOffset');
+const dataViewByteLength = intrinsicGetter(DataView.prototype, 'byteLength');
+const arrayBufferByteLength = intrinsicGetter(ArrayBuffer.prototype, 'byteLength');
+
 /** A view over a live mapping of this module, and where it starts inside the mapping. */
 interface MappedView {
   mapping: ArrayBuffer;
@@ -150,15 +198,36 @@ interface MappedView {
   length: number;
 }
 
+/**
+ * Where `buffer` lies in a live mapping of this module: from the engine's own record of the view (its real
+ * ArrayBuffer, offset and length), never from what the object says about itself, since memory safety depends on it.
+ */
 function mappedView(buffer: unknown, fn: string): MappedView {
-  if (!ArrayBuffer.isView(buffer)) throw invalidArgType('buffer', 'an instance of Buffer, TypedArray, or DataView', buffer);
-  const mapping = buffer.buffer as ArrayBuffer;
-  const state = mappings.get(mapping);
+  let view: MappedView;
+  if (types.isTypedArray(buffer)) {
+    view = {
+      mapping: typedArrayBuffer.call(buffer) as ArrayBuffer,
+      start: typedArrayByteOffset.call(buffer) as number,
+      length: typedArrayByteLength.call(buffer) as number,
+    };
+  } else if (types.isDataView(buffer)) {
+    view = {
+      mapping: dataViewBuffer.call(buffer) as ArrayBuffer,
+      start: dataViewByteOffset.call(buffer) as number,
+      length: dataViewByteLength.call(buffer) as number,
+    };
+  } else if (types.isArrayBuffer(buffer)) {
+    view = { mapping: buffer, start: 0, length: arrayBufferByteLength.call(buffer) as number };
+  } else {
+    throw invalidArgType('buffer', 'an instance of Buffer, TypedArray, DataView or ArrayBuffer', buffer);
+  }
+  const state = mappings.get(view.mapping);
   if (state === undefined)
     throw invalidArgValue('buffer', buffer, `must be a Buffer returned by map() (or a view of one) to be passed to ${fn}()`);
-  if (state.unmapped)
-    throw memmapError('ERR_MAPPING_CLOSED', `${fn}(): the buffer's mapping was unmapped by unmap(); map the file again`);
-  return { mapping, start: buffer.byteOffset, length: buffer.byteLength };
+  // A length of 0 with a mapping never 0 long: detached, by unmap() or by a transfer elsewhere (structuredClone).
+  if (state.unmapped || (arrayBufferByteLength.call(view.mapping) as number) === 0)
+    throw memmapError('ERR_MAPPING_CLOSED', `${fn}(): the buffer's mapping was unmapped; map the file again`);
+  return view;
 }
 
 /** Checks `offset` and `length` against a view of `total` bytes. */
@@ -202,14 +271,22 @@ export function map(
 
   if ((prot & (C.PROT_READ | C.PROT_WRITE | C.PROT_EXEC)) === 0)
     throw invalidArgValue('protection', protection, 'must include PROT_READ or PROT_WRITE: any access to a PROT_NONE mapping crashes the process');
-  if ((mapFlags & C.MAP_FIXED) !== 0)
-    throw invalidArgValue('flags', flags, 'must not include MAP_FIXED: map() takes no address, so a fixed mapping could only replace memory in use');
+  const unknownFlags = mapFlags & ~ALLOWED_FLAGS;
+  if (unknownFlags !== 0)
+    throw invalidArgValue(
+      'flags',
+      flags,
+      `may only combine MAP_SHARED, MAP_PRIVATE, MAP_ANONYMOUS, MAP_NORESERVE, MAP_POPULATE and MAP_NONBLOCK (0x${unknownFlags.toString(16)} is not one of them): MAP_FIXED and MAP_FIXED_NOREPLACE could only replace memory in use (there is no address argument), MAP_HUGETLB raises SIGBUS when no huge page is free`,
+    );
+  const sharedAnonymous = C.MAP_SHARED | C.MAP_ANONYMOUS;
+  if ((mapFlags & (sharedAnonymous | C.MAP_NORESERVE)) === (sharedAnonymous | C.MAP_NORESERVE))
+    throw invalidArgValue('flags', flags, 'must not combine MAP_NORESERVE with MAP_SHARED | MAP_ANONYMOUS: such memory raises SIGBUS when it runs out');
   // The kernel's own rules, checked here because the addon asserts them (mmap-io lets mmap(2) say EINVAL).
   if (length === 0) throw kernelEinval('mmap', 'mmap failed', map);
   if (fileOffset % PAGE_SIZE !== 0) throw kernelEinval('mmap', 'mmap failed', map);
 
   if ((prot & C.PROT_WRITE) === 0 && (mapFlags & (C.MAP_SHARED | C.MAP_PRIVATE)) !== 0) {
-    // Read-only: a private writable map reads the same pages, and a stray write cannot fault (difference 5).
+    // Read-only: a private writable map reads the same pages, and a stray write cannot fault.
     prot |= C.PROT_READ | C.PROT_WRITE;
     mapFlags = (mapFlags & ~(C.MAP_SHARED | C.MAP_PRIVATE)) | C.MAP_PRIVATE;
   }
@@ -223,10 +300,13 @@ export function map(
       if (typeof errno !== 'number') throw error;
       throw compatSystemError(systemError(errno, syscall ?? 'fstat'), 'mmap failed', map);
     }
-    if (fileSize !== undefined && fileOffset + length > fileSize)
+    // The last page the file touches may be mapped whole (its tail past the end reads as zeros); pages wholly
+    // past the end raise SIGBUS when touched.
+    const mappableEnd = Math.ceil((fileSize ?? 0) / PAGE_SIZE) * PAGE_SIZE;
+    if (fileSize !== undefined && fileOffset + length > mappableEnd)
       throw outOfRange(
         'size',
-        `<= the file's size past offset (${Math.max(0, fileSize - fileOffset)}): pages past the end of a file raise SIGBUS`,
+        `<= ${Math.max(0, mappableEnd - fileOffset)} (to the end of the last page the file's ${fileSize} bytes touch, past offset ${fileOffset}): whole pages past the end of a file raise SIGBUS`,
         size,
       );
   }
@@ -238,7 +318,7 @@ export function map(
     } catch (error) {
       const failure = compatSystemError(error, 'madvise() failed', map);
       try {
-        native.munmap(mapping); // mmap-io leaks the mapping here (difference 3)
+        native.munmap(mapping); // mmap-io leaks the mapping here
       } catch {
         // munmap of a mapping just made cannot fail in practice; the madvise error is the one to report
       }
@@ -246,16 +326,20 @@ export function map(
     }
   }
   mappings.set(mapping, { unmapped: false });
-  return Buffer.from(mapping, 0, length);
+  const buffer = Buffer.from(mapping, 0, length);
+  // Buffer.from(value) uses value.valueOf() when it is another object: so Buffer.from(buffer), the way mmap-io 1.5+
+  // code wraps what map() returns, gives a view of these pages instead of a copy that writes would never leave.
+  Object.defineProperty(buffer, 'valueOf', { value: () => mapping, enumerable: false, writable: true, configurable: true });
+  return buffer;
 }
 
 /**
  * madvise(2) on the whole buffer, or on `length` bytes from `offset` (relative to the buffer; the start must
  * fall on a page boundary, as the kernel requires).
  */
-export function advise(buffer: Buffer, advise: MapAdvise): void;
-export function advise(buffer: Buffer, offset: number, length: number, advise: MapAdvise): void;
-export function advise(buffer: Buffer, ...rest: number[]): void {
+export function advise(buffer: MappedBytes, advise: MapAdvise): void;
+export function advise(buffer: MappedBytes, offset: number, length: number, advise: MapAdvise): void;
+export function advise(buffer: MappedBytes, ...rest: number[]): void {
   if (rest.length === 0) throw missingArgs('advise');
   if (rest.length === 2) throw missingArgs('advise');
   if (rest.length > 3) throw tooManyArgs('advise', '2 or 4');
@@ -272,7 +356,7 @@ export function advise(buffer: Buffer, ...rest: number[]): void {
 }
 
 /** mincore(2): how many pages of the buffer are not resident and how many are, as `[notResident, resident]`. */
-export function incore(buffer: Buffer): [number, number] {
+export function incore(buffer: MappedBytes): [number, number] {
   if (arguments.length === 0) throw missingArgs('buffer');
   if (arguments.length > 1) throw tooManyArgs('incore', '1');
   const view = mappedView(buffer, 'incore');
@@ -289,9 +373,9 @@ export function incore(buffer: Buffer): [number, number] {
  * (MS_ASYNC); `invalidate` adds MS_INVALIDATE. `offset` and `length` are relative to the buffer; a `length` of 0
  * or none means to its end, and the start must fall on a page boundary.
  */
-export function sync(buffer: Buffer, offset?: number, length?: number, blocking?: boolean, invalidate?: boolean): void;
-export function sync(buffer: Buffer, blocking: boolean, invalidate?: boolean): void;
-export function sync(buffer: Buffer, a?: number | boolean, b?: number | boolean, c?: boolean, d?: boolean): void {
+export function sync(buffer: MappedBytes, offset?: number, length?: number, blocking?: boolean, invalidate?: boolean): void;
+export function sync(buffer: MappedBytes, blocking: boolean, invalidate?: boolean): void;
+export function sync(buffer: MappedBytes, a?: number | boolean, b?: number | boolean, c?: boolean, d?: boolean): void {
   const view = mappedView(buffer, 'sync');
   let range: { offset: number; length: number };
   let blocking: boolean;
@@ -313,17 +397,22 @@ export function sync(buffer: Buffer, a?: number | boolean, b?: number | boolean,
 }
 
 /**
- * Unmaps the mapping `buffer` is a view of (not in mmap-io): first detaches its ArrayBuffer, so the buffer and
- * every other view of it read as length 0 (never a dangling pointer), then munmap(2). Idempotent.
+ * Unmaps the mapping `buffer` is a view of (also given as its ArrayBuffer): first detaches the ArrayBuffer, so the
+ * buffer and every other view of it read as length 0 (never a dangling pointer), then munmap(2). Returns true, or
+ * false when the mapping was already unmapped (as mmap-io 1.6's `unmap`; mmap-io 1.4 has none).
  */
-export function unmap(buffer: Buffer): void {
-  if (!ArrayBuffer.isView(buffer)) throw invalidArgType('buffer', 'an instance of Buffer, TypedArray, or DataView', buffer);
-  const mapping = buffer.buffer as ArrayBuffer;
+export function unmap(buffer: MappedBytes): boolean {
+  let mapping: ArrayBuffer;
+  if (types.isTypedArray(buffer)) mapping = typedArrayBuffer.call(buffer) as ArrayBuffer;
+  else if (types.isDataView(buffer)) mapping = dataViewBuffer.call(buffer) as ArrayBuffer;
+  else if (types.isArrayBuffer(buffer)) mapping = buffer;
+  else throw invalidArgType('buffer', 'an instance of Buffer, TypedArray, DataView or ArrayBuffer', buffer);
   const state = mappings.get(mapping);
   if (state === undefined) throw invalidArgValue('buffer', buffer, 'must be a Buffer returned by map() (or a view of one) to be passed to unmap()');
-  if (state.unmapped) return;
+  if (state.unmapped) return false;
   state.unmapped = true;
   call('munmap() failed', unmap, () => native.munmap(mapping));
+  return true;
 }
 
 /** Pages may be read. */
@@ -332,7 +421,7 @@ export const PROT_READ = C.PROT_READ as 1;
 export const PROT_WRITE = C.PROT_WRITE as 2;
 /** Pages may be executed. */
 export const PROT_EXEC = C.PROT_EXEC as 4;
-/** No access (refused by `map`: see difference 5). */
+/** No access: refused by `map`, since any access to such a mapping would crash the process. */
 export const PROT_NONE = C.PROT_NONE as 0;
 /** Writes reach the file and every process mapping it. */
 export const MAP_SHARED = C.MAP_SHARED as 1;
@@ -370,6 +459,8 @@ export const MADV_NOHUGEPAGE: number = C.MADV_NOHUGEPAGE;
 export const MADV_FREE: number = C.MADV_FREE;
 /** The page size of this machine: `offset` of `map` is a multiple of it. */
 export const PAGESIZE: number = PAGE_SIZE;
+/** What `offset` of `map` must be a multiple of (mmap-io 1.6's name): PAGESIZE on Linux. */
+export const ALLOCATIONGRANULARITY: number = PAGE_SIZE;
 
 /** The module as one object, as mmap-io exports it: `import mmap from 'memmap/mmap-io'`. */
 const mmap = Object.freeze({
@@ -400,6 +491,7 @@ const mmap = Object.freeze({
   MADV_NOHUGEPAGE,
   MADV_FREE,
   PAGESIZE,
+  ALLOCATIONGRANULARITY,
 });
 
 /** The type of the default export. */

@@ -1,20 +1,36 @@
 /**
- * memmap's SIGBUS handler coexists with Node and V8: it repairs only faults in its own mappings, leaves SIGSEGV (V8's
- * WebAssembly trap handler) alone, and hands every other SIGBUS on, so real bugs still crash loudly. Each case runs
- * in a child process; the test asserts how it ended.
+ * memmap's signal handlers coexist with Node and V8: the SIGBUS handler repairs only faults in memmap's own file
+ * mappings, the SIGSEGV handler (installed by the first read-only System V attachment) only writes into read-only
+ * attachments; every other fault goes on to the handler before them (V8's WebAssembly trap handler, libuv's) or to
+ * the default action, so real bugs in other native code still crash loudly. The foreign faults come from a small
+ * addon that is not memmap (fixtures/foreign-faults.c, compiled with cc). Each case runs in a child process; the
+ * test asserts how it ended.
  */
 import { describe, expect, it } from 'vitest';
 import { useTempDir } from '../helpers/temp.js';
+import { buildForeignAddon } from './fixtures/foreign-addon.js';
 import { reliabilityFixture, report, startNode } from './helpers.js';
 
 const tmp = useTempDir();
 const dir = tmp('.');
 
+const foreignAddon = buildForeignAddon(tmp);
+
 async function run(which: string) {
-  return startNode(reliabilityFixture('coexistence.mts'), [which, dir]).result;
+  return startNode(reliabilityFixture('coexistence.mts'), [which, dir, foreignAddon]).result;
 }
 
-describe('the SIGBUS handler next to Node and V8', () => {
+describe('the signal handlers next to Node, V8 and other native code', () => {
+  it('with the SIGSEGV handler installed by a read-only attachment: a WebAssembly out-of-bounds load still throws, a foreign SIGSEGV still kills', async () => {
+    const result = await run('segv-after-readonly');
+    const lines = result.stdout.trim().split('\n');
+    const r = JSON.parse(lines[0]!) as { copied: number; inBounds: number; error?: { name: string } };
+    expect(r).toMatchObject({ copied: 7, inBounds: 0, error: { name: 'RuntimeError' } });
+    expect(lines).toContain('faulting');
+    expect(result.stdout).not.toContain('survived');
+    expect({ code: result.code, signal: result.signal }).toEqual({ code: null, signal: 'SIGSEGV' });
+  });
+
   it('a WebAssembly out-of-bounds access in the same process still throws its usual error (WebAssembly.RuntimeError)', async () => {
     const result = await run('wasm');
     expect(result.signal).toBeNull();
@@ -34,7 +50,7 @@ describe('the SIGBUS handler next to Node and V8', () => {
     expect(result.signal).toBe('SIGBUS');
   });
 
-  it('a native SIGSEGV still kills the process with SIGSEGV (memmap leaves SIGSEGV alone)', async () => {
+  it('a native SIGSEGV still kills the process with SIGSEGV', async () => {
     const result = await run('foreign-segv');
     expect(result.stdout).toContain('faulting');
     expect(result.stdout).not.toContain('survived');
