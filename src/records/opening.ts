@@ -35,15 +35,7 @@ export function openRecordFd(
   mode: OpeningMode,
   options: { shared: boolean; lockTimeoutMs: number; creation: () => Creation },
 ): Opened {
-  if (mode === 'r') {
-    const fd = openOrThrow(path, fsConstants.O_RDONLY);
-    try {
-      return { fd, size: regularSize(fd, path), lock: undefined, created: false };
-    } catch (error) {
-      closeSync(fd);
-      throw error;
-    }
-  }
+  if (mode === 'r') return { ...openForReading(path), lock: undefined, created: false };
   for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
     let fd: number;
     try {
@@ -85,12 +77,23 @@ export function openRecordFd(
   throw changedError(path);
 }
 
-function openOrThrow(path: string, flags: number): number {
+/**
+ * Opens a regular file read-only without ever blocking: EISDIR for a directory, ERR_RECORD_FILE_NOT_REGULAR for
+ * a FIFO, socket or device (all with `path`). For RecordFile's mode 'r' and `memmap inspect`.
+ */
+export function openForReading(path: string): { fd: number; size: number } {
+  let fd: number;
   try {
-    return openSync(path, flags | fsConstants.O_NONBLOCK);
+    fd = openSync(path, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
   } catch (error) {
     const { errno } = error as { errno?: number };
     throw typeof errno === 'number' ? systemError(errno, 'open', path) : error;
+  }
+  try {
+    return { fd, size: regularSize(fd, path) };
+  } catch (error) {
+    closeSync(fd);
+    throw error;
   }
 }
 
