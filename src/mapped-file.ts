@@ -26,7 +26,6 @@
  * `refresh()` maps the file as it is now. The same handler deals with a page the file covers but the kernel cannot
  * provide (a sparse file on a full filesystem or /dev/shm, an I/O error): `faulted`, ERR_MAPPING_FAULTED.
  */
-import { closeSync, constants as fsConstants, fstatSync, ftruncateSync, openSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { constants as bufferConstants } from 'node:buffer';
 import {
@@ -36,11 +35,11 @@ import {
   invalidArgValue,
   memmapError,
   outOfRange,
-  systemError,
   validateBoolean,
   validateInteger,
   validateObject,
 } from './errors.js';
+import { closeFile, createFile, fileSize, openFile, reserveSpace, truncateFile } from './file-io.js';
 import { native, PAGE_SIZE } from './native.js';
 
 /** How a file is opened and mapped: see the table in this module's doc. */
@@ -116,6 +115,14 @@ const ADVICE: Record<Advice, number> = {
 /** The largest Buffer Node can make: a longer window must be mapped in parts with `offset` and `length`. */
 export const MAX_MAPPING_LENGTH: number = bufferConstants.MAX_LENGTH;
 
+/**
+ * Closes the descriptor of a MappedFile collected without `close()`. The mapping itself is released by the addon
+ * when its ArrayBuffer is collected; the file stays mapped (the kernel holds its own reference) until then.
+ */
+const closeWhenCollected = new FinalizationRegistry<{ fd: number }>((held) => {
+  if (held.fd >= 0) closeFile(held.fd);
+});
+
 /** Moves whenever the SIGBUS handler repairs a fault anywhere in the process ([1] = 1: it cannot tell, always ask). */
 const FAULT_EPOCH = new Uint32Array(native.faultEpoch());
 
@@ -132,6 +139,72 @@ interface Window {
 function windowOf(offset: number, length: number): Window {
   const pageOffset = offset - (offset % PAGE_SIZE);
   return { pageOffset, delta: offset - pageOffset, length };
+}
+
+/**
+ * Throws ERR_OUT_OF_RANGE unless a window of `length` bytes at file offset `offset` fits one ArrayBuffer of this
+ * runtime: the addon maps from the page boundary below `offset`, so the mapping is up to a page longer than the
+ * window, and that whole mapping must be one ArrayBuffer.
+ */
+function checkMappable(offset: number, length: number, name: string): void {
+  const delta = offset % PAGE_SIZE;
+  if (delta + length > MAX_MAPPING_LENGTH)
+    throw outOfRange(
+      name,
+      `<= ${MAX_MAPPING_LENGTH - delta} (the runtime's largest ArrayBuffer, ${MAX_MAPPING_LENGTH}, less the ${delta} ` +
+        'bytes between the page boundary and the offset): map a window of the file with options.offset and options.length',
+      length,
+    );
+}
+
+/** OpenOptions, checked: what `open` and `fromDescriptor` act on once every argument has been read once. */
+interface OpenRequest {
+  mode: MapMode;
+  size: number | undefined;
+  offset: number;
+  length: number | undefined;
+  populate: boolean;
+  sparse: boolean;
+  fileMode: number;
+  advice: number | undefined;
+}
+
+/**
+ * Reads every option once (a getter runs once) and checks everything that can be checked without the file, so that
+ * nothing is opened, created or sized for a call that will be refused for an argument.
+ */
+function validateOpenOptions(options: unknown): OpenRequest {
+  const opts = validateObject<OpenOptions>(options, 'options');
+  const raw = {
+    mode: opts.mode,
+    size: opts.size,
+    offset: opts.offset,
+    length: opts.length,
+    populate: opts.populate,
+    sparse: opts.sparse,
+    fileMode: opts.fileMode,
+    advise: opts.advise,
+  };
+  const mode = raw.mode ?? 'r';
+  if (!MODES.includes(mode)) throw invalidArgValue('options.mode', mode, "must be one of 'r', 'r+', 'w+', 'c'");
+  const size = raw.size === undefined ? undefined : validateInteger(raw.size, 'options.size', 1);
+  const offset = validateInteger(raw.offset ?? 0, 'options.offset', 0);
+  const length =
+    raw.length === undefined ? undefined : validateInteger(raw.length, 'options.length', 1, MAX_MAPPING_LENGTH);
+  const populate = validateBoolean(raw.populate, 'options.populate', false);
+  const sparse = validateBoolean(raw.sparse, 'options.sparse', false);
+  const fileMode = validateInteger(raw.fileMode ?? 0o644, 'options.fileMode', 0, 0o7777);
+  const advice = raw.advise === undefined ? undefined : validateAdvice(raw.advise);
+  if (mode === 'w+' && size === undefined)
+    throw invalidArgType('options.size', "a positive integer when mode is 'w+'", size);
+  if (size !== undefined && length !== undefined && offset + length > size)
+    throw outOfRange('options.length', `<= options.size - options.offset (${size - offset})`, length);
+  if (size !== undefined && length === undefined && offset >= size)
+    throw outOfRange('options.offset', `< options.size (${size})`, offset);
+  // With a size, the mapped length is known now: refuse a window too large before any file is created or grown.
+  if (size !== undefined) checkMappable(offset, length ?? size - offset, length === undefined ? 'options.size' : 'options.length');
+  else if (length !== undefined) checkMappable(offset, length, 'options.length');
+  return { mode, size, offset, length, populate, sparse, fileMode, advice };
 }
 
 function displayPath(path: string | URL | Buffer): string {
@@ -155,6 +228,10 @@ export class MappedFile implements Disposable {
   readonly offset: number;
 
   #fd: number;
+  /** Whether `close()` closes `#fd` (false when a caller of `fromDescriptor` keeps it). */
+  readonly #ownsFd: boolean;
+  /** What the collector needs to close `#fd` if this MappedFile is dropped without `close()`. */
+  readonly #collected: { fd: number } = { fd: -1 };
   #mapping: ArrayBuffer | undefined;
   #buffer: Buffer | undefined;
   #window: Window;
@@ -170,6 +247,7 @@ export class MappedFile implements Disposable {
     path: string | undefined;
     mode: MapMode;
     fd: number;
+    ownsFd: boolean;
     window: Window;
     flags: number;
     sparse: boolean;
@@ -178,6 +256,7 @@ export class MappedFile implements Disposable {
     this.path = init.path;
     this.mode = init.mode;
     this.#fd = init.fd;
+    this.#ownsFd = init.ownsFd;
     this.#window = init.window;
     this.offset = init.window.pageOffset + init.window.delta;
     this.#flags = init.flags;
@@ -185,79 +264,88 @@ export class MappedFile implements Disposable {
     this.#sparse = init.sparse;
     this.#followsFile = init.followsFile;
     this.#map();
+    if (this.#ownsFd) {
+      this.#collected.fd = this.#fd;
+      closeWhenCollected.register(this, this.#collected, this);
+    }
   }
 
   /**
-   * Opens `path` and maps it (or the window `offset`..`offset + length` of it). Arguments are checked before the
-   * file is touched: a call that throws ERR_* for an argument never creates, truncates or writes a file.
+   * Opens `path` and maps it (or the window `offset`..`offset + length` of it). Every argument is checked before
+   * the file is touched: a call that throws for an argument never creates, truncates, grows or writes a file.
+   * 'w+' builds the new file beside the old one and renames it into place once its space is reserved (see
+   * file-io.ts `createFile`), so a full disk leaves an existing file with its size and contents.
    */
   static open(path: string | URL | Buffer, options: OpenOptions = {}): MappedFile {
     if (typeof path !== 'string' && !(path instanceof URL) && !Buffer.isBuffer(path))
       throw invalidArgType('path', 'of type string or an instance of Buffer or URL', path);
-    const opts = validateObject<OpenOptions>(options, 'options');
-    const mode = opts.mode ?? 'r';
-    if (!MODES.includes(mode)) throw invalidArgValue('options.mode', mode, "must be one of 'r', 'r+', 'w+', 'c'");
-    const size = opts.size === undefined ? undefined : validateInteger(opts.size, 'options.size', 1);
-    const offset = validateInteger(opts.offset ?? 0, 'options.offset', 0);
-    const requested =
-      opts.length === undefined ? undefined : validateInteger(opts.length, 'options.length', 1, MAX_MAPPING_LENGTH);
-    const populate = validateBoolean(opts.populate, 'options.populate', false);
-    const sparse = validateBoolean(opts.sparse, 'options.sparse', false);
-    const fileMode = validateInteger(opts.fileMode ?? 0o644, 'options.fileMode', 0, 0o7777);
-    const advice = opts.advise === undefined ? undefined : validateAdvice(opts.advise);
-    if (mode === 'w+' && size === undefined)
-      throw invalidArgType('options.size', "a positive integer when mode is 'w+'", size);
-    if (size !== undefined && requested !== undefined && offset + requested > size)
-      throw outOfRange('options.length', `<= options.size - options.offset (${size - offset})`, requested);
-    if (size !== undefined && requested === undefined && offset >= size)
-      throw outOfRange('options.offset', `< options.size (${size})`, offset);
-
+    const request = validateOpenOptions(options);
     const shown = displayPath(path);
-    const { O_RDONLY, O_RDWR, O_CREAT, O_TRUNC } = fsConstants;
-    const openFlags = mode === 'r' || mode === 'c' ? O_RDONLY : mode === 'w+' ? O_RDWR | O_CREAT | O_TRUNC : O_RDWR;
-    const fd = openFile(path, openFlags, fileMode, shown);
+    const fd =
+      request.mode === 'w+'
+        ? createFile(shown, { size: request.size!, fileMode: request.fileMode, sparse: request.sparse })
+        : openFile(shown, request.mode === 'r+' ? 'write' : 'read');
+    return MappedFile.#mapDescriptor(fd, shown, request, true);
+  }
+
+  /**
+   * Maps a file its caller has already opened (RecordFile opens, locks and checks its file once, then maps that
+   * descriptor). `fd` must be open read-write for 'r+' and readable for 'r' and 'c'; 'w+' is not accepted (use
+   * file-io.ts `createFile`, then map with 'r+'). With `ownsFd`, the MappedFile closes `fd` in `close()` (or when
+   * collected unclosed) and also if mapping fails; without, the caller keeps it and must keep it open while the
+   * mapping is in use (memmap's SIGBUS handler checks through it that the file is still the one mapped).
+   * @internal
+   */
+  static fromDescriptor(fd: number, path: string, options: OpenOptions & { ownsFd: boolean }): MappedFile {
+    validateInteger(fd, 'fd', 0, 2 ** 31 - 1);
+    if (typeof path !== 'string') throw invalidArgType('path', 'of type string', path);
+    const ownsFd = validateBoolean(options.ownsFd, 'options.ownsFd', false);
+    const request = validateOpenOptions(options);
+    if (request.mode === 'w+') throw invalidArgValue('options.mode', request.mode, "must be one of 'r', 'r+', 'c'");
+    return MappedFile.#mapDescriptor(fd, path, request, ownsFd);
+  }
+
+  /** Sizes (for 'r+' with a larger `size`) and maps the open file `fd`; closes it on failure when it owns it. */
+  static #mapDescriptor(fd: number, shown: string, request: OpenRequest, ownsFd: boolean): MappedFile {
+    const { mode, size, offset, sparse } = request;
     try {
-      let fileSize = fstatSync(fd).size;
-      if (size !== undefined && (mode === 'w+' || (mode === 'r+' && size > fileSize))) {
-        reserve(fd, fileSize, size, sparse, shown);
-        fileSize = size;
-      } else if (size !== undefined && size > fileSize) {
-        throw outOfRange('options.size', `<= the file's size (${fileSize}) with mode '${mode}', which never grows a file`, size);
+      let current = fileSize(fd, shown);
+      if (size !== undefined && mode === 'r+' && size > current) {
+        reserveSpace(fd, current, size, { sparse, path: shown });
+        current = size;
+      } else if (size !== undefined && size > current && mode !== 'w+') {
+        throw outOfRange('options.size', `<= the file's size (${current}) with mode '${mode}', which never grows a file`, size);
       }
-      const length = requested ?? (size ?? fileSize) - offset;
-      if (fileSize === 0)
+      const length = request.length ?? (size ?? current) - offset;
+      if (current === 0)
         throw memmapError('ERR_MAPPING_EMPTY', `cannot map the empty file '${shown}': open it with mode 'r+' and a size to grow it`, {
           path: shown,
           kind: 'RangeError',
         });
-      if (offset >= fileSize) throw outOfRange('options.offset', `< the file's size (${fileSize})`, offset);
-      if (offset + length > fileSize)
+      if (offset >= current) throw outOfRange('options.offset', `< the file's size (${current})`, offset);
+      if (offset + length > current)
         throw outOfRange(
           'options.length',
-          `<= the file's size past options.offset (${fileSize - offset}); mapping past the end of a file would raise SIGBUS`,
+          `<= the file's size past options.offset (${current - offset}); mapping past the end of a file would raise SIGBUS`,
           length,
         );
-      if (length > MAX_MAPPING_LENGTH)
-        throw outOfRange(
-          'options.length',
-          `<= ${MAX_MAPPING_LENGTH} (Node's largest Buffer): map a window of the file with options.offset and options.length`,
-          length,
-        );
+      checkMappable(offset, length, 'options.length');
       const { MAP_SHARED, MAP_PRIVATE, MAP_POPULATE } = native.constants;
-      const flags = (mode === 'r' || mode === 'c' ? MAP_PRIVATE : MAP_SHARED) | (populate ? MAP_POPULATE : 0);
+      const flags = (mode === 'r' || mode === 'c' ? MAP_PRIVATE : MAP_SHARED) | (request.populate ? MAP_POPULATE : 0);
       const file = new MappedFile({
         path: shown,
         mode,
         fd,
+        ownsFd,
         window: windowOf(offset, length),
         flags,
         sparse,
-        followsFile: requested === undefined,
+        followsFile: request.length === undefined,
       });
-      if (advice !== undefined) file.#advise(advice, 0, length);
+      if (request.advice !== undefined) file.#advise(request.advice, 0, length);
       return file;
     } catch (error) {
-      closeSync(fd);
+      if (ownsFd) closeFile(fd);
       throw error;
     }
   }
@@ -276,6 +364,7 @@ export class MappedFile implements Disposable {
       path: undefined,
       mode: shared ? 'r+' : 'c',
       fd: -1,
+      ownsFd: false,
       window: { pageOffset: 0, delta: 0, length: size },
       flags: (shared ? MAP_SHARED : MAP_PRIVATE) | MAP_ANONYMOUS,
       sparse: true,
@@ -346,11 +435,11 @@ export class MappedFile implements Disposable {
     const mapping = this.#mapping;
     if (mapping === undefined || this.#fd < 0) return undefined;
     const repaired = native.faults(mapping) > 0;
-    const fileSize = fstatSync(this.#fd).size;
-    if (!repaired && fileSize >= this.offset + this.#window.length) return undefined;
+    const size = fileSize(this.#fd, this.path!);
+    if (!repaired && size >= this.offset + this.#window.length) return undefined;
     // lostFrom counts from the first mapped page: as a file offset, the first byte whose writes went nowhere.
     const lostFrom = repaired ? this.#window.pageOffset + native.lostFrom(mapping) : undefined;
-    return { fileSize, lostFrom };
+    return { fileSize: size, lostFrom };
   }
 
   /**
@@ -548,15 +637,15 @@ export class MappedFile implements Disposable {
     validateInteger(newLength, 'newLength', 1, MAX_MAPPING_LENGTH);
     this.#checkLost();
     const newEnd = this.offset + newLength;
-    const fileSize = fstatSync(this.#fd).size;
-    if (newEnd > fileSize) {
+    const size = fileSize(this.#fd, this.path!);
+    if (newEnd > size) {
       // Reserve first: if the disk is full, nothing has changed yet.
-      reserve(this.#fd, fileSize, newEnd, this.#sparse, this.path!);
+      reserveSpace(this.#fd, size, newEnd, { sparse: this.#sparse, path: this.path! });
       this.#unmap();
     } else {
       // Unmap first: no view may see the pages that the truncation removes.
       this.#unmap();
-      if (newEnd < fileSize) truncateFile(this.#fd, newEnd, this.path!);
+      if (newEnd < size) truncateFile(this.#fd, newEnd, this.path!);
     }
     this.#window = { ...this.#window, length: newLength };
     try {
@@ -576,7 +665,7 @@ export class MappedFile implements Disposable {
   refresh(): void {
     this.#open();
     if (this.#fd < 0) return;
-    const available = fstatSync(this.#fd).size - this.offset;
+    const available = fileSize(this.#fd, this.path!) - this.offset;
     if (available <= 0)
       throw memmapError(
         'ERR_MAPPING_EMPTY',
@@ -600,7 +689,11 @@ export class MappedFile implements Disposable {
     try {
       this.#unmap();
     } finally {
-      if (this.#fd >= 0) closeSync(this.#fd);
+      if (this.#fd >= 0 && this.#ownsFd) {
+        closeWhenCollected.unregister(this);
+        this.#collected.fd = -1;
+        closeFile(this.#fd);
+      }
       this.#fd = -1;
     }
   }
@@ -608,68 +701,5 @@ export class MappedFile implements Disposable {
   /** `using file = MappedFile.open(...)` closes it at the end of the scope. */
   [Symbol.dispose](): void {
     this.close();
-  }
-}
-
-/** open(2) through fs, with memmap's error message (what to do) in the same Node shape. */
-function openFile(path: string | URL | Buffer, flags: number, fileMode: number, shown: string): number {
-  try {
-    return openSync(path, flags, fileMode);
-  } catch (error) {
-    const { errno, syscall } = error as { errno?: number; syscall?: string };
-    throw typeof errno === 'number' ? systemError(errno, syscall ?? 'open', shown) : error;
-  }
-}
-
-/**
- * Grows the file open on `fd` from `from` to `to` bytes. Unless `sparse`, the blocks are reserved with
- * posix_fallocate so that a full disk fails here, with ENOSPC, rather than as SIGBUS on first touch. A
- * filesystem without fallocate support falls back to ftruncate (a sparse file).
- */
-function reserve(fd: number, from: number, to: number, sparse: boolean, path: string): void {
-  if (to <= from) {
-    if (to < from) truncateFile(fd, to, path);
-    return;
-  }
-  if (!sparse) {
-    try {
-      native.fallocate(fd, from, to - from);
-      return;
-    } catch (error) {
-      const errno = (error as { errno?: number }).errno;
-      // EOPNOTSUPP (95): the filesystem cannot reserve blocks; a sparse file is the best it offers.
-      if (errno === 95) warnNotReserved(path);
-      else {
-        // glibc's emulation (for filesystems without fallocate) writes block by block and may stop half way:
-        // give the file back its old size, so a failed call leaves it as it was.
-        if (fstatSync(fd).size !== from) truncateFile(fd, from, path);
-        throw fromNative(error, path);
-      }
-    }
-  }
-  truncateFile(fd, to, path);
-}
-
-let warnedNotReserved = false;
-
-/** Says once per process that a file could not have its blocks reserved, and what that means. */
-function warnNotReserved(path: string): void {
-  if (warnedNotReserved) return;
-  warnedNotReserved = true;
-  process.emitWarning(
-    `the filesystem of '${path}' cannot reserve blocks (posix_fallocate: EOPNOTSUPP), so memmap made the file sparse: ` +
-      'if the filesystem fills up, touching a page with no block yet makes the file `faulted` (ERR_MAPPING_FAULTED) ' +
-      'instead of failing this call with ENOSPC. Said once per process.',
-    { code: 'MEMMAP_NOT_RESERVED' },
-  );
-}
-
-/** ftruncate(2) through fs, its error in the Node shape with the path (fs's own error has none for an fd). */
-function truncateFile(fd: number, size: number, path: string): void {
-  try {
-    ftruncateSync(fd, size);
-  } catch (error) {
-    const { errno } = error as { errno?: number };
-    throw typeof errno === 'number' ? systemError(errno, 'ftruncate', path) : error;
   }
 }

@@ -217,22 +217,35 @@ describe('system errors have the fs shape', () => {
     expect(codeOf(() => MappedFile.open(tmp(''), { mode: 'r+' }))).toBe('EISDIR');
   });
 
-  it('ENODEV from mmap for a file that cannot be mapped, with syscall and path', () => {
+  it('ENODEV from mmap for a regular file that cannot be mapped, with syscall and path', () => {
     let error: NodeJS.ErrnoException | undefined;
     try {
       MappedFile.open('/proc/self/status', { length: 1 });
     } catch (caught) {
       error = caught as NodeJS.ErrnoException;
     }
-    // /proc files report size 0: refused before mmap. A directory has a size but cannot be mapped.
+    // /proc files report size 0: refused before mmap. A sysfs attribute reports a page but cannot be mapped.
     expect(error?.code).toBe('ERR_MAPPING_EMPTY');
+    const attribute = '/sys/kernel/mm/transparent_hugepage/enabled';
+    error = undefined;
+    try {
+      MappedFile.open(attribute, { length: 1 });
+    } catch (caught) {
+      error = caught as NodeJS.ErrnoException;
+    }
+    expect(error).toMatchObject({ code: 'ENODEV', syscall: 'mmap', path: attribute });
+  });
+
+  it('EISDIR with the path for a directory opened read-only (open succeeds; the type check refuses it)', () => {
+    let error: NodeJS.ErrnoException | undefined;
     try {
       MappedFile.open(tmp(''), { mode: 'r' });
     } catch (caught) {
       error = caught as NodeJS.ErrnoException;
     }
-    expect(error).toMatchObject({ code: 'ENODEV', syscall: 'mmap', path: tmp('') });
+    expect(error).toMatchObject({ code: 'EISDIR', syscall: 'open', path: tmp('') });
   });
+
 });
 
 describe('flush', () => {
@@ -469,3 +482,31 @@ describe('anonymous memory', () => {
 function countFds(): number {
   return readdirSync('/proc/self/fd').length;
 }
+
+describe('MappedFile.fromDescriptor: mapping a file its caller opened', () => {
+  it('maps the descriptor; closes it only when it owns it', () => {
+    const path = tmp('from-fd.bin');
+    writeFileSync(path, Buffer.alloc(PAGE_SIZE, 7));
+    const fd = openSync(path, 'r+');
+    const kept = MappedFile.fromDescriptor(fd, path, { mode: 'r+', ownsFd: false });
+    expect(kept.fd).toBe(fd);
+    kept.buffer[0] = 9;
+    kept.close();
+    expect(readFileSync(path)[0]).toBe(9);
+    writeSync(fd, Buffer.from([1]), 0, 1, 1); // still open: the caller keeps it
+    const owned = MappedFile.fromDescriptor(fd, path, { mode: 'r', ownsFd: true });
+    expect(owned.buffer[1]).toBe(1);
+    owned.close();
+    expect(() => writeSync(fd, Buffer.from([1]), 0, 1, 1)).toThrow(expect.objectContaining({ code: 'EBADF' }));
+  });
+
+  it("refuses 'w+' and bad descriptors before touching anything; an owned fd is closed when mapping fails", () => {
+    const path = tmp('from-fd-bad.bin');
+    writeFileSync(path, '');
+    expect(codeOf(() => MappedFile.fromDescriptor(3, path, { mode: 'w+', size: 1, ownsFd: false }))).toBe('ERR_INVALID_ARG_VALUE');
+    expect(codeOf(() => MappedFile.fromDescriptor(-1, path, { mode: 'r', ownsFd: false }))).toBe('ERR_OUT_OF_RANGE');
+    const fd = openSync(path, 'r');
+    expect(codeOf(() => MappedFile.fromDescriptor(fd, path, { mode: 'r', ownsFd: true }))).toBe('ERR_MAPPING_EMPTY');
+    expect(() => closeSync(fd)).toThrow(expect.objectContaining({ code: 'EBADF' }));
+  });
+});

@@ -1,0 +1,329 @@
+/**
+ * The file-system side of memmap, in one place: open a regular file (never blocking on a FIFO), read its size,
+ * reserve space for it, truncate it, read and write it exactly, and build a new file beside an old one and move it
+ * into place. MappedFile, RecordFile, the CLI and the mmap-io compat entry all go through these functions, so a
+ * full disk, a directory or a FIFO get the same coded error wherever they are met.
+ *
+ * The rule for syscalls: every file syscall that `node:fs` makes well (open, fstat, ftruncate, read, write,
+ * fdatasync, rename, link, unlink) is made through `node:fs`, from this module only; the addon (native/) makes
+ * only what fs lacks (posix_fallocate, flock) and the syscalls on memory (mmap and its family).
+ *
+ * Every error is Node-shaped (`code`, `errno`, `syscall`, `path`; see errors.ts), and every function that fails
+ * leaves the file as it found it, unless its doc says otherwise.
+ */
+import {
+  closeSync,
+  constants as fsConstants,
+  fchmodSync,
+  fdatasyncSync,
+  fstatSync,
+  ftruncateSync,
+  linkSync,
+  lstatSync,
+  openSync,
+  readSync,
+  realpathSync,
+  renameSync,
+  statSync,
+  unlinkSync,
+  writeSync,
+  type Stats,
+} from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { basename, dirname, join } from 'node:path';
+import { constants as osConstants } from 'node:os';
+import { fromNative, memmapError, systemError } from './errors.js';
+import { native } from './native.js';
+
+const { ENOENT, EISDIR, EOPNOTSUPP, EACCES, EPERM, EROFS } = osConstants.errno;
+
+/** How `openFile` opens: 'read' (O_RDONLY), 'write' (O_RDWR) or 'create' (O_RDWR | O_CREAT). */
+export type OpenAccess = 'read' | 'write' | 'create';
+
+/** Turns an error thrown by `node:fs` into memmap's shape, naming `path` (fs's own errors for an fd have none). */
+function fsError(error: unknown, syscall: string, path: string): Error {
+  const { errno, syscall: called } = (error ?? {}) as { errno?: number; syscall?: string };
+  if (typeof errno === 'number') return systemError(errno, called ?? syscall, path);
+  return error instanceof Error ? error : new Error(String(error));
+}
+
+/**
+ * Throws unless `stats` describe a regular file: EISDIR for a directory (as fs does), ERR_NOT_REGULAR_FILE for a
+ * FIFO, socket or device, which cannot be mapped as a file of a known size.
+ */
+function checkRegular(stats: Stats, path: string): void {
+  if (stats.isFile()) return;
+  if (stats.isDirectory()) throw systemError(EISDIR, 'open', path);
+  const kind = stats.isFIFO()
+    ? 'a FIFO'
+    : stats.isSocket()
+      ? 'a socket'
+      : stats.isCharacterDevice()
+        ? 'a character device'
+        : stats.isBlockDevice()
+          ? 'a block device'
+          : 'not a regular file';
+  throw memmapError('ERR_NOT_REGULAR_FILE', `'${path}' is ${kind}: memmap maps regular files only`, { path });
+}
+
+/**
+ * Opens the regular file at `path` and returns its descriptor. O_NONBLOCK makes opening a FIFO return at once
+ * (without it, open(2) of a FIFO waits for a writer for ever); the type is then checked with fstat(2), and anything
+ * but a regular file is closed again and refused (see `checkRegular`). O_NONBLOCK has no effect on regular files.
+ * `fileMode` is the permission of a file 'create' makes (before the umask).
+ */
+export function openFile(path: string, access: OpenAccess, fileMode = 0o644): number {
+  const { O_RDONLY, O_RDWR, O_CREAT, O_NONBLOCK, O_CLOEXEC } = fsConstants as typeof fsConstants & { O_CLOEXEC?: number };
+  const flags =
+    (access === 'read' ? O_RDONLY : access === 'write' ? O_RDWR : O_RDWR | O_CREAT) | O_NONBLOCK | (O_CLOEXEC ?? 0);
+  let fd: number;
+  try {
+    fd = openSync(path, flags, fileMode);
+  } catch (error) {
+    throw fsError(error, 'open', path);
+  }
+  try {
+    checkRegular(fstatSync(fd), path);
+  } catch (error) {
+    closeSync(fd);
+    throw error instanceof Error && 'code' in error ? error : fsError(error, 'fstat', path);
+  }
+  return fd;
+}
+
+/** close(2) of a descriptor `openFile` or `createFile` returned (the caller owns it and closes it once). */
+export function closeFile(fd: number): void {
+  closeSync(fd);
+}
+
+/** The file's size in bytes (fstat(2)). */
+export function fileSize(fd: number, path: string): number {
+  try {
+    return fstatSync(fd).size;
+  } catch (error) {
+    throw fsError(error, 'fstat', path);
+  }
+}
+
+/** The file's identity (device and inode, fstat(2)): two descriptors with equal identities name the same file. */
+export function fileIdentity(fd: number, path: string): { dev: number; ino: number } {
+  try {
+    const { dev, ino } = fstatSync(fd);
+    return { dev, ino };
+  } catch (error) {
+    throw fsError(error, 'fstat', path);
+  }
+}
+
+/** Sets the file's size (ftruncate(2)): shrinking drops the bytes past `size`, growing adds a sparse hole. */
+export function truncateFile(fd: number, size: number, path: string): void {
+  try {
+    ftruncateSync(fd, size);
+  } catch (error) {
+    throw fsError(error, 'ftruncate', path);
+  }
+}
+
+let warnedNotReserved = false;
+
+/** Says once per process that a file could not have its blocks reserved, and what that means. */
+function warnNotReserved(path: string): void {
+  if (warnedNotReserved) return;
+  warnedNotReserved = true;
+  process.emitWarning(
+    `the filesystem of '${path}' cannot reserve blocks (posix_fallocate: EOPNOTSUPP), so memmap made the file ` +
+      'sparse: if the filesystem fills up, touching a page with no block yet makes the file `faulted` ' +
+      '(ERR_MAPPING_FAULTED) instead of failing this call with ENOSPC. Said once per process.',
+    { code: 'MEMMAP_NOT_RESERVED' },
+  );
+}
+
+/**
+ * Grows the file open on `fd` from `from` to `to` bytes (`to` < `from` truncates; equal does nothing). Unless
+ * `sparse`, the new blocks are reserved with posix_fallocate(3), so a full disk (ENOSPC) or RLIMIT_FSIZE (EFBIG)
+ * fails here, never later as a SIGBUS on the first touch of a page; on such a failure the file is given back its
+ * size `from` (glibc's emulation for filesystems without fallocate may stop half way) and the error is thrown.
+ * Only a filesystem that cannot reserve blocks at all (EOPNOTSUPP) gets a sparse file, with a warning
+ * (MEMMAP_NOT_RESERVED, once per process).
+ */
+export function reserveSpace(fd: number, from: number, to: number, options: { sparse: boolean; path: string }): void {
+  const { sparse, path } = options;
+  if (to <= from) {
+    if (to < from) truncateFile(fd, to, path);
+    return;
+  }
+  if (!sparse) {
+    try {
+      native.fallocate(fd, from, to - from);
+      return;
+    } catch (error) {
+      if ((error as { errno?: number }).errno === EOPNOTSUPP) warnNotReserved(path);
+      else {
+        if (fileSize(fd, path) !== from) truncateFile(fd, from, path);
+        throw fromNative(error, path);
+      }
+    }
+  }
+  truncateFile(fd, to, path);
+}
+
+/**
+ * Reads up to `length` bytes at `position`, repeating short reads: returns exactly `length` bytes, or fewer only
+ * when the file ends first.
+ */
+export function readAt(fd: number, position: number, length: number, path: string): Buffer {
+  const bytes = Buffer.alloc(length);
+  let done = 0;
+  try {
+    while (done < length) {
+      const n = readSync(fd, bytes, done, length - done, position + done);
+      if (n === 0) break;
+      done += n;
+    }
+  } catch (error) {
+    throw fsError(error, 'read', path);
+  }
+  return done === length ? bytes : bytes.subarray(0, done);
+}
+
+/** Writes all of `bytes` at `position`, repeating short writes. */
+export function writeAt(fd: number, bytes: Uint8Array, position: number, path: string): void {
+  let done = 0;
+  try {
+    while (done < bytes.length) done += writeSync(fd, bytes, done, bytes.length - done, position + done);
+  } catch (error) {
+    throw fsError(error, 'write', path);
+  }
+}
+
+/** fdatasync(2): the file's data (and the size, if it changed) are on the device when this returns. */
+export function syncData(fd: number, path: string): void {
+  try {
+    fdatasyncSync(fd);
+  } catch (error) {
+    throw fsError(error, 'fdatasync', path);
+  }
+}
+
+/** Options of `createFile`. */
+export interface CreateOptions {
+  /** The new file's size in bytes (>= 0); its blocks are reserved unless `sparse`. */
+  size: number;
+  /** Permission bits of a new file (before the umask; default 0o644). A file that is replaced keeps its own. */
+  fileMode?: number;
+  /** Keep the file sparse instead of reserving its blocks (see `reserveSpace`). Default false. */
+  sparse?: boolean;
+  /**
+   * 'replace' (default): an existing file at `path` is replaced, atomically, once the new file is complete.
+   * 'exclusive': the new file takes the name only if nothing has it; else EEXIST, and the existing file is
+   * untouched (link(2), which never replaces).
+   */
+  existing?: 'replace' | 'exclusive';
+  /** Writes the new file's first contents (a header) before it takes its name; `fd` is open read-write. */
+  fill?: (fd: number) => void;
+}
+
+/**
+ * Builds a new regular file at `path` of `options.size` bytes the safe way: under a temporary name in the same
+ * directory (`.<name>.memmap-<pid>-<random>`), with its space reserved and `fill` written, and only then moved to
+ * `path` (rename(2), or link(2) for 'exclusive'). So a half-made file never carries the real name (a crash leaves
+ * at most a temporary file, whose name says what it is), and an existing file keeps its size and contents until the
+ * new one is complete: a full disk, RLIMIT_FSIZE or a failing `fill` leave it untouched. A symbolic link at `path`
+ * is followed: the file it names is replaced, the link stays. Returns the new file's descriptor, open read-write.
+ *
+ * What differs from opening with O_TRUNC: the new file is a new inode. A process that has the old file open or
+ * mapped keeps the old contents; hard links to the old file keep naming it; a replaced file's owner becomes this
+ * process's user (its permission bits are kept).
+ *
+ * Where the directory is not writable (EACCES, EPERM, EROFS on the temporary file) and `existing` is 'replace', the
+ * existing file is emptied in place (O_TRUNC) as a last resort, and then a full disk does leave it empty.
+ */
+export function createFile(path: string, options: CreateOptions): number {
+  const { size, fileMode = 0o644, sparse = false, existing = 'replace', fill } = options;
+  const target = resolveTarget(path);
+  let existingMode: number | undefined;
+  if (target.stats !== undefined) {
+    checkRegular(target.stats, path);
+    if (existing === 'exclusive') throw systemError(osConstants.errno.EEXIST, 'open', path);
+    existingMode = target.stats.mode & 0o7777;
+  }
+  if (target.dangling === true) {
+    if (existing === 'exclusive') throw systemError(osConstants.errno.EEXIST, 'open', path);
+    return createInPlace(path, size, fileMode, sparse, fill);
+  }
+  const temporary = join(dirname(target.path), `.${basename(target.path)}.memmap-${process.pid}-${randomBytes(6).toString('hex')}`);
+  const { O_RDWR, O_CREAT, O_EXCL, O_NOFOLLOW } = fsConstants;
+  let fd: number;
+  try {
+    fd = openSync(temporary, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW, fileMode);
+  } catch (error) {
+    const errno = Math.abs((error as { errno?: number }).errno ?? 0);
+    if (existing === 'replace' && (errno === EACCES || errno === EPERM || errno === EROFS))
+      return createInPlace(path, size, fileMode, sparse, fill);
+    throw fsError(error, 'open', path);
+  }
+  let named = false;
+  try {
+    if (existingMode !== undefined) fchmodSync(fd, existingMode);
+    reserveSpace(fd, 0, size, { sparse, path });
+    fill?.(fd);
+    try {
+      if (existing === 'exclusive') {
+        linkSync(temporary, target.path);
+        named = true;
+        unlinkSync(temporary);
+      } else {
+        renameSync(temporary, target.path);
+        named = true;
+      }
+    } catch (error) {
+      throw fsError(error, existing === 'exclusive' ? 'link' : 'rename', path);
+    }
+    return fd;
+  } catch (error) {
+    closeSync(fd);
+    if (!named) {
+      try {
+        unlinkSync(temporary);
+      } catch {
+        // already gone: nothing to clean
+      }
+    }
+    throw error;
+  }
+}
+
+/** `path` itself, or the file a symbolic link there names, and its stats (undefined when nothing is there). */
+function resolveTarget(path: string): { path: string; stats: Stats | undefined; dangling?: boolean } {
+  let link: Stats;
+  try {
+    link = lstatSync(path);
+  } catch (error) {
+    if (Math.abs((error as { errno?: number }).errno ?? 0) === ENOENT) return { path, stats: undefined };
+    throw fsError(error, 'lstat', path);
+  }
+  if (!link.isSymbolicLink()) return { path, stats: link };
+  try {
+    const real = realpathSync(path);
+    return { path: real, stats: statSync(real) };
+  } catch (error) {
+    // A dangling link names a file that does not exist yet: `dangling` makes createFile create it in place, through
+    // the link, as open(O_CREAT) would, instead of replacing the link itself.
+    if (Math.abs((error as { errno?: number }).errno ?? 0) === ENOENT) return { path, stats: undefined, dangling: true };
+    throw fsError(error, 'stat', path);
+  }
+}
+
+/** The last resort of `createFile` where no temporary file can be made beside the target: O_TRUNC in place. */
+function createInPlace(path: string, size: number, fileMode: number, sparse: boolean, fill: CreateOptions['fill']): number {
+  const fd = openFile(path, 'create', fileMode);
+  try {
+    truncateFile(fd, 0, path);
+    reserveSpace(fd, 0, size, { sparse, path });
+    fill?.(fd);
+    return fd;
+  } catch (error) {
+    closeSync(fd);
+    throw error;
+  }
+}

@@ -1,0 +1,139 @@
+/**
+ * file-io.ts: the one home of memmap's file-system side. Real files, a real FIFO, a real device, real symlinks.
+ */
+import { execFileSync } from 'node:child_process';
+import { chmodSync, closeSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { closeFile, createFile, fileSize, openFile, readAt, reserveSpace, writeAt } from '../src/file-io.js';
+import { MappedFile } from '../src/index.js';
+import { useTempDir } from './helpers/temp.js';
+
+const tmp = useTempDir();
+
+function caught(call: () => unknown): Record<string, unknown> {
+  try {
+    call();
+    return { threw: false };
+  } catch (error) {
+    const { code, syscall, path } = error as Record<string, unknown>;
+    return { threw: true, code, syscall, path };
+  }
+}
+
+describe('openFile', () => {
+  it('refuses a FIFO at once (never waits for a writer), with a code and the path, for every access', () => {
+    const fifo = tmp('fifo');
+    execFileSync('mkfifo', [fifo]);
+    for (const access of ['read', 'write', 'create'] as const)
+      expect(caught(() => openFile(fifo, access))).toEqual({ threw: true, code: 'ERR_NOT_REGULAR_FILE', syscall: undefined, path: fifo });
+    // and through the public API, every mode
+    for (const mode of ['r', 'r+', 'c', 'w+'] as const)
+      expect(caught(() => MappedFile.open(fifo, { mode, size: mode === 'w+' ? 10 : undefined }))).toMatchObject({ code: 'ERR_NOT_REGULAR_FILE', path: fifo });
+    expect(lstatSync(fifo).isFIFO()).toBe(true); // 'w+' did not replace it
+  });
+
+  it('EISDIR with the path for a directory, ERR_NOT_REGULAR_FILE for a device', () => {
+    const dir = tmp('dir');
+    mkdirSync(dir);
+    expect(caught(() => openFile(dir, 'read'))).toEqual({ threw: true, code: 'EISDIR', syscall: 'open', path: dir });
+    expect(caught(() => openFile(dir, 'write'))).toEqual({ threw: true, code: 'EISDIR', syscall: 'open', path: dir });
+    expect(caught(() => openFile('/dev/null', 'read'))).toMatchObject({ code: 'ERR_NOT_REGULAR_FILE', path: '/dev/null' });
+    expect(caught(() => MappedFile.open('/dev/zero', { mode: 'r', length: 4096 }))).toMatchObject({ code: 'ERR_NOT_REGULAR_FILE' });
+  });
+
+  it('ENOENT with syscall and path for a missing file', () => {
+    expect(caught(() => openFile(tmp('missing'), 'read'))).toEqual({ threw: true, code: 'ENOENT', syscall: 'open', path: tmp('missing') });
+  });
+});
+
+describe('createFile', () => {
+  it('replaces an existing file only once the new one is complete; it keeps the old permission bits', () => {
+    const path = tmp('replace.bin');
+    writeFileSync(path, 'old contents');
+    chmodSync(path, 0o600);
+    const fd = createFile(path, { size: 100, fill: (f) => writeAt(f, Buffer.from('new'), 0, path) });
+    closeFile(fd);
+    const bytes = readFileSync(path);
+    expect(bytes.length).toBe(100);
+    expect(bytes.subarray(0, 3).toString()).toBe('new');
+    expect(statSync(path).mode & 0o777).toBe(0o600);
+    expect(readdirSync(tmp('')).filter((name) => name.includes('.memmap-'))).toEqual([]);
+  });
+
+  it('a failing fill leaves the existing file as it was and no temporary file behind', () => {
+    const path = tmp('keep.bin');
+    writeFileSync(path, 'keep me');
+    const failure = new Error('fill failed');
+    expect(() =>
+      createFile(path, {
+        size: 50,
+        fill: () => {
+          throw failure;
+        },
+      }),
+    ).toThrow(failure);
+    expect(readFileSync(path, 'utf8')).toBe('keep me');
+    expect(readdirSync(tmp('')).filter((name) => name.includes('.memmap-'))).toEqual([]);
+  });
+
+  it("'exclusive' never replaces: EEXIST, the existing file untouched; creates when nothing has the name", () => {
+    const path = tmp('exclusive.bin');
+    writeFileSync(path, 'first');
+    expect(caught(() => createFile(path, { size: 10, existing: 'exclusive' }))).toMatchObject({ code: 'EEXIST', path });
+    expect(readFileSync(path, 'utf8')).toBe('first');
+    const fresh = tmp('exclusive-new.bin');
+    closeFile(createFile(fresh, { size: 10, existing: 'exclusive' }));
+    expect(statSync(fresh).size).toBe(10);
+    expect(readdirSync(tmp('')).filter((name) => name.includes('.memmap-'))).toEqual([]);
+  });
+
+  it('follows a symbolic link: the file it names is replaced, the link stays', () => {
+    const real = tmp('real.bin');
+    const link = tmp('link.bin');
+    writeFileSync(real, 'x');
+    symlinkSync(real, link);
+    closeFile(createFile(link, { size: 20 }));
+    expect(lstatSync(link).isSymbolicLink()).toBe(true);
+    expect(readlinkSync(link)).toBe(real);
+    expect(statSync(real).size).toBe(20);
+  });
+
+  it('refuses a directory at the path with EISDIR, leaving it', () => {
+    const dir = tmp('a-dir');
+    mkdirSync(dir);
+    expect(caught(() => createFile(dir, { size: 10 }))).toMatchObject({ code: 'EISDIR', path: dir });
+    expect(statSync(dir).isDirectory()).toBe(true);
+  });
+});
+
+describe('reserveSpace, readAt, writeAt', () => {
+  it('reserves blocks (not sparse) unless asked, truncates when shrinking', () => {
+    const path = tmp('reserve.bin');
+    const fd = openFile(path, 'create');
+    try {
+      reserveSpace(fd, 0, 1 << 20, { sparse: false, path });
+      expect(fileSize(fd, path)).toBe(1 << 20);
+      expect(statSync(path).blocks * 512).toBeGreaterThanOrEqual(1 << 20);
+      reserveSpace(fd, 1 << 20, 4096, { sparse: false, path });
+      expect(fileSize(fd, path)).toBe(4096);
+      reserveSpace(fd, 4096, 8 << 20, { sparse: true, path });
+      expect(statSync(path).blocks * 512).toBeLessThan(1 << 20);
+    } finally {
+      closeSync(fd);
+    }
+  });
+
+  it('readAt returns exactly the bytes asked, or fewer only at the end of the file', () => {
+    const path = tmp('read.bin');
+    writeFileSync(path, Buffer.from([1, 2, 3, 4, 5]));
+    const fd = openFile(path, 'read');
+    try {
+      expect([...readAt(fd, 1, 3, path)]).toEqual([2, 3, 4]);
+      expect([...readAt(fd, 3, 10, path)]).toEqual([4, 5]);
+      expect(readAt(fd, 9, 4, path).length).toBe(0);
+    } finally {
+      closeSync(fd);
+    }
+    expect(existsSync(path)).toBe(true);
+  });
+});
