@@ -3,20 +3,35 @@
  * `memmap inspect FILE [--json] [--from N] [--limit N]`: prints a record file's header, its schema as a C
  * declaration, its count and capacity, and records as a table, decoded from the schema stored in the file (no
  * program needed). Reads the file with read(2) and never writes it. Exit codes: 0 ok, 1 a file that cannot be
- * read (the error's code is printed), 2 bad usage.
+ * read (one line: its code and what is wrong), 2 bad usage. Records are read and printed a chunk at a time, so
+ * memory does not grow with --limit.
  */
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, readFileSync, writeSync } from 'node:fs';
 import { fromSchema } from './layout/schema.js';
-import { headerError } from './records/errors.js';
-import { decodeHeader, FIXED_HEADER_SIZE, FLAG_BIG_ENDIAN, isProblem, OFFSET, type Header } from './records/format.js';
+import { FLAG_BIG_ENDIAN, type Header } from './records/format.js';
+import { readAt, readHeader } from './records/header-io.js';
+import { openForReading } from './records/opening.js';
 
 const USAGE = `usage: memmap inspect FILE [--json] [--from N] [--limit N]
+       memmap --version
 
   Prints a record file's header, its record as a C struct, count and capacity, and records as a table.
   --json       one JSON object instead of text
   --from N     first record to print (default 0)
   --limit N    how many records to print (default 10; 0 for none)
+
+  bytes(n) fields print as hex in the table and as base64 in --json; int64 fields as strings in --json.
 `;
+
+/** The package's version, from the package.json beside src/ and dist/. */
+function version(): string {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version?: unknown };
+    return String(pkg.version);
+  } catch {
+    return 'unknown';
+  }
+}
 
 class UsageError extends Error {}
 
@@ -31,6 +46,10 @@ function parseArgs(argv: string[]): Args {
   const [command, ...rest] = argv;
   if (command === '--help' || command === '-h' || command === 'help') {
     process.stdout.write(USAGE);
+    process.exit(0);
+  }
+  if (command === '--version' || command === '-v' || command === 'version') {
+    process.stdout.write(`memmap ${version()}\n`);
     process.exit(0);
   }
   if (command !== 'inspect') throw new UsageError(command === undefined ? 'no command given' : `unknown command '${command}'`);
@@ -58,71 +77,95 @@ function parseArgs(argv: string[]): Args {
   return { file, json, from, limit };
 }
 
-/** JSON.stringify that writes bigints as strings (int64 fields). */
+/** JSON.stringify that writes bigints as strings (int64 fields) and bytes(n) fields as base64. */
 function toJson(value: unknown, indent?: number): string {
-  return JSON.stringify(value, (_key, v: unknown) => (typeof v === 'bigint' ? v.toString() : v), indent);
+  return JSON.stringify(
+    value,
+    (_key, v: unknown) =>
+      typeof v === 'bigint' ? v.toString() : v instanceof Uint8Array ? Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64') : v,
+    indent,
+  );
 }
 
+/** A table cell: strings quoted, bigints with `n`, bytes(n) as hex, nested values as JSON (their bytes as hex). */
 function cell(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value);
   if (typeof value === 'bigint') return `${value}n`;
-  if (value !== null && typeof value === 'object') return toJson(value);
+  if (value instanceof Uint8Array) return hex(value);
+  if (value !== null && typeof value === 'object')
+    return JSON.stringify(value, (_key, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v instanceof Uint8Array ? hex(v) : v));
   return String(value);
 }
 
-function readAt(fd: number, position: number, length: number): Buffer {
-  const bytes = Buffer.alloc(length);
-  let done = 0;
-  while (done < length) {
-    const n = readSync(fd, bytes, done, length - done, position + done);
-    if (n === 0) break;
-    done += n;
-  }
-  return bytes.subarray(0, done);
+function hex(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
 }
 
-function inspect(args: Args): void {
-  const fd = openSync(args.file, 'r');
-  try {
-    const size = fstatSync(fd).size;
-    const fixed = readAt(fd, 0, FIXED_HEADER_SIZE);
-    let decoded = decodeHeader(fixed, size);
-    if (isProblem(decoded) && decoded.field === 'size' && fixed.length === FIXED_HEADER_SIZE) {
-      const headerSize = fixed.readUInt32LE(OFFSET.headerSize);
-      if (headerSize <= size) decoded = decodeHeader(readAt(fd, 0, headerSize), size);
+/** Writes to stdout at once (bounded memory however much is printed); a closed pipe (`| head`) ends quietly. */
+function out(text: string): void {
+  const bytes = Buffer.from(text, 'utf8');
+  let done = 0;
+  while (done < bytes.length) {
+    try {
+      done += writeSync(1, bytes, done, bytes.length - done);
+    } catch (error) {
+      const code = (error as { code?: string }).code;
+      if (code === 'EPIPE') process.exit(0);
+      if (code !== 'EAGAIN') throw error;
+      Atomics.wait(pause, 0, 0, 1); // a non-blocking stdout that is full: wait for the reader
     }
-    if (isProblem(decoded)) throw headerError(decoded, args.file);
-    const header: Header = decoded;
+  }
+}
+
+const pause = new Int32Array(new SharedArrayBuffer(4));
+/** Records decoded and printed per read: the memory `inspect` needs does not grow with --limit. */
+const RECORDS_PER_CHUNK = 4096;
+
+function inspect(args: Args): void {
+  const { fd, size } = openForReading(args.file);
+  try {
+    const header: Header = readHeader(fd, size, args.file, 'reader');
     const record = fromSchema(header.schema);
     const from = Math.min(args.from, header.count);
     const to = Math.min(header.count, from + args.limit);
-    const bytes = readAt(fd, header.headerSize + from * header.recordSize, (to - from) * header.recordSize);
-    const records: unknown[] = [];
-    for (let i = 0; i < to - from; i++) records.push(record.read(bytes, i * header.recordSize));
+    /** Calls `each` with every record in [from, to), reading a chunk at a time. */
+    const forEachRecord = (each: (value: unknown, index: number) => void): void => {
+      for (let start = from; start < to; start += RECORDS_PER_CHUNK) {
+        const end = Math.min(to, start + RECORDS_PER_CHUNK);
+        const bytes = readAt(fd, header.headerSize + start * header.recordSize, (end - start) * header.recordSize, args.file);
+        const whole = Math.floor(bytes.length / header.recordSize); // a file cut meanwhile: print what is there
+        for (let k = 0; k < whole; k++) each(record.read(bytes, k * header.recordSize), start + k);
+        if (whole < end - start) break;
+      }
+    };
     const c = record.toC('record');
     if (args.json) {
-      process.stdout.write(
-        toJson(
-          {
-            path: args.file,
-            version: header.version,
-            headerSize: header.headerSize,
-            recordSize: header.recordSize,
-            recordAlign: header.recordAlign,
-            count: header.count,
-            capacity: header.capacity,
-            fileSize: size,
-            flags: header.flags,
-            byteOrder: header.flags & FLAG_BIG_ENDIAN ? 'big' : 'little',
-            schemaHash: header.schemaHash,
-            schema: JSON.parse(header.schema) as unknown,
-            c,
-            from,
-            records,
-          },
-          2,
-        ) + '\n',
+      const head = toJson(
+        {
+          path: args.file,
+          version: header.version,
+          headerSize: header.headerSize,
+          recordSize: header.recordSize,
+          recordAlign: header.recordAlign,
+          count: header.count,
+          capacity: header.capacity,
+          fileSize: size,
+          flags: header.flags,
+          byteOrder: header.flags & FLAG_BIG_ENDIAN ? 'big' : 'little',
+          schemaHash: header.schemaHash,
+          schema: JSON.parse(header.schema) as unknown,
+          c,
+          from,
+        },
+        2,
       );
+      out(`${head.slice(0, head.lastIndexOf('\n}'))},\n  "records": [`);
+      let first = true;
+      forEachRecord((value) => {
+        out(`${first ? '' : ','}\n    ${toJson(value)}`);
+        first = false;
+      });
+      out(first ? ']\n}\n' : '\n  ]\n}\n');
       return;
     }
     const lines = [
@@ -138,22 +181,43 @@ function inspect(args: Args): void {
       '',
     ];
     if (args.limit === 0) {
-      // No records asked for.
-    } else if (to === from) {
-      lines.push(header.count === 0 ? 'no records' : `no records from ${args.from} (count ${header.count})`);
-    } else {
-      const names = record.fields.map((f) => f.name);
-      lines.push(`records ${from}..${to - 1} of ${header.count}:`, '');
-      lines.push(`| # | ${names.join(' | ')} |`, `|---:|${names.map(() => '---').join('|')}|`);
-      records.forEach((r, k) => {
-        const values = names.map((name) => cell((r as Record<string, unknown>)[name]).replaceAll('|', '\\|'));
-        lines.push(`| ${from + k} | ${values.join(' | ')} |`);
-      });
+      out(lines.join('\n') + '\n');
+      return;
     }
-    process.stdout.write(lines.join('\n') + '\n');
+    if (to === from) {
+      lines.push(header.count === 0 ? 'no records' : `no records from ${args.from} (count ${header.count})`);
+      out(lines.join('\n') + '\n');
+      return;
+    }
+    const names = record.fields.map((f) => f.name);
+    lines.push(`records ${from}..${to - 1} of ${header.count}:`, '');
+    lines.push(`| # | ${names.join(' | ')} |`, `|---:|${names.map(() => '---').join('|')}|`);
+    out(lines.join('\n') + '\n');
+    let chunk = '';
+    forEachRecord((r, index) => {
+      const values = names.map((name) => cell((r as Record<string, unknown>)[name]).replaceAll('|', '\\|'));
+      chunk += `| ${index} | ${values.join(' | ')} |\n`;
+      if (chunk.length > 65536) {
+        out(chunk);
+        chunk = '';
+      }
+    });
+    out(chunk);
   } finally {
     closeSync(fd);
   }
+}
+
+/**
+ * One line on stderr: `memmap: CODE: what went wrong`. A system error's text loses the library's hint (it is
+ * written for programs that open files to write them; this tool only reads).
+ */
+function describe(error: unknown): string {
+  const { code, message, syscall } = error as { code?: string; message?: string; syscall?: string };
+  let text = message ?? String(error);
+  if (code !== undefined && text.startsWith(`${code}: `)) text = text.slice(code.length + 2);
+  if (syscall !== undefined) text = text.replace(/ \([^()]*\)$/, '');
+  return `memmap: ${code ? `${code}: ` : ''}${text}\n`;
 }
 
 function main(): void {
@@ -168,8 +232,7 @@ function main(): void {
   try {
     inspect(args);
   } catch (error) {
-    const { code, message } = error as { code?: string; message?: string };
-    process.stderr.write(`memmap: ${code ? `${code}: ` : ''}${message ?? String(error)}\n`);
+    process.stderr.write(describe(error));
     process.exit(1);
   }
 }

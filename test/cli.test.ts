@@ -1,11 +1,13 @@
+import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { char, float64, int64, RecordFile, struct, uint8 } from '../src/index.js';
+import { bytes, char, float64, int64, RecordFile, struct, uint8 } from '../src/index.js';
 import { runFile } from './helpers/child.js';
 import { compileC } from './helpers/cc.js';
 import { useTempDir } from './helpers/temp.js';
 
 const tmp = useTempDir('memmap-cli-');
+const mkfifoSync = (path: string) => execFileSync('mkfifo', [path]);
 const cli = new URL('../src/cli.ts', import.meta.url).pathname;
 const inspect = (...args: string[]) => runFile(cli, ['inspect', ...args]);
 
@@ -77,6 +79,58 @@ describe('memmap inspect', () => {
     expect(missing.stderr).toContain('ENOENT');
   });
 
+  it('a file it cannot read: one clean line with the code and the path, never advice to erase or create', async () => {
+    mkfifoSync(tmp('fifo'));
+    const zeros = tmp('zeros.img');
+    writeFileSync(zeros, Buffer.alloc(4096));
+    const cases: [string, string][] = [
+      [tmp('nope.db'), 'ENOENT'],
+      [tmp('.'), 'EISDIR'],
+      [tmp('fifo'), 'ERR_RECORD_FILE_NOT_REGULAR'], // opened O_NONBLOCK: never waits for a writer
+      [zeros, 'ERR_RECORD_FILE_MISMATCH'],
+    ];
+    for (const [file, code] of cases) {
+      const result = await inspect(file);
+      expect(result.code, file).toBe(1);
+      expect(result.stdout).toBe('');
+      expect(result.stderr).toMatch(new RegExp(`^memmap: ${code}: [^\n]*\n$`));
+      expect(result.stderr).toContain(file);
+      expect(result.stderr).not.toMatch(/w\+|erase|create/);
+    }
+    expect(readFileSync(zeros).equals(Buffer.alloc(4096))).toBe(true);
+  });
+
+  it('bytes(n) fields: hex in the table, base64 in --json', async () => {
+    const Blob = struct({ tag: uint8, data: bytes(4), nested: struct({ raw: bytes(2) }) });
+    const file = tmp('blobs.db');
+    {
+      using db = RecordFile.open(file, Blob, { mode: 'w+' });
+      db.push({ tag: 1, data: Uint8Array.of(0xde, 0xad, 0xbe, 0xef), nested: { raw: Uint8Array.of(1, 255) } });
+    }
+    expect((await inspect(file)).stdout).toContain('| 0 | 1 | deadbeef | {"raw":"01ff"} |');
+    const parsed = JSON.parse((await inspect(file, '--json')).stdout) as { records: unknown[] };
+    expect(parsed.records).toEqual([{ tag: 1, data: '3q2+7w==', nested: { raw: 'Af8=' } }]);
+  });
+
+  it('a large --limit streams: 1,000,000 records print in a heap far smaller than they would take at once', async () => {
+    const Tiny = struct({ v: uint8 });
+    const file = tmp('tiny.db');
+    {
+      using db = RecordFile.open(file, Tiny, { mode: 'w+', initialCapacity: 1_000_000 });
+      db.pushMany((function* () {
+        for (let i = 0; i < 1_000_000; i++) yield { v: i & 0xff };
+      })());
+    }
+    for (const json of [false, true]) {
+      const args = ['inspect', file, '--limit', '100000000', ...(json ? ['--json'] : [])];
+      const result = await runFile(cli, args, { nodeArgs: ['--max-old-space-size=24'], timeoutMs: 120_000 });
+      expect(result.stderr).toBe('');
+      expect(result.code).toBe(0);
+      expect(result.stdout.split('\n').filter((line) => (json ? /^ {4}\{/ : /^\| \d/).test(line)).length).toBe(1_000_000);
+      expect(result.stdout).toContain(json ? '{"v":63}' : '| 999999 | 63 |');
+    }
+  }, 240_000);
+
   it('usage errors exit 2 with the reason and the usage', async () => {
     const cases: [string[], string][] = [
       [[], 'no command given'],
@@ -93,6 +147,13 @@ describe('memmap inspect', () => {
       expect(stderr).toContain(cases[k]![1]);
       expect(stderr).toContain('usage: memmap inspect');
     });
+  });
+
+  it('--version prints the package version', async () => {
+    const { code, stdout } = await runFile(cli, ['--version']);
+    expect(code).toBe(0);
+    const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+    expect(stdout).toBe(`memmap ${version}\n`);
   });
 
   it('--help prints the usage and exits 0', async () => {

@@ -10,6 +10,8 @@
  * | ERR_RECORD_FILE_NOT_LOCKED     | a write to a file opened with `shared: true`, outside withLock()            |
  * | ERR_RECORD_FILE_CLOSED         | any use after close()                                                       |
  * | ERR_RECORD_FILE_FULL           | growing past the largest mapping Node can hold                              |
+ * | ERR_RECORD_FILE_CHANGED        | the path was given to another file while this one was being opened          |
+ * | ERR_RECORD_FILE_NOT_REGULAR    | the path names a FIFO, socket or device: only a regular file can be mapped  |
  */
 import { memmapError, type CodedError } from '../errors.js';
 import type { HeaderProblem } from './format.js';
@@ -28,16 +30,24 @@ export interface RecordFileError extends CodedError {
   actual?: unknown;
 }
 
+/**
+ * Who meets a header problem: a `writer` may be told how to start the file again; a `reader` (mode 'r', the CLI)
+ * is never advised to erase anything.
+ */
+export type HeaderReader = 'writer' | 'reader';
+
 /** ERR_RECORD_FILE_MISMATCH or ERR_RECORD_FILE_CORRUPT for a header problem found on open. */
-export function headerError(problem: HeaderProblem, path: string): RecordFileError {
+export function headerError(problem: HeaderProblem, path: string, who: HeaderReader = 'writer'): RecordFileError {
+  const erase = who === 'writer';
   const advice =
     problem.kind === 'corrupt'
-      ? 'The file was not changed. Restore it from a copy, or open it with mode "w+" to start it again (this erases it)'
+      ? `The file was not changed. Restore it from a copy${erase ? ', or open it with mode "w+" to start it again (this erases it)' : ''}`
       : problem.field === 'magic'
-        ? 'The file was not changed. Check the path, or open it with mode "w+" to replace it with an empty record file'
+        ? `The file was not changed. Check the path${erase ? ', or open it with mode "w+" to replace it with an empty record file' : ''}`
         : problem.field === 'version' || problem.field === 'flags'
           ? 'The file was not changed. Open it with the version of memmap that wrote it'
-          : 'The file was not changed. Open it with the struct it was written with (`memmap inspect FILE` prints it as C), or with mode "w+" to erase it';
+          : 'The file was not changed. Open it with the struct it was written with (`memmap inspect FILE` prints it as C)' +
+            (erase ? ', or with mode "w+" to erase it' : '');
   const code = problem.kind === 'corrupt' ? 'ERR_RECORD_FILE_CORRUPT' : 'ERR_RECORD_FILE_MISMATCH';
   const what = problem.kind === 'corrupt' ? 'is corrupt' : `does not match (${problem.field})`;
   const error = memmapError(code, `record file '${path}' ${what}: ${problem.message}. ${advice}`, {
@@ -47,6 +57,24 @@ export function headerError(problem: HeaderProblem, path: string): RecordFileErr
   if (problem.expected !== undefined) error.expected = problem.expected;
   if (problem.actual !== undefined) error.actual = problem.actual;
   return error;
+}
+
+/** ERR_RECORD_FILE_NOT_REGULAR: a FIFO, socket or device, which cannot hold a record file (nor be mapped). */
+export function notRegularError(path: string, type: string): RecordFileError {
+  return memmapError(
+    'ERR_RECORD_FILE_NOT_REGULAR',
+    `'${path}' is a ${type}, not a regular file: a record file is a regular file (check the path)`,
+    { path },
+  );
+}
+
+/** ERR_RECORD_FILE_CHANGED: the path kept naming another file each time this one was opened and locked. */
+export function changedError(path: string): RecordFileError {
+  return memmapError(
+    'ERR_RECORD_FILE_CHANGED',
+    `record file '${path}' was replaced by another file while it was being opened, again and again: open it again`,
+    { path },
+  );
 }
 
 /** ERR_RECORD_FILE_LOCKED: another process holds the writer's lock. Carries errno and syscall like fs errors. */

@@ -4,9 +4,9 @@
  *
  * | mode  | file                                   | writes | lock                                         |
  * |-------|----------------------------------------|--------|----------------------------------------------|
- * | 'a+'  | opened, or created when missing/empty  | yes    | flock LOCK_EX while open (unless `shared`)   |
+ * | 'a+'  | opened; created when missing or empty   | yes    | flock LOCK_EX while open (unless `shared`)   |
  * | 'r+'  | opened; must exist and be a record file| yes    | flock LOCK_EX while open (unless `shared`)   |
- * | 'w+'  | created, or emptied and started again  | yes    | flock LOCK_EX while open (unless `shared`)   |
+ * | 'w+'  | created, or replaced by a new empty one | yes    | flock LOCK_EX while open (unless `shared`)   |
  * | 'r'   | opened read-only (private mapping)     | no     | none: readers never block a writer           |
  *
  * Committed and written records. The header's `count` is the number of committed records: it is advanced only by
@@ -18,7 +18,7 @@
  * them); anything after the last completed flush may be lost, and a record overwritten in place with set() since
  * then may be torn.
  */
-import { closeSync, constants as fsConstants, fdatasync, fstatSync, ftruncateSync, openSync, readSync, writeSync } from 'node:fs';
+import { closeSync, fdatasync, fstatSync } from 'node:fs';
 import { endianness } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -33,20 +33,32 @@ import {
   validateObject,
 } from '../errors.js';
 import type { AnyFieldType, Infer, InferInput, InferView } from '../layout/field.js';
+import type { Field } from '../layout/struct.js';
 import { MAX_MAPPING_LENGTH, MappedFile } from '../mapped-file.js';
 import { native } from '../native.js';
-import { closedError, headerError, lockedError, notLockedError, readOnlyError } from './errors.js';
-import {
-  decodeHeader,
-  encodeHeader,
-  FIXED_HEADER_SIZE,
-  FLAG_BIG_ENDIAN,
-  isProblem,
-  OFFSET,
-  schemaHash,
-  type Header,
-} from './format.js';
+import type { Creation } from './creation.js';
+import { changedError, closedError, headerError, notLockedError, readOnlyError } from './errors.js';
+import { encodeHeader, FIXED_HEADER_SIZE, FLAG_BIG_ENDIAN, OFFSET, type Header } from './format.js';
+import { checkHeader, readHeader } from './header-io.js';
+import { forgetWriter, rememberWriter, warnAtExit } from './exit-commit.js';
+import { FlushState, type RecordRange } from './flush-state.js';
+import { openRecordFd } from './opening.js';
+import type { WriterLock } from './writer-lock.js';
 import { isBigEndian, schemaText, validateLayout, type RecordArray, type RecordLayout } from './layout-adapter.js';
+
+/** What `column()` copies a field into: a typed array for a scalar field, an array of values for the rest. */
+export type Column =
+  | Int8Array
+  | Uint8Array
+  | Int16Array
+  | Uint16Array
+  | Int32Array
+  | Uint32Array
+  | BigInt64Array
+  | BigUint64Array
+  | Float32Array
+  | Float64Array
+  | unknown[];
 
 /** How a record file is opened: see the table in this module's doc. */
 export type RecordFileMode = 'r' | 'r+' | 'w+' | 'a+';
@@ -128,6 +140,8 @@ export class RecordFile<S extends AnyFieldType = AnyFieldType> implements Dispos
   readonly #policy: FlushPolicy;
   readonly #everyWrites: number;
   #fd: number;
+  /** The writer's lock (undefined for a reader). */
+  readonly #lock: WriterLock | undefined;
   #file: MappedFile | undefined;
   #dv!: DataView;
   /** The layout's StructArray over the `capacity` record slots: every record access goes through it. */
@@ -135,19 +149,13 @@ export class RecordFile<S extends AnyFieldType = AnyFieldType> implements Dispos
   #header64: BigUint64Array | undefined;
   #length: number;
   #capacity: number;
-  /** Dirty record range [lo, hi): everything written since the last flush. Empty when lo >= hi. */
-  #dirtyLo = Infinity;
-  #dirtyHi = 0;
-  /** The header page holds a change (a lowered count) not yet written back. */
-  #headerDirty = false;
-  #writesSinceFlush = 0;
-  /** Lowest length since the current flushAsync took its snapshot (records below it were not replaced). */
-  #lowWater = Infinity;
-  /** Bumped by every remap: an async flush that spans one must not trust its msync of the old mapping. */
-  #generation = 0;
-  #timer: NodeJS.Timeout | undefined;
-  #flushing: Promise<void> | undefined;
-  #backgroundError: unknown;
+  /** What the next flush writes back, and the background flushing: see flush-state.ts. */
+  readonly #flush = new FlushState();
+  /** The whole mapping as bytes: set() copies a checked record into it. */
+  #bytes!: Uint8Array;
+  /** One record's worth of scratch: set() encodes the whole value here first, so a rejected value writes nothing. */
+  readonly #scratch: DataView;
+  readonly #scratchBytes: Uint8Array;
 
   private constructor(init: {
     path: string;
@@ -156,11 +164,11 @@ export class RecordFile<S extends AnyFieldType = AnyFieldType> implements Dispos
     codec: RecordLayout;
     header: Header;
     fd: number;
+    lock: WriterLock | undefined;
     file: MappedFile;
     shared: boolean;
     lockTimeoutMs: number;
     policy: FlushPolicy;
-    created: boolean;
   }) {
     this.path = init.path;
     this.mode = init.mode;
@@ -174,18 +182,19 @@ export class RecordFile<S extends AnyFieldType = AnyFieldType> implements Dispos
     this.#canWrite = this.#writable && !init.shared;
     this.#lockTimeoutMs = init.lockTimeoutMs;
     this.#fd = init.fd;
+    this.#lock = init.lock;
     this.#file = init.file;
     this.#policy = init.policy;
     this.#everyWrites =
       typeof init.policy === 'object' && 'everyWrites' in init.policy ? init.policy.everyWrites : Infinity;
     this.#length = init.header.count;
     this.#capacity = init.header.capacity;
-    this.#headerDirty = init.created;
+    this.#scratchBytes = new Uint8Array(this.recordSize);
+    this.#scratch = new DataView(this.#scratchBytes.buffer);
     this.#remapped();
-    if (this.#writable && typeof init.policy === 'object' && 'intervalMs' in init.policy) {
-      this.#timer = setInterval(() => this.#tick(), init.policy.intervalMs);
-      this.#timer.unref();
-    }
+    if (this.#writable && typeof init.policy === 'object' && 'intervalMs' in init.policy)
+      this.#flush.startTimer(init.policy.intervalMs, () => this.#tick());
+    if (this.#writable) rememberWriter(this, (crashed) => this.#atExit(crashed));
   }
 
   /**
@@ -212,38 +221,33 @@ export class RecordFile<S extends AnyFieldType = AnyFieldType> implements Dispos
 
     const schema = schemaText(codec);
     const flags = isBigEndian(codec) ? FLAG_BIG_ENDIAN : 0;
-    const { O_RDONLY, O_RDWR, O_CREAT } = fsConstants;
-    const openFlags = mode === 'r' ? O_RDONLY : mode === 'r+' ? O_RDWR : O_RDWR | O_CREAT;
-    let fd: number;
-    try {
-      fd = openSync(shown, openFlags, fileMode);
-    } catch (error) {
-      const { errno, syscall } = error as { errno?: number; syscall?: string };
-      throw typeof errno === 'number' ? systemError(errno, syscall ?? 'open', shown) : error;
-    }
+    const who = mode === 'r' ? 'reader' : 'writer';
+    const header = encodeHeader({ recordSize: layout.size, recordAlign: layout.align, capacity: initialCapacity, flags, schema });
+    const creation = (): Creation => ({ header, size: header.length + initialCapacity * layout.size, sparse, fileMode });
+    const opened = openRecordFd(shown, mode, { shared, lockTimeoutMs, creation });
+    const { fd, lock } = opened;
     let file: MappedFile | undefined;
     try {
-      const writer = mode !== 'r';
-      // Lock before reading the header: a writer that is refused has not looked at, let alone changed, the file.
-      if (writer) {
-        if (shared) lockWithTimeout(fd, lockTimeoutMs, shown);
-        else lockOrThrow(fd, shown);
-      }
-      let size = fstatSync(fd).size;
-      const fresh = mode === 'w+' || (mode === 'a+' && isUninitialised(fd, size));
-      if (fresh) {
-        initialise(fd, { recordSize: layout.size, recordAlign: layout.align, capacity: initialCapacity, flags, schema }, sparse, shown);
-        size = fstatSync(fd).size;
-      }
-      const header = readHeader(fd, size, shown);
-      checkHeader(header, { recordSize: layout.size, schema, flags }, shown);
-      file = MappedFile.open(shown, { mode: writer ? 'r+' : 'r', sparse });
+      const decoded = readHeader(fd, opened.size, shown, who);
+      checkHeader(decoded, { recordSize: layout.size, schema, flags }, shown, who);
+      file = MappedFile.open(shown, { mode: mode === 'r' ? 'r' : 'r+', sparse });
       const a = fstatSync(fd);
       const b = fstatSync(file.fd);
-      if (a.ino !== b.ino || a.dev !== b.dev)
-        throw memmapError('ERR_RECORD_FILE_CHANGED', `record file '${shown}' was replaced while it was being opened: open it again`, { path: shown });
-      if (writer && shared) native.flock(fd, native.constants.LOCK_UN);
-      return new RecordFile<S>({ path: shown, mode, layout, codec, header, fd, file, shared, lockTimeoutMs, policy, created: fresh });
+      if (a.ino !== b.ino || a.dev !== b.dev) throw changedError(shown);
+      if (lock !== undefined && shared) lock.release();
+      return new RecordFile<S>({
+        path: shown,
+        mode,
+        layout,
+        codec,
+        header: decoded,
+        fd,
+        lock,
+        file,
+        shared,
+        lockTimeoutMs,
+        policy,
+      });
     } catch (error) {
       file?.close();
       closeSync(fd);
@@ -255,10 +259,11 @@ export class RecordFile<S extends AnyFieldType = AnyFieldType> implements Dispos
   #remapped(): void {
     const buffer = this.#file!.buffer;
     this.#dv = new DataView(buffer.buffer, buffer.byteOffset, buffer.byteLength);
+    this.#bytes = new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
     this.#header64 = HOST_LITTLE_ENDIAN ? new BigUint64Array(buffer.buffer, buffer.byteOffset, FIXED_HEADER_SIZE / 8) : undefined;
     // In bounds: open() and refresh() check that the file (so the mapping) holds header + capacity records.
     this.#records = this.#codec.array(buffer, { offset: this.dataOffset, length: this.#capacity });
-    this.#generation++;
+    this.#flush.remapped();
   }
 
   /** The mapping, after checking it is open and that no page of it was lost to a truncation by another program. */
@@ -327,77 +332,88 @@ export class RecordFile<S extends AnyFieldType = AnyFieldType> implements Dispos
     }
   }
 
-  /** Record `index`, copied out as a plain value. */
+  /**
+   * Record `index`, copied out as a plain value. If another program cut the file under it, the read that met the
+   * cut throws ERR_MAPPING_TRUNCATED (the zeros memmap's SIGBUS handler put there are never returned as a record).
+   */
   get(index: number): Infer<S> {
     this.#checkIndex(index);
-    return this.#records.get(index) as Infer<S>;
-  }
-
-  /** Writes `value` over record `index` (< length). */
-  set(index: number, value: InferInput<S>): void {
-    if (!this.#canWrite) this.#checkWritable('set a record');
-    this.#checkIndex(index);
-    this.#records.set(index, value);
-    if (index < this.#dirtyLo) this.#dirtyLo = index;
-    if (index >= this.#dirtyHi) this.#dirtyHi = index + 1;
-    if (++this.#writesSinceFlush >= this.#everyWrites) this.flush();
+    const value = this.#records.get(index) as Infer<S>;
+    this.#file!.checkIntact();
+    return value;
   }
 
   /**
-   * A live view of record `index`: reading and writing its properties reads and writes the mapped bytes. The
-   * record counts as written (it is flushed by the next flush). After a growth or `close()` the view is detached:
-   * using it throws ERR_DETACHED_BUFFER, it never touches unmapped memory. Take a new one with `at()`.
+   * Writes `value` over record `index` (< length). The whole value is encoded and checked before the first byte
+   * of the file changes: a rejected value leaves the record as it was.
+   */
+  set(index: number, value: InferInput<S>): void {
+    if (!this.#canWrite) this.#checkWritable('set a record');
+    this.#checkIndex(index);
+    this.#codec.write(this.#scratch, 0, value);
+    // The value's getters ran: they may have closed, shortened or grown the file. Check again, then copy.
+    if (!this.#canWrite) this.#checkWritable('set a record');
+    this.#checkIndex(index);
+    this.#bytes.set(this.#scratchBytes, this.dataOffset + index * this.recordSize);
+    this.#flush.written(index);
+    if (++this.#flush.writes >= this.#everyWrites) this.flush();
+  }
+
+  /**
+   * A live view of record `index`: reading and writing its properties reads and writes the mapped bytes. Every
+   * write through it, at any time, is written back by the next flush. After a growth or `close()` the view is
+   * detached: using it throws ERR_DETACHED_BUFFER, it never touches unmapped memory. Take a new one with `at()`.
+   * A record that another program cut from the file throws ERR_MAPPING_TRUNCATED here; a cut made after the view
+   * was taken is reported by the next get(), at(), push() or flush(), not by the view.
    */
   at(index: number): InferView<S> {
     this.#checkIndex(index);
-    if (this.#canWrite) {
-      if (index < this.#dirtyLo) this.#dirtyLo = index;
-      if (index >= this.#dirtyHi) this.#dirtyHi = index + 1;
-    }
+    // Touch the record's first and last byte (it may straddle a page), so that a cut is found now.
+    const start = this.dataOffset + index * this.recordSize;
+    void (this.#bytes[start]! | this.#bytes[start + this.recordSize - 1]!);
+    this.#file!.checkIntact();
+    if (this.#writable) this.#flush.viewed(index);
     return this.#records.at(index) as InferView<S>;
   }
 
   /**
-   * Appends records and returns the new length. Grows the file (doubling its capacity: ftruncate or
-   * posix_fallocate, then a new mapping) when full. A value that does not fit the layout throws, and it and the
-   * values after it are not appended.
+   * Appends records and returns the new length. Grows the file (doubling its capacity, its blocks reserved, then a
+   * new mapping) when full. A value that does not fit the layout throws, and it and the values after it are not
+   * appended; the ones before it are. For many values, `pushMany` takes any iterable without spreading it.
    */
   push(...values: InferInput<S>[]): number {
-    const start = this.#length;
-    // The common case, one value with room for it, without the loop (close() sets capacity to 0: never taken then).
-    if (values.length === 1 && start < this.#capacity && this.#canWrite) {
-      this.#file!.checkIntact(); // open: close() sets capacity to 0
-      this.#records.set(start, values[0]); // a bad value throws here, before anything is counted
-      this.#length = start + 1;
-      if (start < this.#dirtyLo) this.#dirtyLo = start;
-      this.#dirtyHi = start + 1; // dirtyHi <= length, so this only raises it
-      if (++this.#writesSinceFlush >= this.#everyWrites) this.flush();
-      return start + 1;
-    }
-    return this.#pushMany(values);
+    return this.pushMany(values);
   }
 
-  #pushMany(values: InferInput<S>[]): number {
-    if (this.#file === undefined) throw closedError(this.path);
+  /**
+   * Appends every value of `values` (an array, a generator, any iterable: 1e6 values are fine) and returns the new
+   * length. As push(): a value that does not fit throws, and the values before it are appended.
+   */
+  pushMany(values: Iterable<InferInput<S>>): number {
     if (!this.#canWrite) this.#checkWritable('push records');
-    const start = this.#length;
-    let n = start;
-    try {
-      for (let i = 0; i < values.length; i++) {
-        if (n === this.#capacity) this.#grow(n + 1);
-        this.#records.set(n, values[i]);
-        n++;
-      }
-    } finally {
-      this.#length = n;
-      if (n > start) {
-        if (start < this.#dirtyLo) this.#dirtyLo = start;
-        if (n > this.#dirtyHi) this.#dirtyHi = n;
-      }
-    }
-    this.#writesSinceFlush += n - start;
-    if (this.#writesSinceFlush >= this.#everyWrites) this.flush();
-    return n;
+    if (values === null || typeof (values as { [Symbol.iterator]?: unknown })?.[Symbol.iterator] !== 'function')
+      throw invalidArgType('values', 'an iterable of records', values);
+    this.#open();
+    if (Array.isArray(values)) for (let i = 0; i < values.length; i++) this.#append(values[i] as InferInput<S>);
+    else for (const value of values) this.#append(value);
+    if (this.#flush.writes >= this.#everyWrites) this.flush();
+    return this.#length;
+  }
+
+  /** Appends one value: encoded into the first free slot, which no reader counts, then counted. */
+  #append(value: InferInput<S>): void {
+    const n = this.#length;
+    if (n === this.#capacity) this.#grow(n + 1);
+    this.#codec.write(this.#scratch, 0, value);
+    // The value's getters ran: they may have closed the file, or pushed, shortened or grown it. Check again.
+    if (!this.#canWrite) this.#checkWritable('push records');
+    this.#open();
+    const at = this.#length;
+    if (at === this.#capacity) this.#grow(at + 1);
+    this.#bytes.set(this.#scratchBytes, this.dataOffset + at * this.recordSize);
+    this.#length = at + 1;
+    this.#flush.written(at);
+    this.#flush.writes++;
   }
 
   /** Removes the last record and returns it (undefined when empty). */
@@ -417,11 +433,10 @@ export class RecordFile<S extends AnyFieldType = AnyFieldType> implements Dispos
     this.#checkWritable('truncate');
     validateInteger(newLength, 'newLength', 0, this.#length);
     this.#length = newLength;
-    if (newLength < this.#lowWater) this.#lowWater = newLength;
-    if (this.#dirtyHi > newLength) this.#dirtyHi = newLength;
+    this.#flush.cut(newLength);
     if (this.#committed() > newLength) {
       this.#storeCommitted(newLength);
-      this.#headerDirty = true;
+      this.#flush.headerDirty = true;
     }
   }
 
@@ -433,6 +448,46 @@ export class RecordFile<S extends AnyFieldType = AnyFieldType> implements Dispos
     const to = clampIndex(validateNumber(end, 'end'), length);
     const out: Infer<S>[] = [];
     for (let i = from; i < to; i++) out.push(this.get(i));
+    return out;
+  }
+
+  /** Copies of every record, in order: `slice()`. */
+  toArray(): Infer<S>[] {
+    return this.slice();
+  }
+
+  /**
+   * The values of field `name` of every record, copied into a typed array: Int32Array for an int32 field,
+   * BigInt64Array for int64, Float64Array for float64, Uint8Array for bool, and so on; a plain array for a char,
+   * bytes, array or struct field.
+   */
+  column(name: keyof Infer<S> & string): Column {
+    this.#open();
+    if (typeof name !== 'string') throw invalidArgType('name', 'of type string', name);
+    const field = (this.#codec as RecordLayout & { fields?: readonly Field[] }).fields?.find((f) => f.name === name);
+    if (field === undefined) throw invalidArgValue('name', name, 'must name a field of the record');
+    const length = this.#length;
+    const Typed = TYPED_COLUMNS[field.type.kind];
+    if (Typed === undefined) {
+      const out: unknown[] = new Array(length);
+      for (let i = 0; i < length; i++) out[i] = (this.get(i) as Record<string, unknown>)[name];
+      return out as Column;
+    }
+    const out = new Typed.array(length);
+    const little = !isBigEndian(this.#codec);
+    const dv = this.#dv;
+    let at = this.dataOffset + field.offset;
+    for (let i = 0; i < length; i++, at += this.recordSize) out[i] = Typed.read(dv, at, little) as never;
+    this.#file!.checkIntact(); // a cut met while copying: the zeros it read are not returned
+    return out as Column;
+  }
+
+  /** `column(name)` of every field, by name. */
+  columns(): Record<keyof Infer<S> & string, Column> {
+    this.#open();
+    const fields = (this.#codec as RecordLayout & { fields?: readonly Field[] }).fields ?? [];
+    const out: Record<string, Column> = Object.create(null) as Record<string, Column>;
+    for (const field of fields) out[field.name] = this.column(field.name as keyof Infer<S> & string);
     return out;
   }
 
@@ -472,51 +527,59 @@ export class RecordFile<S extends AnyFieldType = AnyFieldType> implements Dispos
     this.#remapped();
     // The file is long enough before the header says so: a crash between the two leaves slack, never a short file.
     this.#storeCapacity(capacity);
-    this.#headerDirty = true;
+    this.#flush.headerDirty = true;
   }
 
   /**
-   * Writes back what changed since the last flush and commits it: msync(MS_SYNC) of the dirty record range, then
-   * the header's count is advanced to `length` and the header page is written back. Costs time in proportion to
-   * the records changed, not to the file. Does nothing for a file opened with mode 'r'.
+   * Writes back what changed since the last flush and commits it: msync(MS_SYNC) of the records written since the
+   * last flush, those live `at()` views may have written, and any an unfinished flushAsync() is writing; then the
+   * header's count is advanced to `length` and the header page is written back. Costs time in proportion to the
+   * dirty pages, not to the file (the kernel skips clean pages). Does nothing for a file opened with mode 'r'.
    */
   flush(): void {
     const file = this.#open();
-    this.#throwBackgroundError();
+    this.#flush.throwBackgroundError();
     if (!this.#canWrite) return;
-    const lo = this.#dirtyLo;
-    const hi = this.#dirtyHi;
-    if (hi > lo) file.flush({ offset: this.dataOffset + lo * this.recordSize, length: (hi - lo) * this.recordSize });
-    this.#dirtyLo = Infinity;
-    this.#dirtyHi = 0;
-    this.#writesSinceFlush = 0;
+    const range = this.#flush.take(this.#length);
+    try {
+      if (range.hi > range.lo) file.flush(this.#byteRange(range));
+    } catch (error) {
+      this.#flush.unwritten(range, this.#length);
+      throw error;
+    }
     this.#commit(this.#length);
-    if (this.#headerDirty) {
-      this.#headerDirty = false;
+    if (this.#flush.headerDirty) {
+      this.#flush.headerDirty = false;
       file.flush({ offset: 0, length: FIXED_HEADER_SIZE });
     }
+  }
+
+  #byteRange(range: RecordRange): { offset: number; length: number } {
+    return { offset: this.dataOffset + range.lo * this.recordSize, length: (range.hi - range.lo) * this.recordSize };
   }
 
   /** Advances the committed count to `count` (never lowers it: truncate() does that). */
   #commit(count: number): void {
     if (count > this.#committed()) {
       this.#storeCommitted(count);
-      this.#headerDirty = true;
+      this.#flush.headerDirty = true;
     }
   }
 
   /**
    * As `flush()`, with the msync calls on the libuv thread pool: the event loop keeps running while the disk
    * writes. Records written while it runs are left for the next flush. Concurrent calls run one after another.
+   * If the file is closed before it is done, close() wrote back and committed what it was writing (close waits
+   * for nothing: its own flush covers the range in flight), and the promise resolves.
    */
   flushAsync(): Promise<void> {
     if (this.#file === undefined) return Promise.reject(closedError(this.path));
-    const previous = this.#flushing ?? Promise.resolve();
+    const previous = this.#flush.flushing ?? Promise.resolve();
     const run = previous.then(() => this.#flushAsync());
     const settled = run.catch(() => undefined);
-    this.#flushing = settled;
+    this.#flush.flushing = settled;
     void settled.then(() => {
-      if (this.#flushing === settled) this.#flushing = undefined;
+      if (this.#flush.flushing === settled) this.#flush.flushing = undefined;
     });
     return run;
   }
@@ -525,53 +588,51 @@ export class RecordFile<S extends AnyFieldType = AnyFieldType> implements Dispos
     // Closed since flushAsync() was called: close() flushed everything.
     const file = this.#file;
     if (file === undefined) return;
-    this.#throwBackgroundError();
+    this.#flush.throwBackgroundError();
     if (!this.#canWrite) return;
-    const lo = this.#dirtyLo;
-    const hi = this.#dirtyHi;
+    const state = this.#flush;
     const target = this.#length;
-    const generation = this.#generation;
-    this.#dirtyLo = Infinity;
-    this.#dirtyHi = 0;
-    this.#writesSinceFlush = 0;
-    this.#lowWater = target;
+    const range = state.take(target);
+    const generation = state.generation;
+    state.lowWater = target;
+    state.flyingLo = range.lo;
+    state.flyingHi = range.hi;
     try {
-      if (hi > lo) await file.flushAsync({ offset: this.dataOffset + lo * this.recordSize, length: (hi - lo) * this.recordSize });
-      if (this.#file === undefined) return; // closed meanwhile: close() flushed
-      // A growth remapped the file while msync ran: write the file's dirty pages back through the descriptor.
-      if (generation !== this.#generation) await fdatasyncAsync(this.#fd);
+      if (range.hi > range.lo) {
+        try {
+          await file.flushAsync(this.#byteRange(range));
+        } catch (error) {
+          // The mapping was made again (a growth) or closed while msync ran on the old one: that msync may fail
+          // (ENOMEM) or have missed pages. The pages are the file's: fdatasync below writes them back.
+          if (this.#file !== undefined && generation === state.generation) throw error;
+        }
+      }
+      if (this.#file === undefined) return; // closed meanwhile: close() flushed the range in flight too
+      if (generation !== state.generation) await fdatasyncAsync(this.#fd);
       if (this.#file === undefined) return;
-      this.#commit(Math.min(target, this.#lowWater));
-      if (this.#headerDirty) {
-        this.#headerDirty = false;
+      this.#commit(Math.min(target, state.lowWater));
+      if (state.headerDirty) {
+        state.headerDirty = false;
         await this.#file.flushAsync({ offset: 0, length: FIXED_HEADER_SIZE });
       }
     } catch (error) {
       // Not written: keep the range dirty for the next flush.
-      if (hi > lo) {
-        this.#dirtyLo = Math.min(this.#dirtyLo, lo);
-        this.#dirtyHi = Math.min(Math.max(this.#dirtyHi, hi), this.#length);
-      }
       if (this.#file === undefined) return;
+      state.unwritten(range, this.#length);
       throw error;
     } finally {
-      this.#lowWater = Infinity;
+      state.lowWater = Infinity;
+      state.flyingLo = Infinity;
+      state.flyingHi = 0;
     }
   }
 
   #tick(): void {
-    if (this.#file === undefined || this.#flushing !== undefined) return;
-    if (this.#dirtyHi <= this.#dirtyLo && this.#length <= this.#committed() && !this.#headerDirty) return;
+    if (this.#file === undefined || this.#flush.flushing !== undefined) return;
+    if (!this.#flush.pending && this.#length <= this.#committed()) return;
     this.flushAsync().catch((error: unknown) => {
-      this.#backgroundError ??= error;
+      this.#flush.backgroundError ??= error;
     });
-  }
-
-  #throwBackgroundError(): void {
-    if (this.#backgroundError === undefined) return;
-    const error = this.#backgroundError;
-    this.#backgroundError = undefined;
-    throw error;
   }
 
   /**
@@ -590,13 +651,13 @@ export class RecordFile<S extends AnyFieldType = AnyFieldType> implements Dispos
         throw headerError(
           { kind: 'corrupt', field: 'size', message: `the file was cut to ${size} bytes, shorter than its header and one record` },
           this.path,
+          this.#writable ? 'writer' : 'reader',
         );
       file.refresh();
       this.#capacity = Math.floor((file.length - this.dataOffset) / this.recordSize);
       this.#remapped();
       this.#length = Math.min(this.#length, this.#capacity);
-      this.#dirtyHi = Math.min(this.#dirtyHi, this.#length);
-      if (this.#lowWater > this.#length) this.#lowWater = this.#length;
+      this.#flush.cut(this.#length);
       if (this.#canWrite) {
         // The writer (it holds the lock) makes the header true again: no more capacity, nor count, than is left.
         this.#storeCapacity(this.#capacity);
@@ -619,11 +680,11 @@ export class RecordFile<S extends AnyFieldType = AnyFieldType> implements Dispos
       throw headerError(
         { kind: 'corrupt', field: 'count', message: `the header counts ${count} records but the file holds only ${this.#capacity}` },
         this.path,
+        this.#writable ? 'writer' : 'reader',
       );
     if (!this.#writable || this.#shared) {
       this.#length = count;
-      this.#dirtyLo = Infinity;
-      this.#dirtyHi = 0;
+      this.#flush.cut(count);
     }
     return this.#length;
   }
@@ -643,7 +704,7 @@ export class RecordFile<S extends AnyFieldType = AnyFieldType> implements Dispos
       this.flush();
       return result;
     }
-    lockWithTimeout(this.#fd, this.#lockTimeoutMs, this.path);
+    this.#lock!.takeWithin(this.#lockTimeoutMs);
     try {
       this.refresh();
       this.#canWrite = true;
@@ -652,19 +713,20 @@ export class RecordFile<S extends AnyFieldType = AnyFieldType> implements Dispos
       return result;
     } finally {
       this.#canWrite = false;
-      native.flock(this.#fd, native.constants.LOCK_UN);
+      this.#lock!.release();
     }
   }
 
   /**
    * Flushes (writers, whatever the policy), unmaps (every view is detached) and closes the file, which releases
-   * the lock. Idempotent. If the flush fails the file is still closed, and the error is thrown.
+   * the lock. Idempotent. If the flush fails the file is still closed, and the error is thrown. A flushAsync()
+   * still running is covered by this flush, and its promise resolves.
    */
   close(): void {
     const file = this.#file;
     if (file === undefined) return;
-    if (this.#timer) clearInterval(this.#timer);
-    this.#timer = undefined;
+    this.#flush.stopTimer();
+    forgetWriter(this);
     let failure: unknown;
     try {
       if (this.#writable && !this.#shared) this.flush();
@@ -684,11 +746,55 @@ export class RecordFile<S extends AnyFieldType = AnyFieldType> implements Dispos
     if (failure !== undefined) throw failure;
   }
 
+  /** The process is exiting with this writer open: see exit-commit.ts. */
+  #atExit(crashed: boolean): void {
+    if (this.#file === undefined) return;
+    const uncommitted = () => this.#length - this.#committed();
+    if (crashed || this.#policy === 'manual' || this.#shared) {
+      let left = 0;
+      try {
+        left = this.#shared ? 0 : uncommitted();
+      } catch {
+        // a cut file: nothing to count
+      }
+      if (left > 0)
+        warnAtExit(
+          `record file '${this.path}' was not closed: ${left} record(s) pushed since its last flush are not ` +
+            `committed (${crashed ? 'the process ended with an uncaught exception' : "its flush policy is 'manual'"}). ` +
+            'Call close() (or flush()) before the process ends',
+        );
+      return;
+    }
+    try {
+      this.close();
+    } catch (error) {
+      warnAtExit(`record file '${this.path}' was not closed, and committing it at exit failed: ${String(error)}`);
+    }
+  }
+
   /** `using db = RecordFile.open(...)` closes it at the end of the scope. */
   [Symbol.dispose](): void {
     this.close();
   }
 }
+
+/** A typed array per scalar kind, and how to read one value of it. */
+const TYPED_COLUMNS: Record<
+  string,
+  { array: new (length: number) => ArrayLike<unknown> & { [i: number]: unknown }; read: (dv: DataView, at: number, little: boolean) => unknown }
+> = {
+  int8: { array: Int8Array, read: (dv, at) => dv.getInt8(at) },
+  uint8: { array: Uint8Array, read: (dv, at) => dv.getUint8(at) },
+  bool: { array: Uint8Array, read: (dv, at) => dv.getUint8(at) },
+  int16: { array: Int16Array, read: (dv, at, little) => dv.getInt16(at, little) },
+  uint16: { array: Uint16Array, read: (dv, at, little) => dv.getUint16(at, little) },
+  int32: { array: Int32Array, read: (dv, at, little) => dv.getInt32(at, little) },
+  uint32: { array: Uint32Array, read: (dv, at, little) => dv.getUint32(at, little) },
+  int64: { array: BigInt64Array, read: (dv, at, little) => dv.getBigInt64(at, little) },
+  uint64: { array: BigUint64Array, read: (dv, at, little) => dv.getBigUint64(at, little) },
+  float32: { array: Float32Array, read: (dv, at, little) => dv.getFloat32(at, little) },
+  float64: { array: Float64Array, read: (dv, at, little) => dv.getFloat64(at, little) },
+};
 
 function validatePolicy(policy: unknown): FlushPolicy {
   if (policy === undefined) return 'close';
@@ -711,126 +817,4 @@ function validateNumber(value: unknown, name: string): number {
 function clampIndex(index: number, length: number): number {
   const i = Math.trunc(index);
   return i < 0 ? Math.max(0, length + i) : Math.min(i, length);
-}
-
-const EWOULDBLOCK = 11;
-
-/** flock(LOCK_EX | LOCK_NB), or ERR_RECORD_FILE_LOCKED. */
-function lockOrThrow(fd: number, path: string): void {
-  try {
-    native.flock(fd, native.constants.LOCK_EX | native.constants.LOCK_NB);
-  } catch (error) {
-    const errno = Math.abs((error as { errno?: number }).errno ?? 0);
-    if (errno === EWOULDBLOCK) throw lockedError(path, errno);
-    throw systemError(errno, 'flock', path);
-  }
-}
-
-const sleeper = new Int32Array(new SharedArrayBuffer(4));
-
-/** flock(LOCK_EX), retried every few ms for up to `timeoutMs` (a blocking flock could wait forever). */
-function lockWithTimeout(fd: number, timeoutMs: number, path: string): void {
-  const deadline = Date.now() + timeoutMs;
-  for (let wait = 1; ; wait = Math.min(wait * 2, 50)) {
-    try {
-      lockOrThrow(fd, path);
-      return;
-    } catch (error) {
-      if ((error as { code?: string }).code !== 'ERR_RECORD_FILE_LOCKED' || Date.now() >= deadline) throw error;
-    }
-    Atomics.wait(sleeper, 0, 0, wait);
-  }
-}
-
-/** An empty file, or one whose fixed header is all zeros (a creation cut short), is started afresh by 'a+'. */
-function isUninitialised(fd: number, size: number): boolean {
-  if (size === 0) return true;
-  const head = Buffer.alloc(Math.min(size, FIXED_HEADER_SIZE));
-  readSync(fd, head, 0, head.length, 0);
-  return head.every((byte) => byte === 0);
-}
-
-/** Writes a new header with count 0 and sizes the file for `capacity` records. */
-function initialise(
-  fd: number,
-  fields: { recordSize: number; recordAlign: number; capacity: number; flags: number; schema: string },
-  sparse: boolean,
-  path: string,
-): void {
-  const header = encodeHeader(fields);
-  const size = header.length + fields.capacity * fields.recordSize;
-  try {
-    ftruncateSync(fd, 0);
-    if (sparse) ftruncateSync(fd, size);
-    else {
-      try {
-        native.fallocate(fd, 0, size);
-      } catch {
-        ftruncateSync(fd, size);
-      }
-    }
-    // One write of the whole header, after the file has its size: a crash leaves zeros (started again by 'a+')
-    // or a whole header, never a header whose capacity the file does not have. The first flush (or close) writes
-    // it back to the device with the records.
-    writeSync(fd, header, 0, header.length, 0);
-  } catch (error) {
-    const { errno, syscall } = error as { errno?: number; syscall?: string };
-    throw typeof errno === 'number' ? systemError(errno, syscall ?? 'write', path) : error;
-  }
-}
-
-/** Reads and decodes the header, or throws ERR_RECORD_FILE_CORRUPT / ERR_RECORD_FILE_MISMATCH. */
-function readHeader(fd: number, size: number, path: string): Header {
-  const fixed = Buffer.alloc(Math.min(size, FIXED_HEADER_SIZE));
-  readSync(fd, fixed, 0, fixed.length, 0);
-  let result = decodeHeader(fixed, size);
-  if (isProblem(result) && result.field === 'size' && fixed.length === FIXED_HEADER_SIZE) {
-    // The fixed part is fine; read the whole header (schema included) and decode again.
-    const headerSize = fixed.readUInt32LE(OFFSET.headerSize);
-    if (headerSize <= size) {
-      const whole = Buffer.alloc(headerSize);
-      readSync(fd, whole, 0, headerSize, 0);
-      result = decodeHeader(whole, size);
-    }
-  }
-  if (isProblem(result)) throw headerError(result, path);
-  return result;
-}
-
-/** Compares a decoded header with the layout the program gave: record size, then schema hash, then flags. */
-function checkHeader(header: Header, wanted: { recordSize: number; schema: string; flags: number }, path: string): void {
-  if (header.recordSize !== wanted.recordSize)
-    throw headerError(
-      {
-        kind: 'mismatch',
-        field: 'recordSize',
-        message: `its records are ${header.recordSize} bytes, the struct given is ${wanted.recordSize} bytes`,
-        expected: wanted.recordSize,
-        actual: header.recordSize,
-      },
-      path,
-    );
-  const hash = schemaHash(wanted.schema);
-  if (header.schemaHash !== hash)
-    throw headerError(
-      {
-        kind: 'mismatch',
-        field: 'schemaHash',
-        message: `its records were written with another struct (schema hash ${header.schemaHash.slice(0, 16)}..., the struct given has ${hash.slice(0, 16)}...); the file's schema is ${header.schema}`,
-        expected: hash,
-        actual: header.schemaHash,
-      },
-      path,
-    );
-  if (header.flags !== wanted.flags)
-    throw headerError(
-      {
-        kind: 'mismatch',
-        field: 'flags',
-        message: `its records are ${header.flags & FLAG_BIG_ENDIAN ? 'big' : 'little'}-endian, the struct given is not`,
-        expected: wanted.flags,
-        actual: header.flags,
-      },
-      path,
-    );
 }

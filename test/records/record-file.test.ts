@@ -330,12 +330,15 @@ describe('RecordFile reopen checks: rejected files are never written', () => {
     expect(db.length).toBe(0);
   });
 
-  it("'a+' also starts a file whose header is all zeros (a creation cut short by a crash)", () => {
+  it("'a+' refuses a file whose first bytes are zeros (a disk image, a preallocated file), and leaves it untouched", () => {
     const path = fresh('zeros');
     writeFileSync(path, Buffer.alloc(4096));
-    using db = RecordFile.open(path, Student);
-    db.push(studentAt(0));
-    expect(db.length).toBe(1);
+    for (const mode of ['a+', 'r+', 'r'] as const) {
+      const error = thrown(() => RecordFile.open(path, Student, { mode }));
+      expect(error).toMatchObject({ code: 'ERR_RECORD_FILE_MISMATCH', field: 'magic', path });
+      expect(error.message.includes('w+')).toBe(mode !== 'r'); // a reader is never advised to erase
+    }
+    expect(readFileSync(path).equals(Buffer.alloc(4096))).toBe(true);
   });
 
   it('the header records the struct: its schema hash is the struct\'s own hash', () => {
