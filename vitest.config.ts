@@ -7,6 +7,10 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    // Refuses any reservation of real disk over a few tens of MiB in the test processes, so a wrong expectation
+    // fails one test instead of filling the disk (test/helpers/reservation-guard.mjs; children get it from
+    // test/helpers/child.ts).
+    setupFiles: ['./test/helpers/reservation-guard.mjs'],
     reporters: ['default', './test/helpers/summary-reporter.ts'],
   },
 });

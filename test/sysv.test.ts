@@ -3,6 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { Attachment, Segment, Semaphore, ftok } from '../src/sysv/index.js';
 import { attachReadOnlyRaw } from '../src/unsafe.js';
+import { stageForUser, type StagedChild } from './helpers/as-user.js';
 import { compileC, runC } from './helpers/cc.js';
 import { useTempDir } from './helpers/temp.js';
 import { ended, randomKey, runWorker, startWorker, useIpcCleanup } from './shared/helpers.js';
@@ -22,10 +23,23 @@ function fresh(size = 4096, mode = 0o600): Segment {
   }
 }
 
+/** The child bundled where another user can read it (a checkout may live in a private home directory). */
+const staged = new Map<number, ReturnType<typeof stageForUser>>();
+function stagedFor(uid: number): StagedChild {
+  if (!staged.has(uid)) staged.set(uid, stageForUser(CHILD, uid));
+  const child = staged.get(uid)!;
+  if (!child.ok) throw new Error(child.reason);
+  return child;
+}
+
 /** Runs the sysv child on a segment, optionally as another user; returns its trimmed stdout. */
 function child(id: number, command: string, options: { uid?: number } = {}): Promise<{ out: string; code: number | null; signal: string | null; err: string }> {
+  const [node, args] =
+    options.uid === undefined
+      ? [process.execPath, ['--import', 'tsx', CHILD]]
+      : [stagedFor(options.uid).node, [stagedFor(options.uid).script]];
   return new Promise((resolve, reject) => {
-    const proc = spawn(process.execPath, ['--import', 'tsx', CHILD, String(id), command], {
+    const proc = spawn(node, [...args, String(id), command], {
       stdio: ['ignore', 'pipe', 'pipe'],
       ...(options.uid === undefined ? {} : { uid: options.uid, gid: options.uid }),
     });
@@ -252,7 +266,13 @@ describe('stat, set, remove', () => {
     expect(() => removed.attach()).toThrow(expect.objectContaining({ code: 'EINVAL' }));
   });
 
-  it('EACCES / EPERM: a process of another user (nobody) against a 0600 segment', async () => {
+  it('EACCES / EPERM: a process of another user (nobody) against a 0600 segment', async (context) => {
+    const forNobody = stageForUser(CHILD, NOBODY);
+    staged.set(NOBODY, forNobody);
+    if (!forNobody.ok) {
+      console.log(`memmap: the test as user nobody cannot run here: ${forNobody.reason}`);
+      context.skip();
+    }
     const segment = fresh(4096, 0o600);
     expect((await child(segment.id, 'attach', { uid: NOBODY })).out).toBe('EACCES');
     expect((await child(segment.id, 'attach-ro', { uid: NOBODY })).out).toBe('EACCES');

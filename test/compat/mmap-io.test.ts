@@ -7,34 +7,19 @@
  * not run and one line says so; mmap-io-dropin.test.ts checks memmap/mmap-io on its own either way.
  */
 import { closeSync, fstatSync, ftruncateSync, openSync, readFileSync, readSync, writeFileSync, writeSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import mmap, * as named from '../../src/compat/mmap-io.ts';
 import { runFile } from '../helpers/child.ts';
+import { MMAP_IO_ORACLE_FROM, mmapIoOracle, type MmapIoOracle } from '../helpers/mmap-io-oracle.ts';
 import { useTempDir } from '../helpers/temp.ts';
 
-type Oracle = {
-  map(size: number, protection: number, flags: number, fd: number, offset?: number, advise?: number): Buffer;
-  advise(...args: unknown[]): void;
-  incore(...args: unknown[]): [number, number];
-  sync(...args: unknown[]): void;
-  [constant: string]: unknown;
-};
-/** @riaskov/mmap-io, loaded only when this file runs; undefined when it is not installed or did not build. */
-function loadOracle(): Oracle | undefined {
-  try {
-    return createRequire(import.meta.url)('@riaskov/mmap-io') as Oracle;
-  } catch (error) {
-    const { code } = error as { code?: string };
-    console.log(`test/compat/mmap-io.test.ts: comparison with @riaskov/mmap-io not run, it cannot be loaded (${code ?? String(error)})`);
-    return undefined;
-  }
-}
-const loaded = loadOracle();
-const haveOracle = loaded !== undefined;
-const oracle = loaded as Oracle; // used only inside the blocks that run when haveOracle
+type Oracle = MmapIoOracle;
+// The oracle is a benchmark peer (bench/package.json), loaded from there by test/helpers/mmap-io-oracle.ts, which
+// prints one line saying why where it is absent.
+const haveOracle = mmapIoOracle !== undefined;
+const oracle = mmapIoOracle as Oracle; // used only inside the blocks that run when haveOracle
 /** A describe block that compares with the oracle: registered only when it loaded (the line above says when not). */
 const compare = (name: string, factory: () => void): void => {
   if (haveOracle) describe(name, factory);
@@ -570,7 +555,7 @@ console.log(JSON.stringify({ caught, lengths: [buffer.length, slice.length, ints
 import { openSync } from 'node:fs';
 const which = process.argv[3];
 const mmap = which === 'memmap' ? (await import(${JSON.stringify(COMPAT)})).default
-  : createRequire(${JSON.stringify(import.meta.url)})('@riaskov/mmap-io');
+  : createRequire(${JSON.stringify(MMAP_IO_ORACLE_FROM)})('@riaskov/mmap-io');
 const buffer = mmap.map(${P}, mmap.PROT_READ, mmap.MAP_SHARED, openSync(process.argv[2], 'r'));
 buffer[0] = 42;
 console.log(buffer[0]);

@@ -10,50 +10,13 @@ import { fileURLToPath } from 'node:url';
 /** The repository root. */
 export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
-/** How a command ended. */
-export interface CommandResult {
-  status: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/**
- * The environment for a nested command: this process's, without what `npm test` adds about *this* package
- * (npm_package_*, npm_lifecycle_*, the local prefix, INIT_CWD). Left in, a nested `npm` would act on the repository
- * instead of the directory it is started in.
- */
-export function cleanEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [key, value] of Object.entries(process.env)) {
-    if (/^npm_(package|lifecycle)_/.test(key)) continue;
-    if (key === 'npm_config_local_prefix' || key === 'INIT_CWD' || key === 'npm_command') continue;
-    env[key] = value;
-  }
-  return { ...env, ...extra };
-}
-
-/** Runs a command to completion (no shell) and returns its status and output; never throws on failure. */
-export function run(
-  command: string,
-  args: string[],
-  options: { cwd: string; env?: NodeJS.ProcessEnv; timeoutMs?: number; input?: string },
-): CommandResult {
-  const result = spawnSync(command, args, {
-    cwd: options.cwd,
-    env: options.env ?? cleanEnv(),
-    encoding: 'utf8',
-    timeout: options.timeoutMs ?? 120_000,
-    input: options.input ?? '',
-    maxBuffer: 64 * 1024 * 1024,
-  });
-  if (result.error) throw result.error;
-  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
-}
-
-/** A failed command's output, for an assertion message. */
-export function describeResult(what: string, result: CommandResult): string {
-  return `${what} exited with ${result.status}\n--- stdout\n${result.stdout}\n--- stderr\n${result.stderr}`;
-}
+// Commands run through test/helpers/child.ts, the one launcher every test shares (`run` is its runCommand).
+export {
+  cleanEnv,
+  describeResult,
+  runCommand as run,
+  type CommandResult,
+} from '../helpers/child.js';
 
 /** Top-level names never copied when staging: installed, built or generated, not sources. */
 const NOT_SOURCES = new Set(['node_modules', '.git', 'build', 'dist', 'prebuilds', 'tmp']);

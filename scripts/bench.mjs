@@ -1,0 +1,42 @@
+#!/usr/bin/env node
+/**
+ * `npm run bench [-- FILTER] [-- --save]`: installs the peers the benchmarks compare against (bench/package.json:
+ * lmdb, better-sqlite3, restructure, @riaskov/mmap-io) into bench/node_modules when they are missing or older than
+ * bench/package-lock.json, then runs bench/index.ts with the garbage collector exposed.
+ *
+ * The peers live in a package of their own so that the root package's `npm install` never builds them: they are
+ * native addons rebuilt per Node ABI, and one that fails to build on a new Node (mmap-io on Node 24+) must not break
+ * the library's own install. @riaskov/mmap-io is an optional dependency there for the same reason.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const bench = join(root, 'bench');
+const lock = join(bench, 'package-lock.json');
+const installed = join(bench, 'node_modules', '.package-lock.json');
+
+/** The npm that runs this script (npm sets npm_execpath), else the one on PATH. */
+function npm(args) {
+  const npmCli = process.env.npm_execpath;
+  const result = npmCli
+    ? spawnSync(process.execPath, [npmCli, ...args], { cwd: bench, stdio: 'inherit' })
+    : spawnSync('npm', args, { cwd: bench, stdio: 'inherit' });
+  return result.status ?? 1;
+}
+
+const stale = !existsSync(installed) || (existsSync(lock) && statSync(lock).mtimeMs > statSync(installed).mtimeMs);
+if (stale) {
+  console.log('memmap bench: installing the peers in bench/package.json (once)');
+  const status = npm([existsSync(lock) ? 'ci' : 'install', '--no-audit', '--no-fund']);
+  if (status !== 0) process.exit(status);
+}
+
+const run = spawnSync(
+  process.execPath,
+  ['--expose-gc', '--import', 'tsx', join(bench, 'index.ts'), ...process.argv.slice(2)],
+  { cwd: root, stdio: 'inherit' },
+);
+process.exit(run.status ?? 1);
