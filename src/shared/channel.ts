@@ -515,15 +515,26 @@ export class Channel implements Disposable {
   #release(): void {
     const words = this.#words;
     let moved = false;
-    for (let steps = 0; steps <= this.capacity / FRAME_HEADER + 2; steps++) {
+    for (let attempts = 0; attempts < 64; attempts++) {
+      // Measure the run of done frames at the front, then move released over all of it with one exchange: the
+      // frames' states are final until released passes them, so the run stays done.
       const released = Atomics.load(words, I_RELEASED);
-      const word = Atomics.load(words, (HEADER_SIZE + (released & this.#mask)) >> 2);
-      if (word !== CONSUMED && word !== PADDING && word !== ABANDONED) break;
-      const size = this.#frameAt(released);
-      if (Atomics.compareExchange(words, I_RELEASED, released, (released + size) | 0) === released) moved = true;
+      let end = released;
+      for (let steps = 0; steps <= this.capacity / FRAME_HEADER; steps++) {
+        const word = Atomics.load(words, (HEADER_SIZE + (end & this.#mask)) >> 2);
+        if (word !== CONSUMED && word !== PADDING && word !== ABANDONED) break;
+        end = (end + this.#frameAt(end)) | 0;
+        if (((end - released) >>> 0) >= this.capacity) break;
+      }
+      if (end === released) break;
+      if (Atomics.compareExchange(words, I_RELEASED, released, end) === released) {
+        moved = true;
+        break;
+      }
     }
     if (moved && Atomics.load(words, I_NOT_FULL_WAITERS) !== 0) this.#wake(I_NOT_FULL);
   }
+
 
   /** The payload of the frame at `position` as a view into the ring (no copy). */
   #payload(position: number): Buffer {
@@ -611,18 +622,21 @@ export class Channel implements Disposable {
   /** Copies out `first` and up to max - 1 more committed frames, then releases them all at once. */
   #takeMore(first: number, max: number): Buffer[] {
     const words = this.#words;
+    const data = this.#data;
     const taken = [first];
-    while (taken.length < max) {
-      const position = this.#tryTake();
-      if (position < 0) break;
-      taken.push(position);
-    }
+    this.#takeFollowing(first, max, taken);
+    // One allocation for the batch; each message is a window of it.
+    let total = 0;
+    for (let i = 0; i < taken.length; i++) total += words[(HEADER_SIZE + (taken[i]! & this.#mask) + 4) >> 2]!;
+    const block = Buffer.allocUnsafe(total);
     const out = new Array<Buffer>(taken.length);
+    let at = 0;
     for (let i = 0; i < taken.length; i++) {
-      const view = this.#payload(taken[i]!);
-      const copy = Buffer.allocUnsafe(view.length);
-      view.copy(copy);
-      out[i] = copy;
+      const start = HEADER_SIZE + (taken[i]! & this.#mask);
+      const length = words[(start + 4) >> 2]!;
+      data.copy(block, at, start + FRAME_HEADER, start + FRAME_HEADER + length);
+      out[i] = block.subarray(at, at + length);
+      at += length;
     }
     stallHere('reading');
     for (let i = 0; i < taken.length; i++)
@@ -630,6 +644,30 @@ export class Channel implements Disposable {
     this.#release();
     return out;
   }
+
+  /**
+   * Takes committed frames that follow `first` (which this thread took) in one walk, up to `max` in all: stops at
+   * the first frame that is free, claimed or being written. The read hint moves once, at the end.
+   */
+  #takeFollowing(first: number, max: number, taken: number[]): void {
+    const words = this.#words;
+    let position = (first + this.#frameAt(first)) >>> 0;
+    while (taken.length < max) {
+      const index = (HEADER_SIZE + (position & this.#mask)) >> 2;
+      const word = Atomics.load(words, index);
+      if (word === FREE || (word & KIND_MASK) === CLAIMED || (word & KIND_MASK) === WRITING) break;
+      if ((word & KIND_MASK) === 0 && (word < COMMITTED || word > ABANDONED)) break; // let #tryTake report it
+      const size = this.#frameAt(position);
+      // `position` follows a frame this thread holds (READING), so released cannot pass it: no lap check needed.
+      if (word === COMMITTED) {
+        if (Atomics.compareExchange(words, index, COMMITTED, READING | TID) !== COMMITTED) continue;
+        taken.push(position);
+      }
+      position = (position + size) >>> 0;
+    }
+    this.#advance(I_READ, position);
+  }
+
 
   /** As `receive`, waiting on the thread pool: never blocks the event loop. */
   async receiveAsync(options?: ChannelWaitOptions): Promise<Buffer> {
