@@ -355,8 +355,8 @@ export class Channel implements Disposable {
 
   /**
    * Fills the claimed region at `position` with `messages[from..to)` and commits it: the later frames are written
-   * complete first, then the first frame's length goes out as WRITING (other producers may now pass), its
-   * payload, and COMMITTED last.
+   * first (length, payload, WRITING), then the first frame's length goes out as WRITING (other producers may now
+   * step over the region), its payload, and COMMITTED; then each later frame's COMMITTED, in order.
    */
   #fill(position: number, messages: readonly MessageBytes[], sizes: readonly number[], from: number, to: number): void {
     const words = this.#words;
@@ -367,7 +367,7 @@ export class Channel implements Disposable {
       const length = sizes[i]!;
       words[(at + 4) >> 2] = length;
       writePayload(data, at + FRAME_HEADER, messages[i]!, length);
-      words[at >> 2] = COMMITTED;
+      words[at >> 2] = WRITING | TID;
       at += frameSize(length);
     }
     const end = position + (at - first);
@@ -378,6 +378,12 @@ export class Channel implements Disposable {
     this.#advance(I_WRITE, end >>> 0);
     writePayload(data, first + FRAME_HEADER, messages[from]!, sizes[from]!);
     Atomics.store(words, first >> 2, COMMITTED);
+    // The rest in order: a producer killed here leaves a prefix of its batch committed and the rest WRITING,
+    // which one repair abandons together (#repair), so what it sent is always a gap-free prefix.
+    for (let i = from + 1, inner = first + frameSize(sizes[from]!); i < to; inner += frameSize(sizes[i++]!)) {
+      if (i === from + 2) stallHere('batch');
+      Atomics.store(words, inner >> 2, COMMITTED);
+    }
     if (Atomics.load(words, I_NOT_EMPTY_WAITERS) !== 0) this.#wake(I_NOT_EMPTY);
   }
 
@@ -755,6 +761,15 @@ export class Channel implements Disposable {
     const index = (HEADER_SIZE + (position & this.#mask)) >> 2;
     const repaired = kind === CLAIMED ? FREE : kind === WRITING ? ABANDONED : CONSUMED;
     if (Atomics.compareExchange(words, index, seen, repaired) !== seen) return;
+    if (kind === WRITING) {
+      // The rest of the dead producer's batch: the frames that follow with the same word.
+      let next = (position + this.#frameAt(position)) >>> 0;
+      for (let steps = 0; steps <= this.capacity / FRAME_HEADER; steps++) {
+        const at = (HEADER_SIZE + (next & this.#mask)) >> 2;
+        if (Atomics.compareExchange(words, at, seen, ABANDONED) !== seen) break;
+        next = (next + this.#frameAt(next)) >>> 0;
+      }
+    }
     this.#release();
     if (Atomics.load(words, I_NOT_EMPTY_WAITERS) !== 0) this.#wake(I_NOT_EMPTY);
     if (Atomics.load(words, I_NOT_FULL_WAITERS) !== 0) this.#wake(I_NOT_FULL);
