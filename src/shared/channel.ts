@@ -25,7 +25,16 @@
  *   lost: delivery is at most once). Compare-exchange from the exact word seen means two repairers cannot both act,
  *   and a live owner's next store is never overwritten by a repair it did not need.
  */
-import { closeSync, constants as fsConstants, fstatSync, linkSync, openSync, readSync, unlinkSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  constants as fsConstants,
+  fstatSync,
+  linkSync,
+  openSync,
+  readSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs';
 import { dirname, join } from 'node:path';
 import {
   fromNative,
@@ -225,13 +234,18 @@ export class Channel implements Disposable {
       const problem = headerProblem(header, read < HEADER_SIZE ? Math.min(read, fileSize) : fileSize);
       if (problem !== undefined) throw invalidChannel(path, problem);
       if (capacity !== undefined && header[I_CAPACITY] !== capacity)
-        throw invalidArgValue('options.capacity', capacity, `differs from the existing channel's (${header[I_CAPACITY]})`);
+        throw invalidArgValue(
+          'options.capacity',
+          capacity,
+          `differs from the existing channel's (${header[I_CAPACITY]})`,
+        );
     } finally {
       closeSync(fd);
     }
     const file = MappedFile.open(path, { mode: 'r+' });
     // Checked again on the mapping: the file may have been replaced between the read and the map.
-    const problem = headerProblem(new Int32Array(file.buffer.buffer, file.buffer.byteOffset, HEADER_SIZE / 4), file.length);
+    const mapped = new Int32Array(file.buffer.buffer, file.buffer.byteOffset, HEADER_SIZE / 4);
+    const problem = headerProblem(mapped, file.length);
     if (problem !== undefined) {
       file.close();
       throw invalidChannel(path, problem);
@@ -276,7 +290,8 @@ export class Channel implements Disposable {
     if (length > this.maxMessage + FRAME_HEADER)
       throw corruptChannel(`a frame at ${offset} claims ${length} bytes, more than the ring holds`);
     const size = frameSize(length);
-    if (offset + size > this.capacity) throw corruptChannel(`a frame at ${offset} of ${size} bytes crosses the ring's end`);
+    if (offset + size > this.capacity)
+      throw corruptChannel(`a frame at ${offset} of ${size} bytes crosses the ring's end`);
     return size;
   }
 
@@ -907,7 +922,8 @@ export interface RecordCodec<Value, Input> {
 export class TypedChannelFactory<T extends RecordCodec<unknown, unknown>> {
   readonly #type: T;
   constructor(type: T) {
-    if (type === null || typeof type !== 'object' || typeof type.read !== 'function' || typeof type.write !== 'function')
+    const usable = type !== null && typeof type === 'object';
+    if (!usable || typeof type.read !== 'function' || typeof type.write !== 'function')
       throw invalidArgType('type', 'a layout struct (with size, read and write)', type);
     if (!Number.isInteger(type.size) || type.size < 1) throw outOfRange('type.size', 'an integer >= 1', type.size);
     this.#type = type;

@@ -48,7 +48,9 @@ function worker(args: string[], env: Record<string, string> = {}): Worker {
         };
         listeners.push(check);
         check();
-        void ended.then(() => (output.includes(line) ? resolve() : reject(new Error(`worker ended before "${line}": ${output}`))));
+        void ended.then(() =>
+          output.includes(line) ? resolve() : reject(new Error(`worker ended before "${line}": ${output}`)),
+        );
       }),
   };
 }
@@ -67,7 +69,7 @@ async function receiveAll(channel: Channel, count: number): Promise<string[]> {
 }
 
 describe('Channel between processes', () => {
-  it('delivers every message of three producers exactly once, in each producer order, through a small ring', async () => {
+  it('delivers all of three producers' messages exactly once, in per-producer order, via a small ring', async () => {
     const path = dir('mpsc');
     const channel = Channel.open(path, { create: true, capacity: 1024 });
     const count = 400;
@@ -102,7 +104,8 @@ describe('Channel between processes', () => {
     expect(new Set(received).size).toBe(500);
     // Each consumer sees its share in ring order.
     for (const { output } of outputs) {
-      const numbers = output.split('\n').filter((line) => line.startsWith('q:')).map((line) => Number(line.split(':')[1]));
+      const lines = output.split('\n').filter((line) => line.startsWith('q:'));
+      const numbers = lines.map((line) => Number(line.split(':')[1]));
       expect(numbers).toEqual([...numbers].sort((x, y) => x - y));
     }
     channel.close();
@@ -138,7 +141,8 @@ describe('Channel between processes', () => {
     const survivor = worker(['produce', path, 's', '50', '4']);
     const got = await receiveAll(channel, 52);
     expect((await survivor.ended).code).toBe(0);
-    expect(got).toEqual([message('victim', 0), message('victim', 1), ...Array.from({ length: 50 }, (_, n) => message('s', n))]);
+    const survivors = Array.from({ length: 50 }, (_, n) => message('s', n));
+    expect(got).toEqual([message('victim', 0), message('victim', 1), ...survivors]);
     expect(channel.tryReceive()).toBeUndefined();
     channel.close();
   }, 120_000);
