@@ -106,7 +106,8 @@ function fresh(dir: string, name: string): Channel {
 async function channelThroughput(dir: string, size: number, count: number, batch: boolean): Promise<number> {
   const data = fresh(dir, `data-${size}-${batch}`);
   const control = fresh(dir, `control-${size}-${batch}`);
-  const worker = await start(batch ? 'channel-batch' : 'channel-single', [data.path, control.path, String(count), String(size)]);
+  const mode = batch ? 'channel-batch' : 'channel-single';
+  const worker = await start(mode, [data.path, control.path, String(count), String(size)]);
   const begin = performance.now();
   control.send('go');
   let received = 0;
@@ -238,7 +239,8 @@ function per(name: string, ms: number, count: number, scale = MESSAGES): Measure
 export default async function run(): Promise<BenchTable[]> {
   const dir = mkdtempSync(join(process.platform === 'linux' ? '/dev/shm' : tmpdir(), 'memmap-bench-channel-'));
   const binary = join(dir, 'channel-bench');
-  execFileSync('cc', ['-std=gnu11', '-O2', '-I', join(here, '../include'), '-o', binary, join(here, 'c/channel-bench.c')]);
+  const source = join(here, 'c/channel-bench.c');
+  execFileSync('cc', ['-std=gnu11', '-O2', '-I', join(here, '../include'), '-o', binary, source]);
   const tables: BenchTable[] = [];
   try {
     for (const size of [64, 4096]) {
@@ -251,7 +253,9 @@ export default async function run(): Promise<BenchTable[]> {
       rows.push(per('Channel send/receive', await channelThroughput(dir, size, n / 4, false), n / 4));
       rows.push(per('C channel.h send/receive', cThroughput(binary, dir, size, n), n));
       tables.push({
-        title: `Channel throughput, ${size}-byte messages between two processes (ms per ${MESSAGES.toLocaleString('en')} messages)`,
+        title:
+          `Channel throughput, ${size}-byte messages between two processes ` +
+          `(ms per ${MESSAGES.toLocaleString('en')} messages)`,
         baseline: 'process.send',
         rows,
         note: ratios(rows, 'C channel.h send/receive', false),
@@ -263,7 +267,9 @@ export default async function run(): Promise<BenchTable[]> {
     rows.push(per('Channel send + receive', await channelRoundTrip(dir, ROUND_TRIPS), ROUND_TRIPS, ROUND_TRIPS));
     rows.push(per('C channel.h', cRoundTrip(binary, dir, ROUND_TRIPS), ROUND_TRIPS, ROUND_TRIPS));
     tables.push({
-      title: `Channel round trip of a 64-byte message between two processes (ms per ${ROUND_TRIPS.toLocaleString('en')} round trips)`,
+      title:
+        'Channel round trip of a 64-byte message between two processes ' +
+        `(ms per ${ROUND_TRIPS.toLocaleString('en')} round trips)`,
       baseline: 'process.send',
       rows,
       note: ratios(rows, 'C channel.h', true),
@@ -278,10 +284,13 @@ export default async function run(): Promise<BenchTable[]> {
 function ratios(rows: Measurement[], c: string, latency: boolean): string {
   const ms = (name: string): number => rows.find((row) => row.name.startsWith(name))!.ms;
   const best = rows.filter((row) => row.name.startsWith('Channel')).reduce((m, row) => Math.min(m, row.ms), Infinity);
-  const against = `${(ms('process.send') / best).toFixed(1)}× process.send, ${(ms('unix socket') / best).toFixed(1)}× the Unix socket`;
+  const against =
+    `${(ms('process.send') / best).toFixed(1)}× process.send, ` +
+    `${(ms('unix socket') / best).toFixed(1)}× the Unix socket`;
   return latency
     ? `Channel round trip: ${against}; it takes ${(best / ms(c)).toFixed(2)}× C's time (goal: <= 2×).`
-    : `Best Channel row: ${against}, ${(ms(c) / best).toFixed(2)}× C's throughput on the same header (goal: >= 0.5×; ` +
+    : `Best Channel row: ${against}, ${(ms(c) / best).toFixed(2)}× C's throughput on the same header ` +
+        '(goal: >= 0.5×; ' +
         'goal for 64 B: >= 100× process.send).';
 }
 

@@ -30,12 +30,15 @@ if (process.argv[2] === 'consume') {
   try {
     const consumerC = join(dir, 'channel-consumer');
     const include = fileURLToPath(new URL('../include', import.meta.url));
-    execFileSync('cc', ['-std=gnu11', '-O2', '-I', include, '-o', consumerC, fileURLToPath(new URL('./channel-consumer.c', import.meta.url))]);
+    const source = fileURLToPath(new URL('./channel-consumer.c', import.meta.url));
+    execFileSync('cc', ['-std=gnu11', '-O2', '-I', include, '-o', consumerC, source]);
 
     using jobs = Channel.open(join(dir, 'jobs'), { create: true, capacity: 4096 });
     const self = fileURLToPath(import.meta.url);
     const consumers = [
-      spawn(process.execPath, ['--import', 'tsx', self, 'consume', jobs.path], { stdio: ['ignore', 'pipe', 'inherit'] }),
+      spawn(process.execPath, ['--import', 'tsx', self, 'consume', jobs.path], {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      }),
       spawn(consumerC, [jobs.path], { stdio: ['ignore', 'pipe', 'inherit'] }),
     ];
     let nodeReady: () => void = () => undefined;

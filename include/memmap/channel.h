@@ -238,6 +238,16 @@ static inline void mm_ch_repair(const mm_channel *ch, uint32_t position, uint32_
   if (kind == 0 || owner == ch->tid || mm_ch_thread_alive(owner)) return;
   uint32_t repaired = kind == MM_CH_CLAIMED ? MM_CH_FREE : kind == MM_CH_WRITING ? MM_CH_ABANDONED : MM_CH_CONSUMED;
   if (!atomic_compare_exchange_strong(mm_ch_state(ch, position), &seen, repaired)) return;
+  if (kind == MM_CH_WRITING) { /* the rest of the dead producer's batch: the frames that follow with the same word */
+    uint32_t next = position + mm_ch_frame_at(ch, position);
+    for (uint32_t steps = 0; steps <= ch->capacity / 8; steps++) {
+      uint32_t expected = seen;
+      if (!atomic_compare_exchange_strong(mm_ch_state(ch, next), &expected, MM_CH_ABANDONED)) break;
+      uint32_t size = mm_ch_frame_at(ch, next);
+      if (size == 0) break;
+      next += size;
+    }
+  }
   mm_ch_release(ch);
   mm_ch_wake_if_waited(ch, MM_CH_OFF_NOT_EMPTY);
   mm_ch_wake_if_waited(ch, MM_CH_OFF_NOT_FULL);

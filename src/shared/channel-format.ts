@@ -91,6 +91,7 @@ export function headerProblem(words: Int32Array, fileSize: number): string | und
     return `the capacity ${capacity} is not a power of two in [${MIN_CAPACITY}, ${MAX_CAPACITY}]`;
   if (words[I_MAX_MESSAGE] !== maxMessageOf(capacity)) return 'the largest-message field disagrees with the capacity';
   if (words[I_FLAGS] !== 0) return 'unknown flags are set';
-  if (fileSize !== HEADER_SIZE + capacity) return `it is ${fileSize} bytes, not header + capacity (${HEADER_SIZE + capacity})`;
+  if (fileSize !== HEADER_SIZE + capacity)
+    return `it is ${fileSize} bytes, not header + capacity (${HEADER_SIZE + capacity})`;
   return undefined;
 }

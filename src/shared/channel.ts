@@ -25,7 +25,16 @@
  *   lost: delivery is at most once). Compare-exchange from the exact word seen means two repairers cannot both act,
  *   and a live owner's next store is never overwritten by a repair it did not need.
  */
-import { closeSync, constants as fsConstants, fstatSync, linkSync, openSync, readSync, unlinkSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  constants as fsConstants,
+  fstatSync,
+  linkSync,
+  openSync,
+  readSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs';
 import { dirname, join } from 'node:path';
 import {
   fromNative,
@@ -225,13 +234,18 @@ export class Channel implements Disposable {
       const problem = headerProblem(header, read < HEADER_SIZE ? Math.min(read, fileSize) : fileSize);
       if (problem !== undefined) throw invalidChannel(path, problem);
       if (capacity !== undefined && header[I_CAPACITY] !== capacity)
-        throw invalidArgValue('options.capacity', capacity, `differs from the existing channel's (${header[I_CAPACITY]})`);
+        throw invalidArgValue(
+          'options.capacity',
+          capacity,
+          `differs from the existing channel's (${header[I_CAPACITY]})`,
+        );
     } finally {
       closeSync(fd);
     }
     const file = MappedFile.open(path, { mode: 'r+' });
     // Checked again on the mapping: the file may have been replaced between the read and the map.
-    const problem = headerProblem(new Int32Array(file.buffer.buffer, file.buffer.byteOffset, HEADER_SIZE / 4), file.length);
+    const mapped = new Int32Array(file.buffer.buffer, file.buffer.byteOffset, HEADER_SIZE / 4);
+    const problem = headerProblem(mapped, file.length);
     if (problem !== undefined) {
       file.close();
       throw invalidChannel(path, problem);
@@ -276,7 +290,8 @@ export class Channel implements Disposable {
     if (length > this.maxMessage + FRAME_HEADER)
       throw corruptChannel(`a frame at ${offset} claims ${length} bytes, more than the ring holds`);
     const size = frameSize(length);
-    if (offset + size > this.capacity) throw corruptChannel(`a frame at ${offset} of ${size} bytes crosses the ring's end`);
+    if (offset + size > this.capacity)
+      throw corruptChannel(`a frame at ${offset} of ${size} bytes crosses the ring's end`);
     return size;
   }
 
@@ -355,8 +370,8 @@ export class Channel implements Disposable {
 
   /**
    * Fills the claimed region at `position` with `messages[from..to)` and commits it: the later frames are written
-   * complete first, then the first frame's length goes out as WRITING (other producers may now pass), its
-   * payload, and COMMITTED last.
+   * first (length, payload, WRITING), then the first frame's length goes out as WRITING (other producers may now
+   * step over the region), its payload, and COMMITTED; then each later frame's COMMITTED, in order.
    */
   #fill(position: number, messages: readonly MessageBytes[], sizes: readonly number[], from: number, to: number): void {
     const words = this.#words;
@@ -367,7 +382,7 @@ export class Channel implements Disposable {
       const length = sizes[i]!;
       words[(at + 4) >> 2] = length;
       writePayload(data, at + FRAME_HEADER, messages[i]!, length);
-      words[at >> 2] = COMMITTED;
+      words[at >> 2] = WRITING | TID;
       at += frameSize(length);
     }
     const end = position + (at - first);
@@ -378,6 +393,12 @@ export class Channel implements Disposable {
     this.#advance(I_WRITE, end >>> 0);
     writePayload(data, first + FRAME_HEADER, messages[from]!, sizes[from]!);
     Atomics.store(words, first >> 2, COMMITTED);
+    // The rest in order: a producer killed here leaves a prefix of its batch committed and the rest WRITING,
+    // which one repair abandons together (#repair), so what it sent is always a gap-free prefix.
+    for (let i = from + 1, inner = first + frameSize(sizes[from]!); i < to; inner += frameSize(sizes[i++]!)) {
+      if (i === from + 2) stallHere('batch');
+      Atomics.store(words, inner >> 2, COMMITTED);
+    }
     if (Atomics.load(words, I_NOT_EMPTY_WAITERS) !== 0) this.#wake(I_NOT_EMPTY);
   }
 
@@ -515,15 +536,26 @@ export class Channel implements Disposable {
   #release(): void {
     const words = this.#words;
     let moved = false;
-    for (let steps = 0; steps <= this.capacity / FRAME_HEADER + 2; steps++) {
+    for (let attempts = 0; attempts < 64; attempts++) {
+      // Measure the run of done frames at the front, then move released over all of it with one exchange: the
+      // frames' states are final until released passes them, so the run stays done.
       const released = Atomics.load(words, I_RELEASED);
-      const word = Atomics.load(words, (HEADER_SIZE + (released & this.#mask)) >> 2);
-      if (word !== CONSUMED && word !== PADDING && word !== ABANDONED) break;
-      const size = this.#frameAt(released);
-      if (Atomics.compareExchange(words, I_RELEASED, released, (released + size) | 0) === released) moved = true;
+      let end = released;
+      for (let steps = 0; steps <= this.capacity / FRAME_HEADER; steps++) {
+        const word = Atomics.load(words, (HEADER_SIZE + (end & this.#mask)) >> 2);
+        if (word !== CONSUMED && word !== PADDING && word !== ABANDONED) break;
+        end = (end + this.#frameAt(end)) | 0;
+        if (((end - released) >>> 0) >= this.capacity) break;
+      }
+      if (end === released) break;
+      if (Atomics.compareExchange(words, I_RELEASED, released, end) === released) {
+        moved = true;
+        break;
+      }
     }
     if (moved && Atomics.load(words, I_NOT_FULL_WAITERS) !== 0) this.#wake(I_NOT_FULL);
   }
+
 
   /** The payload of the frame at `position` as a view into the ring (no copy). */
   #payload(position: number): Buffer {
@@ -611,18 +643,21 @@ export class Channel implements Disposable {
   /** Copies out `first` and up to max - 1 more committed frames, then releases them all at once. */
   #takeMore(first: number, max: number): Buffer[] {
     const words = this.#words;
+    const data = this.#data;
     const taken = [first];
-    while (taken.length < max) {
-      const position = this.#tryTake();
-      if (position < 0) break;
-      taken.push(position);
-    }
+    this.#takeFollowing(first, max, taken);
+    // One allocation for the batch; each message is a window of it.
+    let total = 0;
+    for (let i = 0; i < taken.length; i++) total += words[(HEADER_SIZE + (taken[i]! & this.#mask) + 4) >> 2]!;
+    const block = Buffer.allocUnsafe(total);
     const out = new Array<Buffer>(taken.length);
+    let at = 0;
     for (let i = 0; i < taken.length; i++) {
-      const view = this.#payload(taken[i]!);
-      const copy = Buffer.allocUnsafe(view.length);
-      view.copy(copy);
-      out[i] = copy;
+      const start = HEADER_SIZE + (taken[i]! & this.#mask);
+      const length = words[(start + 4) >> 2]!;
+      data.copy(block, at, start + FRAME_HEADER, start + FRAME_HEADER + length);
+      out[i] = block.subarray(at, at + length);
+      at += length;
     }
     stallHere('reading');
     for (let i = 0; i < taken.length; i++)
@@ -630,6 +665,30 @@ export class Channel implements Disposable {
     this.#release();
     return out;
   }
+
+  /**
+   * Takes committed frames that follow `first` (which this thread took) in one walk, up to `max` in all: stops at
+   * the first frame that is free, claimed or being written. The read hint moves once, at the end.
+   */
+  #takeFollowing(first: number, max: number, taken: number[]): void {
+    const words = this.#words;
+    let position = (first + this.#frameAt(first)) >>> 0;
+    while (taken.length < max) {
+      const index = (HEADER_SIZE + (position & this.#mask)) >> 2;
+      const word = Atomics.load(words, index);
+      if (word === FREE || (word & KIND_MASK) === CLAIMED || (word & KIND_MASK) === WRITING) break;
+      if ((word & KIND_MASK) === 0 && (word < COMMITTED || word > ABANDONED)) break; // let #tryTake report it
+      const size = this.#frameAt(position);
+      // `position` follows a frame this thread holds (READING), so released cannot pass it: no lap check needed.
+      if (word === COMMITTED) {
+        if (Atomics.compareExchange(words, index, COMMITTED, READING | TID) !== COMMITTED) continue;
+        taken.push(position);
+      }
+      position = (position + size) >>> 0;
+    }
+    this.#advance(I_READ, position);
+  }
+
 
   /** As `receive`, waiting on the thread pool: never blocks the event loop. */
   async receiveAsync(options?: ChannelWaitOptions): Promise<Buffer> {
@@ -717,6 +776,15 @@ export class Channel implements Disposable {
     const index = (HEADER_SIZE + (position & this.#mask)) >> 2;
     const repaired = kind === CLAIMED ? FREE : kind === WRITING ? ABANDONED : CONSUMED;
     if (Atomics.compareExchange(words, index, seen, repaired) !== seen) return;
+    if (kind === WRITING) {
+      // The rest of the dead producer's batch: the frames that follow with the same word.
+      let next = (position + this.#frameAt(position)) >>> 0;
+      for (let steps = 0; steps <= this.capacity / FRAME_HEADER; steps++) {
+        const at = (HEADER_SIZE + (next & this.#mask)) >> 2;
+        if (Atomics.compareExchange(words, at, seen, ABANDONED) !== seen) break;
+        next = (next + this.#frameAt(next)) >>> 0;
+      }
+    }
     this.#release();
     if (Atomics.load(words, I_NOT_EMPTY_WAITERS) !== 0) this.#wake(I_NOT_EMPTY);
     if (Atomics.load(words, I_NOT_FULL_WAITERS) !== 0) this.#wake(I_NOT_FULL);
@@ -854,7 +922,8 @@ export interface RecordCodec<Value, Input> {
 export class TypedChannelFactory<T extends RecordCodec<unknown, unknown>> {
   readonly #type: T;
   constructor(type: T) {
-    if (type === null || typeof type !== 'object' || typeof type.read !== 'function' || typeof type.write !== 'function')
+    const usable = type !== null && typeof type === 'object';
+    if (!usable || typeof type.read !== 'function' || typeof type.write !== 'function')
       throw invalidArgType('type', 'a layout struct (with size, read and write)', type);
     if (!Number.isInteger(type.size) || type.size < 1) throw outOfRange('type.size', 'an integer >= 1', type.size);
     this.#type = type;

@@ -48,7 +48,9 @@ function worker(args: string[], env: Record<string, string> = {}): Worker {
         };
         listeners.push(check);
         check();
-        void ended.then(() => (output.includes(line) ? resolve() : reject(new Error(`worker ended before "${line}": ${output}`))));
+        void ended.then(() =>
+          output.includes(line) ? resolve() : reject(new Error(`worker ended before "${line}": ${output}`)),
+        );
       }),
   };
 }
@@ -67,7 +69,7 @@ async function receiveAll(channel: Channel, count: number): Promise<string[]> {
 }
 
 describe('Channel between processes', () => {
-  it('delivers every message of three producers exactly once, in each producer order, through a small ring', async () => {
+  it('delivers all of three producers' messages exactly once, in per-producer order, via a small ring', async () => {
     const path = dir('mpsc');
     const channel = Channel.open(path, { create: true, capacity: 1024 });
     const count = 400;
@@ -102,7 +104,8 @@ describe('Channel between processes', () => {
     expect(new Set(received).size).toBe(500);
     // Each consumer sees its share in ring order.
     for (const { output } of outputs) {
-      const numbers = output.split('\n').filter((line) => line.startsWith('q:')).map((line) => Number(line.split(':')[1]));
+      const lines = output.split('\n').filter((line) => line.startsWith('q:'));
+      const numbers = lines.map((line) => Number(line.split(':')[1]));
       expect(numbers).toEqual([...numbers].sort((x, y) => x - y));
     }
     channel.close();
@@ -128,6 +131,22 @@ describe('Channel between processes', () => {
     }, 120_000);
   }
 
+  it('keeps a gap-free prefix of a batch whose producer was killed -9 between its commits', async () => {
+    const path = dir('dead-batch');
+    const channel = Channel.open(path, { create: true, capacity: 1024 });
+    const victim = worker(['produce', path, 'victim', '6', '6'], { MEMMAP_CHANNEL_TEST_STALL: 'batch' });
+    await victim.printed('stalled batch');
+    victim.child.kill('SIGKILL');
+    await victim.ended;
+    const survivor = worker(['produce', path, 's', '50', '4']);
+    const got = await receiveAll(channel, 52);
+    expect((await survivor.ended).code).toBe(0);
+    const survivors = Array.from({ length: 50 }, (_, n) => message('s', n));
+    expect(got).toEqual([message('victim', 0), message('victim', 1), ...survivors]);
+    expect(channel.tryReceive()).toBeUndefined();
+    channel.close();
+  }, 120_000);
+
   it('loses at most the message a consumer killed -9 mid-receive held, and the ring goes on', async () => {
     const path = dir('dead-consumer');
     const channel = Channel.open(path, { create: true, capacity: 256 });
@@ -143,6 +162,36 @@ describe('Channel between processes', () => {
     const got = await receiveAll(channel, 200);
     expect((await producer.ended).code).toBe(0);
     expect(got).toEqual(Array.from({ length: 200 }, (_, n) => message('p', n)));
+    channel.close();
+  }, 120_000);
+
+  it('survives producers killed -9 at random moments: no torn message, each producer a gap-free prefix', async () => {
+    const path = dir('random-kills');
+    const channel = Channel.open(path, { create: true, capacity: 1024 });
+    const victims = ['v1', 'v2', 'v3'].map((id, i) => worker(['produce', path, id, '100000', String(1 + i * 4)]));
+    await Promise.all(victims.map((victim) => victim.printed('ready')));
+    const got: string[] = [];
+    // Drain while they run; kill each after a different delay.
+    const draining = (async () => {
+      for (;;) {
+        const batch = await channel.receiveManyAsync(256, { timeout: 60_000 });
+        for (const bytes of batch) got.push(bytes.toString());
+        if (got.at(-1) === 'end') return;
+      }
+    })();
+    for (const [i, victim] of victims.entries()) {
+      await new Promise((resolve) => setTimeout(resolve, 150 + 100 * i));
+      victim.child.kill('SIGKILL');
+      await victim.ended;
+    }
+    channel.send('end');
+    await draining;
+    for (const id of ['v1', 'v2', 'v3']) {
+      const mine = got.filter((line) => line.startsWith(`${id}:`));
+      // Well-formed (the padding length follows from n) and 0, 1, 2, ... with no gap or repeat.
+      mine.forEach((line, n) => expect(line).toBe(message(id, n)));
+    }
+    expect(got.filter((line) => !/^v\d:/.test(line))).toEqual(['end']);
     channel.close();
   }, 120_000);
 });

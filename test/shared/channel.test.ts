@@ -7,6 +7,8 @@ import { useTempDir } from '../helpers/temp.js';
 
 const dir = useTempDir('memmap-channel-');
 let serial = 0;
+/** Matches an error with this code. */
+const code = (name: string): unknown => expect.objectContaining({ code: name });
 /** The header words of the file at `path`, read with fs (not through the channel). */
 function header(path: string): Int32Array {
   return new Int32Array(new Uint8Array(readFileSync(path).subarray(0, HEADER_SIZE)).buffer);
@@ -62,9 +64,9 @@ describe('Channel', () => {
 
   it('rejects a message longer than maxMessage with ERR_OUT_OF_RANGE and sends nothing of a bad batch', () => {
     const channel = fresh(128);
-    expect(() => channel.send(Buffer.alloc(channel.maxMessage + 1))).toThrow(expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }));
-    expect(() => channel.sendMany(['ok', Buffer.alloc(1000)])).toThrow(expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }));
-    expect(() => channel.sendMany(['ok', 42 as unknown as string])).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }));
+    expect(() => channel.send(Buffer.alloc(channel.maxMessage + 1))).toThrow(code('ERR_OUT_OF_RANGE'));
+    expect(() => channel.sendMany(['ok', Buffer.alloc(1000)])).toThrow(code('ERR_OUT_OF_RANGE'));
+    expect(() => channel.sendMany(['ok', 42 as unknown as string])).toThrow(code('ERR_INVALID_ARG_TYPE'));
     expect(channel.tryReceive()).toBeUndefined();
     channel.send(Buffer.alloc(channel.maxMessage, 7));
     expect(channel.receive().length).toBe(channel.maxMessage);
@@ -82,10 +84,10 @@ describe('Channel', () => {
     channel.close();
   });
 
-  it('times out with ERR_CHANNEL_TIMEOUT, aborts with ABORT_ERR, and fails fast when full with whenFull: error', async () => {
+  it('times out (ERR_CHANNEL_TIMEOUT), aborts (ABORT_ERR), and fails fast when full with whenFull: error', async () => {
     const channel = fresh(128);
-    expect(() => channel.receive({ timeout: 0 })).toThrow(expect.objectContaining({ code: 'ERR_CHANNEL_TIMEOUT' }));
-    expect(() => channel.receive({ timeout: 30 })).toThrow(expect.objectContaining({ code: 'ERR_CHANNEL_TIMEOUT' }));
+    expect(() => channel.receive({ timeout: 0 })).toThrow(code('ERR_CHANNEL_TIMEOUT'));
+    expect(() => channel.receive({ timeout: 30 })).toThrow(code('ERR_CHANNEL_TIMEOUT'));
     await expect(channel.receiveAsync({ timeout: 30 })).rejects.toMatchObject({ code: 'ERR_CHANNEL_TIMEOUT' });
     const controller = new AbortController();
     const pending = channel.receiveAsync({ signal: controller.signal });
@@ -97,9 +99,9 @@ describe('Channel', () => {
     let sent = 0;
     expect(() => {
       for (;;) (strict.send('12345678'), sent++);
-    }).toThrow(expect.objectContaining({ code: 'ERR_CHANNEL_FULL' }));
+    }).toThrow(code('ERR_CHANNEL_FULL'));
     expect(sent).toBe(Math.floor((128 - 8) / 16));
-    expect(() => channel.send('x', { timeout: 20 })).toThrow(expect.objectContaining({ code: 'ERR_CHANNEL_TIMEOUT' }));
+    expect(() => channel.send('x', { timeout: 20 })).toThrow(code('ERR_CHANNEL_TIMEOUT'));
     // A waiting sender goes on when a consumer frees room.
     const waiting = channel.sendAsync('after', { timeout: 5000 });
     channel.receive();
@@ -145,8 +147,8 @@ describe('Channel', () => {
       if (got.length === 3) setTimeout(() => channel.close(), 20);
     }
     expect(got).toEqual(['a', 'b', 'c']);
-    expect(() => channel.send('x')).toThrow(expect.objectContaining({ code: 'ERR_MAPPING_CLOSED' }));
-    expect(() => channel.tryReceive()).toThrow(expect.objectContaining({ code: 'ERR_MAPPING_CLOSED' }));
+    expect(() => channel.send('x')).toThrow(code('ERR_MAPPING_CLOSED'));
+    expect(() => channel.tryReceive()).toThrow(code('ERR_MAPPING_CLOSED'));
   });
 
   it('carries typed records through Channel.of(struct)', async () => {
@@ -169,28 +171,28 @@ describe('Channel', () => {
     expect(await into.receiveAsync()).toEqual({ name: 'bob', age: 1 });
     expect(into.tryReceive()).toBeUndefined();
     into.channel.send('nonsense');
-    expect(() => into.receive()).toThrow(expect.objectContaining({ code: 'ERR_CHANNEL_CORRUPT' }));
+    expect(() => into.receive()).toThrow(code('ERR_CHANNEL_CORRUPT'));
     out.close();
     into.close();
   });
 
   it('rejects bad arguments with codes before touching anything', () => {
-    expect(() => Channel.open(42 as unknown as string)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }));
-    expect(() => Channel.open(dir('x'), { create: true, capacity: 100 })).toThrow(expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }));
-    expect(() => Channel.open(dir('x'), { create: true, capacity: 32 })).toThrow(expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }));
+    expect(() => Channel.open(42 as unknown as string)).toThrow(code('ERR_INVALID_ARG_TYPE'));
+    expect(() => Channel.open(dir('x'), { create: true, capacity: 100 })).toThrow(code('ERR_OUT_OF_RANGE'));
+    expect(() => Channel.open(dir('x'), { create: true, capacity: 32 })).toThrow(code('ERR_OUT_OF_RANGE'));
     expect(() => Channel.open(dir('x'), { create: true, capacity: '1' as unknown as number })).toThrow(
-      expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }),
+      code('ERR_INVALID_ARG_TYPE'),
     );
-    expect(() => Channel.open(dir('x'), { whenFull: 'drop' as 'wait' })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
+    expect(() => Channel.open(dir('x'), { whenFull: 'drop' as 'wait' })).toThrow(code('ERR_INVALID_ARG_VALUE'));
     expect(() => Channel.open(dir('missing'))).toThrow(expect.objectContaining({ code: 'ENOENT', syscall: 'open' }));
     const channel = fresh(128);
-    expect(() => Channel.open(channel.path, { capacity: 256 })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
-    expect(() => channel.send(null as unknown as string)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }));
-    expect(() => channel.sendMany('abc' as unknown as string[])).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }));
-    expect(() => channel.receive({ timeout: -1 })).toThrow(expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }));
-    expect(() => channel.receive({ signal: {} as AbortSignal })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }));
-    expect(() => channel.receiveMany(0)).toThrow(expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }));
-    expect(() => Channel.of({} as never)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }));
+    expect(() => Channel.open(channel.path, { capacity: 256 })).toThrow(code('ERR_INVALID_ARG_VALUE'));
+    expect(() => channel.send(null as unknown as string)).toThrow(code('ERR_INVALID_ARG_TYPE'));
+    expect(() => channel.sendMany('abc' as unknown as string[])).toThrow(code('ERR_INVALID_ARG_TYPE'));
+    expect(() => channel.receive({ timeout: -1 })).toThrow(code('ERR_OUT_OF_RANGE'));
+    expect(() => channel.receive({ signal: {} as AbortSignal })).toThrow(code('ERR_INVALID_ARG_TYPE'));
+    expect(() => channel.receiveMany(0)).toThrow(code('ERR_OUT_OF_RANGE'));
+    expect(() => Channel.of({} as never)).toThrow(code('ERR_INVALID_ARG_TYPE'));
     channel.send('kept');
     expect(channel.receive().toString()).toBe('kept');
     channel.close();
@@ -220,7 +222,7 @@ describe('Channel', () => {
       const path = dir(`foreign-${name}`);
       writeFileSync(path, bytes);
       expect(() => Channel.open(path), name).toThrow(expect.objectContaining({ code: 'ERR_CHANNEL_INVALID', path }));
-      expect(() => Channel.open(path, { create: true }), name).toThrow(expect.objectContaining({ code: 'ERR_CHANNEL_INVALID' }));
+      expect(() => Channel.open(path, { create: true }), name).toThrow(code('ERR_CHANNEL_INVALID'));
       expect(readFileSync(path).equals(bytes), name).toBe(true);
     }
   });
@@ -232,16 +234,16 @@ describe('Channel', () => {
     using raw = MappedFile.open(path, { mode: 'r+' });
     const words = new Int32Array(raw.buffer.buffer, raw.buffer.byteOffset, raw.length / 4);
     words[HEADER_SIZE / 4 + 1] = 0x7fffffff; // the frame's length word
-    expect(() => channel.receive({ timeout: 0 })).toThrow(expect.objectContaining({ code: 'ERR_CHANNEL_CORRUPT' }));
+    expect(() => channel.receive({ timeout: 0 })).toThrow(code('ERR_CHANNEL_CORRUPT'));
     words[I_WRITE] = 0; // a stale hint (legal: a producer died before moving it) that leads over the broken frame
-    expect(() => channel.send('x')).toThrow(expect.objectContaining({ code: 'ERR_CHANNEL_CORRUPT' }));
+    expect(() => channel.send('x')).toThrow(code('ERR_CHANNEL_CORRUPT'));
     words[HEADER_SIZE / 4 + 1] = 3;
     words[HEADER_SIZE / 4] = 77; // an unknown state
-    expect(() => channel.receive({ timeout: 0 })).toThrow(expect.objectContaining({ code: 'ERR_CHANNEL_CORRUPT' }));
+    expect(() => channel.receive({ timeout: 0 })).toThrow(code('ERR_CHANNEL_CORRUPT'));
     // Every frame says "consumed, 0 bytes": the chain never reaches a free word.
     for (let i = 0; i < 256 / 4; i += 2) (words[HEADER_SIZE / 4 + i] = 2), (words[HEADER_SIZE / 4 + i + 1] = 0);
     words[I_RELEASED] = 8;
-    expect(() => channel.send('x')).toThrow(expect.objectContaining({ code: 'ERR_CHANNEL_CORRUPT' }));
+    expect(() => channel.send('x')).toThrow(code('ERR_CHANNEL_CORRUPT'));
     channel.close();
   });
 });
