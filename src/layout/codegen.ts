@@ -50,7 +50,12 @@ export interface Codec {
 }
 
 /** The StructArray subclass generated for one element type. */
-export type ArrayClass = new (token: typeof internal, dv: DataView, base: number, length: number) => StructArray<AnyFieldType>;
+export type ArrayClass = new (
+  token: typeof internal,
+  dv: DataView,
+  base: number,
+  length: number,
+) => StructArray<AnyFieldType>;
 
 /** Everything compiled for one (type, byte order). */
 export interface Compiled {
@@ -97,9 +102,9 @@ const getters: Record<ScalarKind, string> = {
 };
 
 /**
- * A test that is true when `@` (the variable), already known to be a number, is not an integer of the kind. The `typeof` test in
- * front of it keeps bigints and Symbols (which these operators would throw on) and objects (whose valueOf they would
- * call) out.
+ * A test that is true when `@` (the variable), already known to be a number, is not an integer of the kind. The
+ * `typeof` test in front of it keeps bigints and Symbols (which these operators would throw on) and objects (whose
+ * valueOf they would call) out.
  */
 const integerTests: Partial<Record<ScalarKind, string>> = {
   int8: '((@ << 24) >> 24) !== @',
@@ -249,9 +254,15 @@ function checkStatements(type: AnyFieldType, x: string, ready: string, path: str
   if (integerTest !== undefined)
     return `if (typeof ${x} !== 'number' || ${integerTest}) throw badInteger(${x}, ${path}, ${key}, '${kind}');`;
   if (kind === 'int64')
-    return `if (typeof ${x} !== 'bigint' || ${x} < INT64_MIN || ${x} > INT64_MAX) throw badBigInt(${x}, ${path}, ${key}, 'int64');`;
+    return (
+      `if (typeof ${x} !== 'bigint' || ${x} < INT64_MIN || ${x} > INT64_MAX) ` +
+      `throw badBigInt(${x}, ${path}, ${key}, 'int64');`
+    );
   if (kind === 'uint64')
-    return `if (typeof ${x} !== 'bigint' || ${x} < 0n || ${x} > UINT64_MAX) throw badBigInt(${x}, ${path}, ${key}, 'uint64');`;
+    return (
+      `if (typeof ${x} !== 'bigint' || ${x} < 0n || ${x} > UINT64_MAX) ` +
+      `throw badBigInt(${x}, ${path}, ${key}, 'uint64');`
+    );
   if (kind === 'bool') return `if (typeof ${x} !== 'boolean') throw badBoolean(${x}, ${path}, ${key});`;
   return `if (typeof ${x} !== 'number') throw badNumber(${x}, ${path}, ${key});`;
 }
@@ -267,12 +278,22 @@ function storeStatement(type: AnyFieldType, o: string, ready: string, endian: En
 }
 
 /** Checks and writes a leaf in `x`; a nested record or array is filled by its own codec (into scratch). */
-function fillStatements(type: AnyFieldType, o: string, x: string, path: string, key: string, endian: Endian, deps: Dependencies): string {
+function fillStatements(
+  type: AnyFieldType,
+  o: string,
+  x: string,
+  path: string,
+  key: string,
+  endian: Endian,
+  deps: Dependencies,
+): string {
   if (isLeaf(type)) {
     const ready = type.kind === 'char' || type.kind === 'bytes' ? `${x}_ready` : x;
     return `{ ${checkStatements(type, x, ready, path, key)} ${storeStatement(type, o, ready, endian)} }`;
   }
-  const childPath = key.startsWith("'") ? `(${path} === '' ? ${key} : ${path} + '.' + ${key})` : `${path} + '[' + ${key} + ']'`;
+  const childPath = key.startsWith("'")
+    ? `(${path} === '' ? ${key} : ${path} + '.' + ${key})`
+    : `${path} + '[' + ${key} + ']'`;
   return `${deps.add(type, endianOf(type, endian))}_fill(dv, ${o}, ${x}, ${childPath});`;
 }
 
@@ -315,18 +336,24 @@ function compile(type: AnyFieldType, endian: Endian): Compiled {
         ? arrayPiece(type as ArrayType, endian)
         : leafPiece(type, endian);
   const isRecord = type.kind === 'struct' || type.kind === 'union';
-  const source = `'use strict';\n// ${describe(type)}, ${endian}-endian, ${type.size} bytes\n${piece.body}\n${arrayClassSource(type, isRecord)}\nreturn { read, write, fill, view, ArrayClass };\n`;
+  const source =
+    `'use strict';\n// ${describe(type)}, ${endian}-endian, ${type.size} bytes\n${piece.body}\n` +
+    `${arrayClassSource(type, isRecord)}\nreturn { read, write, fill, view, ArrayClass };\n`;
   if (typeof process !== 'undefined' && process.env?.MEMMAP_DEBUG_CODEGEN === '1') process.stderr.write(`${source}\n`);
-  const names = ['type', 'ENDIAN', ...Object.keys(runtime), ...Object.keys(piece.deps.values), ...Object.keys(piece.extra)];
-  const values = [type, endian, ...Object.values(runtime), ...Object.values(piece.deps.values), ...Object.values(piece.extra)];
+  const bound: Record<string, unknown> = { type, ENDIAN: endian, ...runtime, ...piece.deps.values, ...piece.extra };
+  const names = Object.keys(bound);
+  const values = Object.values(bound);
   // The source is made only from field names checked to be C identifiers, numbers and fixed text.
   const made = new Function(...names, source)(...values) as Codec & { fill: Codec['write']; ArrayClass: ArrayClass };
-  return { codec: { read: made.read, write: made.write, view: made.view }, fill: made.fill, ArrayClass: made.ArrayClass, source };
+  const codec = { read: made.read, write: made.write, view: made.view };
+  return { codec, fill: made.fill, ArrayClass: made.ArrayClass, source };
 }
 
 function describe(type: AnyFieldType): string {
   if (type.kind === 'struct' || type.kind === 'union')
-    return `${type.kind} { ${(type as Aggregate).fields.map((f) => `${describe(f.type)} ${f.name} @${f.offset}`).join('; ')} }`;
+    return `${type.kind} { ${(type as Aggregate).fields
+      .map((f) => `${describe(f.type)} ${f.name} @${f.offset}`)
+      .join('; ')} }`;
   if (type.kind === 'array') return `${describe((type as ArrayType).element)}[${(type as ArrayType).length}]`;
   if (type.kind === 'char' || type.kind === 'bytes') return `${type.kind}(${type.size})`;
   return type.kind;
@@ -337,7 +364,10 @@ function leafPiece(type: AnyFieldType, endian: Endian): Piece {
   const deps = new Dependencies();
   const ready = type.kind === 'char' || type.kind === 'bytes' ? 'ready' : 'x';
   const body = `function read(dv, o) { return ${readExpression(type, 'o', endian, deps)}; }
-function write(dv, o, x, path) { ${checkStatements(type, 'x', ready, "''", 'path')} ${storeStatement(type, 'o', ready, endian)} }
+function write(dv, o, x, path) {
+  ${checkStatements(type, 'x', ready, "''", 'path')}
+  ${storeStatement(type, 'o', ready, endian)}
+}
 const fill = write;
 function view(dv, o) {
   try { return ${viewExpression(type, 'o', endian, deps)}; } catch (e) { throw accessError(dv, e); }
@@ -360,7 +390,10 @@ function arrayPiece(type: ArrayType, endian: Endian): Piece {
 }
 function fill(dv, o, v, path) {
   if ((!Array.isArray(v) && !ArrayBuffer.isView(v)) || v.length !== ${n}) throw badArray(v, path, ${n});
-  for (let i = 0; i < ${n}; i++) { const x = v[i]; ${fillStatements(element, `o + i * ${stride}`, 'x', 'path', 'i', endian, deps)} }
+  for (let i = 0; i < ${n}; i++) {
+    const x = v[i];
+    ${fillStatements(element, `o + i * ${stride}`, 'x', 'path', 'i', endian, deps)}
+  }
 }
 const scratch = { free: undefined };
 function write(dv, o, v, path) { viaScratch(${type.size}, fill, scratch, dv, o, v, path); }
@@ -372,14 +405,17 @@ function view(dv, o) { return new ElementArray(internal, dv, o, ${n}); }`;
 function aggregatePiece(type: Aggregate, endian: Endian): Piece {
   const deps = new Dependencies();
   const fields = type.fields;
-  const readProps = fields.map((f) => `    ${f.name}: ${readExpression(f.type, `o + ${f.offset}`, endian, deps)},`).join('\n');
+  const readProps = fields
+    .map((f) => `    ${f.name}: ${readExpression(f.type, `o + ${f.offset}`, endian, deps)},`)
+    .join('\n');
   let body = `function read(dv, o) {\n  return {\n${readProps}\n  };\n}\n`;
 
   const padding = paddingRuns(type)
     .map(([start, length]) => zeroStatements(`o + ${start}`, length))
     .join('');
   // Every member is read from the value once, into a local, before any byte is written.
-  let check = `  if (v instanceof View) { copyView(v, dv, o); return; }\n  if (typeof v !== 'object' || v === null) throw badObject(v, path);\n`;
+  const fromView = `  if (v instanceof View) { copyView(v, dv, o); return; }\n`;
+  let check = `${fromView}  if (typeof v !== 'object' || v === null) throw badObject(v, path);\n`;
   if (type.kind === 'struct' && fields.every((f) => isLeaf(f.type))) {
     // Only scalars, strings and bytes: check every member into locals, then store them all.
     fields.forEach((f, i) => (check += `  const x${i} = v.${f.name};\n`));
@@ -394,10 +430,12 @@ function aggregatePiece(type: Aggregate, endian: Endian): Piece {
     // Nested records or arrays: built whole in a scratch record, then copied (see viaScratch).
     let fill = `  if (typeof v !== 'object' || v === null) throw badObject(v, path);\n`;
     fields.forEach((f, i) => {
-      fill += `  const x${i} = v.${f.name}; ${fillStatements(f.type, `o + ${f.offset}`, `x${i}`, 'path', `'${f.name}'`, endian, deps)}\n`;
+      const member = fillStatements(f.type, `o + ${f.offset}`, `x${i}`, 'path', `'${f.name}'`, endian, deps);
+      fill += `  const x${i} = v.${f.name};\n  ${member}\n`;
     });
     body += `function fill(dv, o, v, path) {\n${fill}  ${padding}\n}\nconst scratch = { free: undefined };\n`;
-    body += `function write(dv, o, v, path) {\n  if (v instanceof View) { copyView(v, dv, o); return; }\n  viaScratch(${type.size}, fill, scratch, dv, o, v, path);\n}\n`;
+    body += `function write(dv, o, v, path) {\n${fromView}`;
+    body += `  viaScratch(${type.size}, fill, scratch, dv, o, v, path);\n}\n`;
   } else {
     // A union write sets exactly one member (each read once) and zeroes the bytes after it. A nested member's own
     // write is all-or-nothing, and the zeroing comes after it, so nothing is written when the member is rejected.
@@ -409,7 +447,8 @@ function aggregatePiece(type: Aggregate, endian: Endian): Piece {
       const tail = f.type.size < type.size ? zeroStatements(`o + ${f.type.size}`, type.size - f.type.size) : '';
       const write = isLeaf(f.type)
         ? fillStatements(f.type, 'o', `x${i}`, 'path', `'${f.name}'`, endian, deps)
-        : `${deps.add(f.type, endianOf(f.type, endian))}_write(dv, o, x${i}, (path === '' ? '${f.name}' : path + '.${f.name}'));`;
+        : `${deps.add(f.type, endianOf(f.type, endian))}_write(dv, o, x${i}, ` +
+          `(path === '' ? '${f.name}' : path + '.${f.name}'));`;
       check += `  if (x${i} !== undefined) { ${write} ${tail}return; }\n`;
     });
     body += `function write(dv, o, v, path) {\n${check}}\nconst fill = write;\n`;
@@ -420,10 +459,15 @@ function aggregatePiece(type: Aggregate, endian: Endian): Piece {
   let members = '';
   for (const f of fields) {
     const at = `this.#o + ${f.offset}`;
-    members += `  get ${f.name}() {\n    const dv = this.#dv;\n    try { return ${viewExpression(f.type, at, endian, deps)}; } catch (e) { throw accessError(dv, e); }\n  }\n`;
+    const shown = viewExpression(f.type, at, endian, deps);
+    members += `  get ${f.name}() {\n    const dv = this.#dv;\n`;
+    members += `    try { return ${shown}; } catch (e) { throw accessError(dv, e); }\n  }\n`;
     if (isScalarKind(f.type.kind) || f.type.kind === 'char') {
       const ready = f.type.kind === 'char' ? 'ready' : 'x';
-      members += `  set ${f.name}(x) {\n    ${checkStatements(f.type, 'x', ready, "''", `'${f.name}'`)}\n    const dv = this.#dv;\n    try { ${storeStatement(f.type, at, ready, endian)} } catch (e) { throw accessError(dv, e); }\n  }\n`;
+      members += `  set ${f.name}(x) {\n    ${checkStatements(f.type, 'x', ready, "''", `'${f.name}'`)}\n`;
+      members += `    const dv = this.#dv;\n`;
+      const store = storeStatement(f.type, at, ready, endian);
+      members += `    try { ${store} } catch (e) { throw accessError(dv, e); }\n  }\n`;
     }
   }
   body += `
@@ -453,6 +497,9 @@ function view(dv, o) { return new View(dv, o); }`;
 function arrayClassSource(type: AnyFieldType, isRecord: boolean): string {
   const stride = type.size;
   // What a step hands out: the moved view for records, else the element's value (or live bytes / array).
+  const o = (index: string): string => `this.#base + ${index} * ${stride}`;
+  const next = 'return { done: false, value: view(this.#dv, o) };';
+  const cursorValue = `return view(this.#dv, ${o('index')});`;
   const step = isRecord
     ? { setup: 'const cursor = new View(dv, base);', at: (o: string) => `(move(cursor, ${o}), cursor)` }
     : { setup: '', at: (o: string) => `view(dv, ${o})` };
@@ -460,21 +507,26 @@ function arrayClassSource(type: AnyFieldType, isRecord: boolean): string {
 // StructArray of ${describe(type)}: every method here serves this element type only.
 class Cursor {
   #dv; #base; #length; ${isRecord ? '#view;' : ''}
-  constructor(dv, base, length) { this.#dv = dv; this.#base = base; this.#length = length; ${isRecord ? 'this.#view = new View(dv, base);' : ''} }
+  constructor(dv, base, length) {
+    this.#dv = dv; this.#base = base; this.#length = length; ${isRecord ? 'this.#view = new View(dv, base);' : ''}
+  }
   get length() { return this.#length; }
   at(index) {
     if ((index >>> 0) !== index || index >= this.#length) throw badIndex(index, this.#length, false);
-    ${isRecord ? `const cursor = this.#view; move(cursor, this.#base + index * ${stride}); return cursor;` : `return view(this.#dv, this.#base + index * ${stride});`}
+    ${isRecord ? `const cursor = this.#view; move(cursor, ${o('index')}); return cursor;` : cursorValue}
   }
 }
 class Iterator {
   #dv; #o; #end; ${isRecord ? '#view;' : ''}
-  constructor(dv, base, length) { this.#dv = dv; this.#o = base; this.#end = base + length * ${stride}; ${isRecord ? 'this.#view = new View(dv, base);' : ''} }
+  constructor(dv, base, length) {
+    this.#dv = dv; this.#o = base; this.#end = base + length * ${stride};
+    ${isRecord ? 'this.#view = new View(dv, base);' : ''}
+  }
   next() {
     const o = this.#o;
     if (o >= this.#end) return { done: true, value: undefined };
     this.#o = o + ${stride};
-    ${isRecord ? 'const cursor = this.#view; move(cursor, o); return { done: false, value: cursor };' : 'return { done: false, value: view(this.#dv, o) };'}
+    ${isRecord ? 'const cursor = this.#view; move(cursor, o); return { done: false, value: cursor };' : next}
   }
   [Symbol.iterator]() { return this; }
 }
@@ -512,7 +564,11 @@ class ArrayClass extends StructArray {
   toArray() {
     const length = this.length, dv = this.#dv, base = this.#base;
     const out = new Array(length);
-    try { for (let i = 0; i < length; i++) out[i] = read(dv, base + i * ${stride}); } catch (e) { throw accessError(dv, e); }
+    try {
+      for (let i = 0; i < length; i++) out[i] = read(dv, base + i * ${stride});
+    } catch (e) {
+      throw accessError(dv, e);
+    }
     return out;
   }
   subarray(start = 0, end = this.length) {
