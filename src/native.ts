@@ -27,8 +27,13 @@ export interface NativeAddon {
   constants: NativeConstants;
   /** mmap(2). `offset` must be page-aligned, `length` > 0. Returns one external ArrayBuffer over the pages. */
   mmap(length: number, prot: number, flags: number, fd: number, offset: number): ArrayBuffer;
-  /** Detaches the ArrayBuffer (every view over it becomes length 0), then munmap(2). Once per mapping. */
-  munmap(mapping: ArrayBuffer): void;
+  /**
+   * Detaches the ArrayBuffer (every view over it becomes length 0), then maps anonymous memory over its range
+   * (mmap MAP_FIXED): the file's pages are gone, the addresses stay reserved, and munmap(2) runs when the ArrayBuffer
+   * is collected and its backing store freed, so native code still working on the old pointer never faults. Once
+   * per mapping.
+   */
+  retire(mapping: ArrayBuffer): void;
   /** msync(2) on the calling thread. */
   msync(mapping: ArrayBuffer, offset: number, length: number, flags: number): void;
   /** msync(2) on the libuv thread pool. */

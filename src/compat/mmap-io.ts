@@ -238,7 +238,7 @@ export function map(
     } catch (error) {
       const failure = compatSystemError(error, 'madvise() failed', map);
       try {
-        native.munmap(mapping); // mmap-io leaks the mapping here (difference 3)
+        native.retire(mapping); // mmap-io leaks the mapping here (difference 3)
       } catch {
         // munmap of a mapping just made cannot fail in practice; the madvise error is the one to report
       }
@@ -323,7 +323,7 @@ export function unmap(buffer: Buffer): void {
   if (state === undefined) throw invalidArgValue('buffer', buffer, 'must be a Buffer returned by map() (or a view of one) to be passed to unmap()');
   if (state.unmapped) return;
   state.unmapped = true;
-  call('munmap() failed', unmap, () => native.munmap(mapping));
+  call('munmap() failed', unmap, () => native.retire(mapping));
 }
 
 /** Pages may be read. */
