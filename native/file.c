@@ -1,4 +1,5 @@
-/* File syscalls Node's fs module lacks: posix_fallocate and flock. */
+/* The file syscalls node:fs lacks: posix_fallocate and flock (every other file syscall goes through node:fs, from
+   src/file-io.ts). */
 #include "common.h"
 
 #include <errno.h>

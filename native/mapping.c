@@ -1,9 +1,31 @@
 /*
- * mmap, munmap, msync, madvise, mincore, mlock, munlock: one function each, no policy.
+ * mmap, msync, madvise, mincore, mlock, munlock: one function each, no policy; and the retirement of a mapping.
  *
  * A mapping reaches JavaScript as one external ArrayBuffer over exactly the mapped pages. Every view the
- * TypeScript layer hands out is built on that one ArrayBuffer, so detaching it (before munmap) turns every
- * Buffer/TypedArray/DataView over the mapping into a zero-length view instead of a pointer to freed memory.
+ * TypeScript layer hands out is built on that one ArrayBuffer, so detaching it turns every Buffer/TypedArray/
+ * DataView over the mapping into a zero-length view instead of a pointer to freed memory.
+ *
+ * Detaching does not stop native code that already holds the pointer: zlib, crypto, fs and streams work on a
+ * view's memory from a thread-pool thread while JavaScript goes on, and may still be doing so when the mapping is
+ * closed. So the address range is never unmapped while anything can touch it. Retiring a mapping (close, resize,
+ * refresh) detaches the ArrayBuffer and maps anonymous memory over the range (MAP_FIXED, which drops the file's
+ * pages at once, as munmap would; dirty pages of a shared mapping stay in the page cache and are written back as
+ * after munmap); the range itself is released (munmap) only when both V8 and JavaScript are done with it: when the
+ * backing store is freed (the external ArrayBuffer's finalizer, which Node runs soon after the detach, or when a
+ * native consumer drops its hold on the store) *and* the ArrayBuffer object is collected (the napi_wrap finalizer:
+ * a consumer that keeps the JavaScript object keeps the range). Until then the range is reserved, so the kernel
+ * cannot hand the address to a new mapping: no two live ArrayBuffers over one address, which V8's backing-store
+ * bookkeeping would not survive.
+ *
+ * The two finalizers run at different times on each runtime (measured with Node 20, Bun 1.4.4, Deno 2.9.6; all
+ * three hand out the mapped memory itself, never a copy):
+ *   - napi_detach_arraybuffer: Node runs the backing store's finalizer on a later tick; Bun and Deno run it inside
+ *     the call, before it returns (so a record freed by that finalizer must not be touched after the detach: the
+ *     cause of the EINVAL from munmap that the first close() gave on Bun and Deno before this design).
+ *   - a failed napi_create_external_arraybuffer (a length past the largest buffer): Node runs the finalizer inside
+ *     the failed call; Bun never runs it; Deno does not fail but aborts the process (a V8 CHECK) past V8's largest
+ *     ArrayBuffer, so TypeScript must never ask for one.
+ *   - the napi_wrap finalizer runs when the ArrayBuffer object is collected, on all three.
  */
 #include "common.h"
 #include "mapping_registry.h"
@@ -13,29 +35,44 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-/* One per mmap call. Freed by the ArrayBuffer's finalizer, which runs exactly once, after GC or at exit. */
+/* One per mmap call. Freed by the last of its two finalizers (see the top of this file). */
 typedef struct {
   void *address;
   size_t length;
-  /* Set by an explicit munmap. The finalizer then only frees this record: a later mapping may already live at
-     the same address, and unmapping it a second time would pull pages out from under that newer mapping. */
-  bool unmapped;
-  /* This mapping's slot in the registry the SIGBUS handler reads (NULL if the table was full). */
+  /* 2 at creation: one for the backing store (the external ArrayBuffer's finalizer), one for the ArrayBuffer
+     object (the napi_wrap finalizer). Either may run first, on any thread the runtime chooses. */
+  int refs;
+  /* Set (before the pages are replaced) once the mapping is retired: its range then holds anonymous memory. */
+  bool retired;
+  /* This mapping's slot in the registry the SIGBUS handler reads (NULL if the table was full or once retired). */
   memmap_registry_entry *entry;
 } memmap_mapping;
 
-static void finalize_mapping(napi_env env, void *data, void *hint) {
-  (void)env;
-  (void)data;
-  memmap_mapping *mapping = hint;
-  if (!mapping->unmapped) {
-    memmap_registry_remove(mapping->entry);
-    munmap(mapping->address, mapping->length);
-  }
+/* The type tag of memmap's mapping ArrayBuffers: C unwraps a record only from an object carrying it. */
+static const napi_type_tag mapping_tag = {0x6d656d6d61702d6dULL, 0x617070696e672d31ULL}; /* "memmap-mapping-1" */
+
+/* Drops one of the two holds on the range; the last one unmaps it and frees the record. */
+static void release_mapping(memmap_mapping *mapping) {
+  if (__atomic_sub_fetch(&mapping->refs, 1, __ATOMIC_ACQ_REL) != 0) return;
+  if (!mapping->retired) memmap_registry_remove(mapping->entry);
+  munmap(mapping->address, mapping->length);
   free(mapping);
 }
 
-/* mmap(length, prot, flags, fd, offset) -> ArrayBuffer. offset is page-aligned and length > 0 (checked in TS). */
+static void finalize_backing_store(napi_env env, void *data, void *hint) {
+  (void)env;
+  (void)data;
+  release_mapping(hint);
+}
+
+static void finalize_object(napi_env env, void *data, void *hint) {
+  (void)env;
+  (void)hint;
+  release_mapping(data);
+}
+
+/* mmap(length, prot, flags, fd, offset) -> ArrayBuffer. offset is page-aligned, length > 0 and no larger than the
+   runtime's largest ArrayBuffer (checked in TS: a larger one would fail in napi_create_external_arraybuffer). */
 static napi_value js_mmap(napi_env env, napi_callback_info info) {
   napi_value argv[5];
   int64_t length, offset;
@@ -60,24 +97,29 @@ static napi_value js_mmap(napi_env env, napi_callback_info info) {
   }
   mapping->address = address;
   mapping->length = (size_t)length;
-  mapping->unmapped = false;
+  mapping->refs = 2;
+  mapping->retired = false;
   mapping->entry = NULL;
 
   napi_value arraybuffer;
   napi_status status =
-      napi_create_external_arraybuffer(env, address, (size_t)length, finalize_mapping, mapping, &arraybuffer);
+      napi_create_external_arraybuffer(env, address, (size_t)length, finalize_backing_store, mapping, &arraybuffer);
   if (status != napi_ok) {
-    munmap(address, (size_t)length);
-    free(mapping);
+    /* The finalizer has been handed the record: Node runs it inside the failed call (a length past its largest
+       buffer), another runtime may run it later or never. Drop the object's hold only; whichever of the two comes
+       last unmaps and frees, and nothing is freed twice. (If the runtime never runs it, the range leaks.) */
+    release_mapping(mapping);
     memmap_throw_napi_failure(env, status, "napi_create_external_arraybuffer");
     return NULL;
   }
-  /* The ArrayBuffer carries its record so munmap can find it; no wrap finalizer: the buffer's own frees it. */
-  status = napi_wrap(env, arraybuffer, mapping, NULL, NULL, NULL);
+  /* The ArrayBuffer carries its record so C can find it; the wrap's finalizer is the object's hold. */
+  status = napi_wrap(env, arraybuffer, mapping, finalize_object, NULL, NULL);
   if (status != napi_ok) {
+    release_mapping(mapping); /* no wrap, so no object finalizer: the backing store's finalizer frees */
     memmap_throw_napi_failure(env, status, "napi_wrap");
-    return NULL; /* the ArrayBuffer's finalizer still unmaps */
+    return NULL;
   }
+  NAPI_CALL(env, napi_type_tag_object(env, arraybuffer, &mapping_tag)); /* on failure both finalizers still run */
   /* A file mapping is handed out only registered with the SIGBUS handler (mapping_registry.h): if the table is
      full or its descriptor cannot be duplicated, the call fails instead. Anonymous memory cannot be truncated. */
   if (!(flags & MAP_ANONYMOUS)) {
@@ -85,36 +127,50 @@ static napi_value js_mmap(napi_env env, napi_callback_info info) {
     int error = memmap_registry_add(address, ((size_t)length + page - 1) / page * page, fd, (off_t)offset,
                                     &mapping->entry);
     if (error != 0) {
+      /* No JavaScript has seen the ArrayBuffer: retire it as close() would (detach, drop the file's pages); the
+         finalizers release the range. */
       NAPI_CALL(env, napi_detach_arraybuffer(env, arraybuffer));
-      mapping->unmapped = true; /* the ArrayBuffer's finalizer then only frees the record */
-      munmap(address, (size_t)length);
+      __atomic_store_n(&mapping->retired, true, __ATOMIC_RELEASE);
+      mmap(address, (size_t)length, PROT_READ | PROT_WRITE, MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+           -1, 0);
       return memmap_throw_errno(env, error, "mmap");
     }
   }
   return arraybuffer;
 }
 
+/* The record of a mapping ArrayBuffer made by js_mmap; asserts the tag (TypeScript passes only those). */
 static memmap_mapping *unwrap_mapping(napi_env env, napi_value arraybuffer) {
+  bool tagged = false;
+  NAPI_CALL(env, napi_check_object_type_tag(env, arraybuffer, &mapping_tag, &tagged));
+  assert(tagged && "TypeScript passes only ArrayBuffers made by mmap");
   void *record = NULL;
-  napi_status status = napi_unwrap(env, arraybuffer, &record);
-  if (status != napi_ok) {
-    memmap_throw_napi_failure(env, status, "napi_unwrap (not an ArrayBuffer made by mmap)");
-    return NULL;
-  }
+  NAPI_CALL(env, napi_unwrap(env, arraybuffer, &record));
   return record;
 }
 
-/* munmap(arraybuffer): detach first, so no JavaScript view can reach the pages once they are gone. */
-static napi_value js_munmap(napi_env env, napi_callback_info info) {
+/* retire(arraybuffer): detaches the ArrayBuffer (every view over it becomes length 0), then maps private anonymous
+   memory over the range (mmap MAP_FIXED), so the file's pages are gone but the addresses stay reserved until the
+   finalizers release them (see the top of this file). Once per mapping. */
+static napi_value js_retire(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   if (!memmap_get_args(env, info, 1, argv)) return NULL;
   memmap_mapping *mapping = unwrap_mapping(env, argv[0]);
   if (mapping == NULL) return NULL;
-  assert(!mapping->unmapped && "TypeScript unmaps a mapping once");
+  assert(!__atomic_load_n(&mapping->retired, __ATOMIC_ACQUIRE) && "TypeScript retires a mapping once");
   NAPI_CALL(env, napi_detach_arraybuffer(env, argv[0]));
-  mapping->unmapped = true;
+  __atomic_store_n(&mapping->retired, true, __ATOMIC_RELEASE);
+  void *replaced = mmap(mapping->address, mapping->length, PROT_READ | PROT_WRITE,
+                        MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (replaced == MAP_FAILED) {
+    /* The file stays mapped (and in the SIGBUS registry) until the finalizers unmap it: still safe to touch. */
+    int error_number = errno;
+    __atomic_store_n(&mapping->retired, false, __ATOMIC_RELEASE);
+    return memmap_throw_errno(env, error_number, "mmap");
+  }
+  /* After the replacement: until it, a truncation fault in the file's pages was still repaired. */
   memmap_registry_remove(mapping->entry);
-  if (munmap(mapping->address, mapping->length) != 0) return memmap_throw_errno(env, errno, "munmap");
+  mapping->entry = NULL;
   return memmap_undefined(env);
 }
 
@@ -124,7 +180,7 @@ static napi_value js_faults(napi_env env, napi_callback_info info) {
   if (!memmap_get_args(env, info, 1, argv)) return NULL;
   memmap_mapping *mapping = unwrap_mapping(env, argv[0]);
   if (mapping == NULL) return NULL;
-  if (mapping->unmapped || mapping->entry == NULL) return memmap_int64(env, 0);
+  if (mapping->retired || mapping->entry == NULL) return memmap_int64(env, 0);
   return memmap_int64(env, __atomic_load_n(&mapping->entry->faults, __ATOMIC_ACQUIRE));
 }
 
@@ -135,7 +191,7 @@ static napi_value js_io_faults(napi_env env, napi_callback_info info) {
   if (!memmap_get_args(env, info, 1, argv)) return NULL;
   memmap_mapping *mapping = unwrap_mapping(env, argv[0]);
   if (mapping == NULL) return NULL;
-  if (mapping->unmapped || mapping->entry == NULL) return memmap_int64(env, 0);
+  if (mapping->retired || mapping->entry == NULL) return memmap_int64(env, 0);
   return memmap_int64(env, __atomic_load_n(&mapping->entry->io_faults, __ATOMIC_ACQUIRE));
 }
 
@@ -146,22 +202,21 @@ static napi_value js_lost_from(napi_env env, napi_callback_info info) {
   if (!memmap_get_args(env, info, 1, argv)) return NULL;
   memmap_mapping *mapping = unwrap_mapping(env, argv[0]);
   if (mapping == NULL) return NULL;
-  if (mapping->unmapped || mapping->entry == NULL) return memmap_int64(env, (int64_t)mapping->length);
+  if (mapping->retired || mapping->entry == NULL) return memmap_int64(env, (int64_t)mapping->length);
   return memmap_int64(env, (int64_t)__atomic_load_n(&mapping->entry->lost_from, __ATOMIC_ACQUIRE));
 }
 
-/* Reads (arraybuffer, offset, length) and checks the range lies in the mapping (TypeScript rounded it to pages). */
+/* Reads (arraybuffer, offset, length) and checks the range lies in the mapping (TypeScript rounded it to pages).
+   The bounds come from the record js_mmap made, never from what the ArrayBuffer says about itself. */
 static bool get_range(napi_env env, napi_value *argv, char **start, size_t *length) {
-  void *base;
-  size_t total;
   int64_t offset, count;
-  if (!memmap_get_bytes(env, argv[0], &base, &total) || !memmap_get_int64(env, argv[1], &offset) ||
-      !memmap_get_int64(env, argv[2], &count))
+  memmap_mapping *mapping = unwrap_mapping(env, argv[0]);
+  if (mapping == NULL || !memmap_get_int64(env, argv[1], &offset) || !memmap_get_int64(env, argv[2], &count))
     return false;
-  assert(base != NULL && "TypeScript never passes a detached mapping");
-  assert(offset >= 0 && count >= 0 && (size_t)(offset + count) <= total);
-  /* In bounds: offset + count <= total was asserted just above. */
-  *start = (char *)base + offset;
+  assert(!__atomic_load_n(&mapping->retired, __ATOMIC_ACQUIRE) && "TypeScript never passes a retired mapping");
+  assert(offset >= 0 && count >= 0 && (uint64_t)offset + (uint64_t)count <= mapping->length);
+  /* In bounds: offset + count <= the mapped length was asserted just above. */
+  *start = (char *)mapping->address + offset;
   *length = (size_t)count;
   return true;
 }
@@ -284,13 +339,13 @@ static napi_value js_page_size(napi_env env, napi_callback_info info) {
   return memmap_int64(env, sysconf(_SC_PAGESIZE));
 }
 
-/* address(arraybuffer) -> the mapping's base address as a bigint (for tests and diagnostics only). */
+/* address(arraybuffer) -> the mapping's base address as a bigint, also once retired (tests and diagnostics). */
 static napi_value js_address(napi_env env, napi_callback_info info) {
   napi_value argv[1], result;
-  void *base;
-  size_t total;
-  if (!memmap_get_args(env, info, 1, argv) || !memmap_get_bytes(env, argv[0], &base, &total)) return NULL;
-  NAPI_CALL(env, napi_create_bigint_uint64(env, (uint64_t)(uintptr_t)base, &result));
+  if (!memmap_get_args(env, info, 1, argv)) return NULL;
+  memmap_mapping *mapping = unwrap_mapping(env, argv[0]);
+  if (mapping == NULL) return NULL;
+  NAPI_CALL(env, napi_create_bigint_uint64(env, (uint64_t)(uintptr_t)mapping->address, &result));
   return result;
 }
 
@@ -314,7 +369,7 @@ bool memmap_init_mapping(napi_env env, napi_value exports) {
   CONSTANT(MADV_DONTNEED); CONSTANT(MADV_REMOVE); CONSTANT(MADV_DONTFORK); CONSTANT(MADV_DOFORK);
   CONSTANT(MADV_HUGEPAGE); CONSTANT(MADV_NOHUGEPAGE); CONSTANT(MADV_FREE);
   return ok && napi_set_named_property(env, exports, "constants", constants) == napi_ok &&
-         memmap_export(env, exports, "mmap", js_mmap) && memmap_export(env, exports, "munmap", js_munmap) &&
+         memmap_export(env, exports, "mmap", js_mmap) && memmap_export(env, exports, "retire", js_retire) &&
          memmap_export(env, exports, "msync", js_msync) && memmap_export(env, exports, "msyncAsync", js_msync_async) &&
          memmap_export(env, exports, "madvise", js_madvise) && memmap_export(env, exports, "mincore", js_mincore) &&
          memmap_export(env, exports, "mlock", js_mlock) && memmap_export(env, exports, "munlock", js_munlock) &&

@@ -1,7 +1,8 @@
 /*
  * The memmap addon: module registration only. Each concern lives in its own file (mapping.c, file.c, sysv.c,
- * sync.c, signals.c) and registers its functions here. Every syscall of the library is made in native/; src/ never
- * repeats one.
+ * sync.c, signals.c) and registers its functions here. The syscalls on memory are made in native/; the file
+ * syscalls node:fs makes well go through node:fs from src/file-io.ts, and file.c adds only what fs lacks
+ * (posix_fallocate, flock).
  */
 #include "common.h"
 

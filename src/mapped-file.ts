@@ -116,8 +116,8 @@ const ADVICE: Record<Advice, number> = {
 export const MAX_MAPPING_LENGTH: number = bufferConstants.MAX_LENGTH;
 
 /**
- * Closes the descriptor of a MappedFile collected without `close()`. The mapping itself is released by the addon
- * when its ArrayBuffer is collected; the file stays mapped (the kernel holds its own reference) until then.
+ * Closes the descriptor of a MappedFile dropped without `close()`, once its current mapping is collected (the
+ * MappedFile and every view of that mapping are gone; the addon unmaps the range then, too).
  */
 const closeWhenCollected = new FinalizationRegistry<{ fd: number }>((held) => {
   if (held.fd >= 0) closeFile(held.fd);
@@ -125,6 +125,32 @@ const closeWhenCollected = new FinalizationRegistry<{ fd: number }>((held) => {
 
 /** Moves whenever the SIGBUS handler repairs a fault anywhere in the process ([1] = 1: it cannot tell, always ask). */
 const FAULT_EPOCH = new Uint32Array(native.faultEpoch());
+
+/** A `flushAsync()` in flight; `completedBy` is set when the mapping was retired, after flushing it, meanwhile. */
+interface PendingFlush {
+  mapping: ArrayBuffer;
+  completedBy?: { failure: unknown };
+}
+
+/** A range argument as given, each property read once (a getter runs once, before the mapping is captured). */
+interface RawRange {
+  offset: unknown;
+  length: unknown;
+}
+
+function readRange(range: unknown, name: string): RawRange {
+  const r = validateObject<ByteRange>(range, name);
+  return { offset: r.offset, length: r.length };
+}
+
+/** Reads and checks flush options (each getter once): the msync(2) flags. */
+function msyncFlags(options: unknown): number {
+  const opts = validateObject<FlushOptions>(options, 'options');
+  const async = validateBoolean(opts.async, 'options.async', false);
+  const invalidate = validateBoolean(opts.invalidate, 'options.invalidate', false);
+  const { MS_SYNC, MS_ASYNC, MS_INVALIDATE } = native.constants;
+  return (async ? MS_ASYNC : MS_SYNC) | (invalidate ? MS_INVALIDATE : 0);
+}
 
 /** The window of the file a mapping covers, and where `.buffer` starts inside the mapped pages. */
 interface Window {
@@ -233,6 +259,8 @@ export class MappedFile implements Disposable {
   /** What the collector needs to close `#fd` if this MappedFile is dropped without `close()`. */
   readonly #collected: { fd: number } = { fd: -1 };
   #mapping: ArrayBuffer | undefined;
+  /** `flushAsync()` calls whose msync is still on the thread pool (see `#unmap`). */
+  readonly #pendingFlushes = new Set<PendingFlush>();
   #buffer: Buffer | undefined;
   #window: Window;
   readonly #shared: boolean;
@@ -263,11 +291,8 @@ export class MappedFile implements Disposable {
     this.#shared = (init.flags & native.constants.MAP_SHARED) !== 0;
     this.#sparse = init.sparse;
     this.#followsFile = init.followsFile;
+    if (this.#ownsFd) this.#collected.fd = this.#fd;
     this.#map();
-    if (this.#ownsFd) {
-      this.#collected.fd = this.#fd;
-      closeWhenCollected.register(this, this.#collected, this);
-    }
   }
 
   /**
@@ -379,15 +404,37 @@ export class MappedFile implements Disposable {
       native.mmap(delta + length, PROT_READ | PROT_WRITE, this.#flags, this.#fd, pageOffset),
     );
     this.#mapping = mapping;
+    // Registered on the mapping, not on this object: a view can outlive the MappedFile, and while the mapping lives
+    // the SIGBUS handler needs the descriptor (it checks through it that the file is still the one mapped).
+    if (this.#collected.fd >= 0) closeWhenCollected.register(mapping, this.#collected, mapping);
     this.#buffer = Buffer.from(mapping, delta, length);
     this.#epochSeen = FAULT_EPOCH[0]!; // a new mapping has no replaced page
   }
 
+  /**
+   * Retires the mapping (native.retire: every view detached, the file's pages replaced by anonymous memory). A
+   * `flushAsync()` still running on the thread pool is completed first, here, with a synchronous msync of the whole
+   * mapping: its promise then settles with this flush's outcome, so a flush that returned is on disk even when
+   * `close()`, `resize()` or `refresh()` came while it ran.
+   */
   #unmap(): void {
     const mapping = this.#mapping;
     this.#mapping = undefined;
     this.#buffer = undefined;
-    if (mapping) callNative(this.path, () => native.munmap(mapping));
+    if (mapping === undefined) return;
+    closeWhenCollected.unregister(mapping);
+    const pending = [...this.#pendingFlushes].filter((flush) => flush.mapping === mapping);
+    if (pending.length > 0) {
+      let failure: unknown;
+      try {
+        const { delta, length } = this.#window;
+        callNative(this.path, () => native.msync(mapping, 0, delta + length, native.constants.MS_SYNC));
+      } catch (error) {
+        failure = error;
+      }
+      for (const flush of pending) flush.completedBy = { failure };
+    }
+    callNative(this.path, () => native.retire(mapping));
   }
 
   #open(): ArrayBuffer {
@@ -514,24 +561,18 @@ export class MappedFile implements Disposable {
     return this.#fd;
   }
 
-  /** Checks a range against the mapping and rounds it out to whole pages, relative to the mapped pages. */
-  #pages(range: ByteRange | undefined, name = 'range'): { start: number; length: number } {
-    const r = validateObject<ByteRange>(range, name);
+  /**
+   * Checks a range (read before, by `readRange`) against the mapping and rounds it out to whole pages, relative to
+   * the mapped pages. Runs no code of the caller's: every method reads its arguments first, then captures the
+   * mapping (`#open`), then calls this, so a getter cannot close or resize the mapping between the two.
+   */
+  #pages(r: RawRange, name = 'range'): { start: number; length: number } {
     const offset = validateInteger(r.offset ?? 0, `${name}.offset`, 0, this.#window.length);
     const length = validateInteger(r.length ?? this.#window.length - offset, `${name}.length`, 0, this.#window.length - offset);
     const first = this.#window.delta + offset;
     const start = first - (first % PAGE_SIZE);
     const end = Math.min(Math.ceil((first + length) / PAGE_SIZE) * PAGE_SIZE, this.#window.delta + this.#window.length);
     return { start, length: Math.max(0, end - start) };
-  }
-
-  #msyncFlags(options: FlushOptions | undefined): number {
-    const opts = validateObject<FlushOptions>(options, 'options');
-    const { MS_SYNC, MS_ASYNC, MS_INVALIDATE } = native.constants;
-    return (
-      (validateBoolean(opts.async, 'options.async', false) ? MS_ASYNC : MS_SYNC) |
-      (validateBoolean(opts.invalidate, 'options.invalidate', false) ? MS_INVALIDATE : 0)
-    );
   }
 
   /**
@@ -543,9 +584,10 @@ export class MappedFile implements Disposable {
    * still holds.
    */
   flush(range?: ByteRange, options?: FlushOptions): void {
+    const raw = readRange(range, 'range');
+    const flags = msyncFlags(options);
     const mapping = this.#open();
-    const flags = this.#msyncFlags(options);
-    const { start, length } = this.#pages(range);
+    const { start, length } = this.#pages(raw);
     let failure: unknown;
     if (length > 0 && this.#shared && this.#fd >= 0) {
       try {
@@ -558,29 +600,42 @@ export class MappedFile implements Disposable {
     if (failure !== undefined) throw failure;
   }
 
-  /** As `flush()` with MS_SYNC, on the libuv thread pool: the event loop keeps running while the disk writes. */
+  /**
+   * As `flush()` with MS_SYNC, on the libuv thread pool: the event loop keeps running while the disk writes. If
+   * `close()`, `resize()` or `refresh()` comes while it runs, that call completes the flush first (a synchronous
+   * msync of the whole mapping) and this promise settles with its outcome: it resolves only once the range is on
+   * disk, and rejects with that msync's error (EIO, ...) otherwise; never with an error from the unmapped range.
+   */
   async flushAsync(range?: ByteRange, options?: Pick<FlushOptions, 'invalidate'>): Promise<void> {
+    const raw = readRange(range, 'range');
+    const opts = validateObject<FlushOptions>(options, 'options');
+    const flags = msyncFlags({ invalidate: opts.invalidate ?? false });
     const mapping = this.#open();
-    const flags = this.#msyncFlags({ invalidate: validateObject<FlushOptions>(options, 'options').invalidate ?? false });
-    const { start, length } = this.#pages(range);
+    const { start, length } = this.#pages(raw);
     let failure: unknown;
     if (length > 0 && this.#shared && this.#fd >= 0) {
+      const pending: PendingFlush = { mapping };
+      this.#pendingFlushes.add(pending);
       try {
         await native.msyncAsync(mapping, start, length, flags);
       } catch (error) {
         failure = fromNative(error, this.path);
+      } finally {
+        this.#pendingFlushes.delete(pending);
       }
+      if (pending.completedBy !== undefined) failure ??= pending.completedBy.failure;
     }
-    // closed meanwhile: nothing is mapped any more, so nothing can have been lost since.
+    // Retired meanwhile: the flush was completed by #unmap; nothing mapped now can have been lost since.
     if (this.#mapping === mapping) this.#checkLost(failure);
     if (failure !== undefined) throw failure;
   }
 
   /** Tells the kernel how the range will be used (madvise(2)); see `Advice`. */
   advise(advice: Advice, range?: ByteRange): void {
-    this.#open();
     const flag = validateAdvice(advice);
-    const { start, length } = this.#pages(range);
+    const raw = readRange(range, 'range');
+    this.#open();
+    const { start, length } = this.#pages(raw);
     this.#advise(flag, start, length);
   }
 
@@ -591,9 +646,10 @@ export class MappedFile implements Disposable {
 
   /** Which pages of `range` are in RAM (mincore(2)); `{ pages: true }` adds the per-page map. */
   residency(range?: ByteRange, options: { pages?: boolean } = {}): Residency {
-    const mapping = this.#open();
+    const raw = readRange(range, 'range');
     const withPages = validateBoolean(validateObject<{ pages: boolean }>(options, 'options').pages, 'options.pages', false);
-    const { start, length } = this.#pages(range);
+    const mapping = this.#open();
+    const { start, length } = this.#pages(raw);
     const total = Math.ceil(length / PAGE_SIZE);
     const vector = total === 0 ? new Uint8Array(0) : callNative(this.path, () => native.mincore(mapping, start, length));
     const pages = new Uint8Array(total);
@@ -607,15 +663,17 @@ export class MappedFile implements Disposable {
 
   /** Locks the range's pages in RAM (mlock(2)); limited by RLIMIT_MEMLOCK (EAGAIN/ENOMEM/EPERM past it). */
   lock(range?: ByteRange): void {
+    const raw = readRange(range, 'range');
     const mapping = this.#open();
-    const { start, length } = this.#pages(range);
+    const { start, length } = this.#pages(raw);
     if (length > 0) callNative(this.path, () => native.mlock(mapping, start, length));
   }
 
   /** Undoes `lock()` (munlock(2)). */
   unlock(range?: ByteRange): void {
+    const raw = readRange(range, 'range');
     const mapping = this.#open();
-    const { start, length } = this.#pages(range);
+    const { start, length } = this.#pages(raw);
     if (length > 0) callNative(this.path, () => native.munlock(mapping, start, length));
   }
 
@@ -635,6 +693,7 @@ export class MappedFile implements Disposable {
         this.path === undefined ? {} : { path: this.path },
       );
     validateInteger(newLength, 'newLength', 1, MAX_MAPPING_LENGTH);
+    checkMappable(this.offset, newLength, 'newLength');
     this.#checkLost();
     const newEnd = this.offset + newLength;
     const size = fileSize(this.#fd, this.path!);
@@ -672,7 +731,8 @@ export class MappedFile implements Disposable {
         `${this.#name()} now ends at or before the mapping's offset ${this.offset}: nothing is left to map; close() it`,
         { path: this.path!, kind: 'RangeError' },
       );
-    const length = Math.min(this.#followsFile ? available : this.#window.length, available, MAX_MAPPING_LENGTH);
+    const largest = MAX_MAPPING_LENGTH - this.#window.delta; // the mapping (delta + length) is one ArrayBuffer
+    const length = Math.min(this.#followsFile ? available : this.#window.length, available, largest);
     this.#unmap();
     this.#window = { ...this.#window, length };
     try {
@@ -690,7 +750,6 @@ export class MappedFile implements Disposable {
       this.#unmap();
     } finally {
       if (this.#fd >= 0 && this.#ownsFd) {
-        closeWhenCollected.unregister(this);
         this.#collected.fd = -1;
         closeFile(this.#fd);
       }

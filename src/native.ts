@@ -1,12 +1,17 @@
 /**
- * The addon's functions with TypeScript signatures. Loaded through node-gyp-build: a prebuild from prebuilds/
- * first, then the local build/. Every syscall of the library is made in native/; nothing here adds policy.
+ * The addon's functions with TypeScript signatures, grouped by the C file that defines them. Loaded through
+ * node-gyp-build: a prebuild from prebuilds/ first, then the local build/.
+ *
+ * The rule for syscalls: the syscalls on memory (mmap and its family, shmat, futex, the signal handlers) live in
+ * native/, one C function each, with no policy; the file syscalls that `node:fs` makes well (open, fstat,
+ * ftruncate, read, write, fdatasync, rename) go through `node:fs`, from src/file-io.ts only; native/file.c adds
+ * just what fs lacks (posix_fallocate, flock). Checks and decisions are in TypeScript; C asserts its contract.
  */
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** The numeric constants of <sys/mman.h> and <sys/file.h> on this machine. */
+/** The numeric constants of <sys/mman.h> (native/mapping.c) and <sys/file.h> (native/file.c) on this machine. */
 export interface NativeConstants {
   PROT_NONE: number; PROT_READ: number; PROT_WRITE: number; PROT_EXEC: number;
   MAP_SHARED: number; MAP_PRIVATE: number; MAP_ANONYMOUS: number; MAP_FIXED: number;
@@ -19,19 +24,33 @@ export interface NativeConstants {
 }
 
 /**
- * The addon. Range arguments are (mapping ArrayBuffer, byte offset, byte length), already checked and rounded to
- * pages by the caller; C only asserts them. Failures throw an Error with numeric `errno` and `syscall`
- * (see errors.ts `fromNative`).
+ * The addon. Failures throw an Error with numeric `errno` and `syscall` (see errors.ts `fromNative`).
+ *
+ * native/mapping.c: a mapping is one external ArrayBuffer, type-tagged by the addon; the functions that take a
+ * `mapping` accept only such an ArrayBuffer (C asserts the tag) and take the bounds from the addon's own record of
+ * it, never from the object. Range arguments are (mapping, byte offset, byte length), already checked and rounded
+ * to pages by the caller; C asserts them. A retired mapping is never passed (C asserts that too).
  */
 export interface NativeAddon {
   constants: NativeConstants;
-  /** mmap(2). `offset` must be page-aligned, `length` > 0. Returns one external ArrayBuffer over the pages. */
+
+  // native/mapping.c
+  /**
+   * mmap(2). `offset` must be page-aligned, `length` > 0 and at most the runtime's largest ArrayBuffer (the caller
+   * checks: a longer one would fail after the runtime took the finalizer). Returns one external ArrayBuffer over the
+   * pages.
+   */
   mmap(length: number, prot: number, flags: number, fd: number, offset: number): ArrayBuffer;
-  /** Detaches the ArrayBuffer (every view over it becomes length 0), then munmap(2). Once per mapping. */
-  munmap(mapping: ArrayBuffer): void;
+  /**
+   * Detaches the ArrayBuffer (every view over it becomes length 0), then maps anonymous memory over its range
+   * (mmap MAP_FIXED): the file's pages are gone, the addresses stay reserved, and munmap(2) runs when the ArrayBuffer
+   * is collected and its backing store freed, so native code still working on the old pointer never faults. Once
+   * per mapping.
+   */
+  retire(mapping: ArrayBuffer): void;
   /** msync(2) on the calling thread. */
   msync(mapping: ArrayBuffer, offset: number, length: number, flags: number): void;
-  /** msync(2) on the libuv thread pool. */
+  /** msync(2) on the libuv thread pool; the promise keeps the mapping's range reserved until it settles. */
   msyncAsync(mapping: ArrayBuffer, offset: number, length: number, flags: number): Promise<void>;
   /** madvise(2). */
   madvise(mapping: ArrayBuffer, offset: number, length: number, advice: number): void;
@@ -43,24 +62,28 @@ export interface NativeAddon {
   munlock(mapping: ArrayBuffer, offset: number, length: number): void;
   /** sysconf(_SC_PAGESIZE). */
   pageSize(): number;
-  /** The mapping's base address (diagnostics and tests). */
+  /** The mapping's base address, also once retired (diagnostics and tests). */
   address(mapping: ArrayBuffer): bigint;
-  /** posix_fallocate(3). */
-  fallocate(fd: number, offset: number, length: number): void;
-  /** flock(2). */
-  flock(fd: number, operation: number): void;
   /**
    * Truncation faults the SIGBUS handler repaired in this mapping (native/sigbus.c): 0 while the file has not been
-   * shrunk under an accessed page. 0 after munmap.
+   * shrunk under an accessed page. 0 once retired.
    */
   faults(mapping: ArrayBuffer): number;
   /**
    * Pages the SIGBUS handler replaced with zero-filled memory because the kernel could not provide them although
-   * the file covers them (a sparse file on a full filesystem, an I/O error). 0 after munmap.
+   * the file covers them (a sparse file on a full filesystem, an I/O error). 0 once retired.
    */
   ioFaults(mapping: ArrayBuffer): number;
   /** Bytes from the mapping's start to the first page replaced with zero-filled memory (its length while none). */
   lostFrom(mapping: ArrayBuffer): number;
+
+  // native/file.c: what node:fs lacks
+  /** posix_fallocate(3). Called by src/file-io.ts only. */
+  fallocate(fd: number, offset: number, length: number): void;
+  /** flock(2). */
+  flock(fd: number, operation: number): void;
+
+  // native/sigbus.c
   /**
    * Two uint32 words in memory V8 owns: [0] moves each time the SIGBUS handler repairs a fault anywhere in the
    * process; [1] is 1 if the handler could not register the word (then [0] never moves). Call once per environment.
@@ -84,8 +107,7 @@ export const native = load(packageRoot()) as NativeAddon;
 /** The page size of this machine: offsets passed to mmap are multiples of it. */
 export const PAGE_SIZE: number = native.pageSize();
 
-// --- shared memory and synchronisation (issue #6: native/sysv.c, native/sync.c) ---
-// Declaration merging: these add to the interfaces above.
+// --- native/sysv.c and native/sync.c (declaration merging: these add to the interfaces above) ---
 
 /** The <sys/ipc.h>, <sys/shm.h> and <sys/sem.h> constants. */
 export interface NativeConstants {
@@ -142,4 +164,4 @@ export interface NativeAddon {
   /** gettid(2): the calling thread's id. */
   gettid(): number;
 }
-// --- end of shared memory and synchronisation ---
+// --- end of native/sysv.c and native/sync.c ---

@@ -318,7 +318,7 @@ export function map(
     } catch (error) {
       const failure = compatSystemError(error, 'madvise() failed', map);
       try {
-        native.munmap(mapping); // mmap-io leaks the mapping here
+        native.retire(mapping); // mmap-io leaks the mapping here
       } catch {
         // munmap of a mapping just made cannot fail in practice; the madvise error is the one to report
       }
@@ -411,7 +411,7 @@ export function unmap(buffer: MappedBytes): boolean {
   if (state === undefined) throw invalidArgValue('buffer', buffer, 'must be a Buffer returned by map() (or a view of one) to be passed to unmap()');
   if (state.unmapped) return false;
   state.unmapped = true;
-  call('munmap() failed', unmap, () => native.munmap(mapping));
+  call('munmap() failed', unmap, () => native.retire(mapping));
   return true;
 }
 
