@@ -157,6 +157,8 @@ export class RecordFile<S extends AnyFieldType = AnyFieldType> implements Dispos
   /** One record's worth of scratch: set() encodes the whole value here first, so a rejected value writes nothing. */
   readonly #scratch: DataView;
   readonly #scratchBytes: Uint8Array;
+  /** An encode into the scratch record is under way (a getter may write to this file meanwhile). */
+  #encoding = false;
 
   private constructor(init: {
     path: string;
@@ -349,11 +351,11 @@ export class RecordFile<S extends AnyFieldType = AnyFieldType> implements Dispos
   set(index: number, value: InferInput<S>): void {
     if (!this.#canWrite) this.#checkWritable('set a record');
     this.#checkIndex(index);
-    this.#codec.write(this.#scratch, 0, value);
+    const encoded = this.#encode(value);
     // The value's getters ran: they may have closed, shortened or grown the file. Check again, then copy.
     if (!this.#canWrite) this.#checkWritable('set a record');
     this.#checkIndex(index);
-    this.#bytes.set(this.#scratchBytes, this.dataOffset + index * this.recordSize);
+    this.#bytes.set(encoded, this.dataOffset + index * this.recordSize);
     this.#flush.written(index);
     if (++this.#flush.writes >= this.#everyWrites) this.flush();
   }
@@ -399,17 +401,36 @@ export class RecordFile<S extends AnyFieldType = AnyFieldType> implements Dispos
     return this.#length;
   }
 
-  /** Appends one value: encoded into the first free slot, which no reader counts, then counted. */
+  /**
+   * The record's bytes for `value`, checked whole by the layout's write. Into the one scratch record, or, when a
+   * getter of a value being encoded writes to this file again, into a fresh one (the outer value's bytes are kept).
+   */
+  #encode(value: unknown): Uint8Array {
+    if (this.#encoding) {
+      const bytes = new Uint8Array(this.recordSize);
+      this.#codec.write(new DataView(bytes.buffer), 0, value);
+      return bytes;
+    }
+    this.#encoding = true;
+    try {
+      this.#codec.write(this.#scratch, 0, value);
+    } finally {
+      this.#encoding = false;
+    }
+    return this.#scratchBytes;
+  }
+
+  /** Appends one value: encoded, checked, then copied into the first free slot and counted. */
   #append(value: InferInput<S>): void {
     const n = this.#length;
     if (n === this.#capacity) this.#grow(n + 1);
-    this.#codec.write(this.#scratch, 0, value);
+    const encoded = this.#encode(value);
     // The value's getters ran: they may have closed the file, or pushed, shortened or grown it. Check again.
     if (!this.#canWrite) this.#checkWritable('push records');
     this.#open();
     const at = this.#length;
     if (at === this.#capacity) this.#grow(at + 1);
-    this.#bytes.set(this.#scratchBytes, this.dataOffset + at * this.recordSize);
+    this.#bytes.set(encoded, this.dataOffset + at * this.recordSize);
     this.#length = at + 1;
     this.#flush.written(at);
     this.#flush.writes++;
