@@ -6,10 +6,11 @@
  * read (one line: its code and what is wrong), 2 bad usage. Records are read and printed a chunk at a time, so
  * memory does not grow with --limit.
  */
-import { closeSync, readFileSync, writeSync } from 'node:fs';
+import { readFileSync, writeSync } from 'node:fs';
 import { fromSchema } from './layout/schema.js';
 import { FLAG_BIG_ENDIAN, type Header } from './records/format.js';
-import { readAt, readHeader } from './records/header-io.js';
+import { closeFile, readAt } from './file-io.js';
+import { readHeader } from './records/header-io.js';
 import { openForReading } from './records/opening.js';
 
 const USAGE = `usage: memmap inspect FILE [--json] [--from N] [--limit N]
@@ -204,7 +205,7 @@ function inspect(args: Args): void {
     });
     out(chunk);
   } finally {
-    closeSync(fd);
+    closeFile(fd);
   }
 }
 

@@ -86,7 +86,7 @@ describe('memmap inspect', () => {
     const cases: [string, string][] = [
       [tmp('nope.db'), 'ENOENT'],
       [tmp('.'), 'EISDIR'],
-      [tmp('fifo'), 'ERR_RECORD_FILE_NOT_REGULAR'], // opened O_NONBLOCK: never waits for a writer
+      [tmp('fifo'), 'ERR_NOT_REGULAR_FILE'], // opened O_NONBLOCK: never waits for a writer
       [zeros, 'ERR_RECORD_FILE_MISMATCH'],
     ];
     for (const [file, code] of cases) {

@@ -11,7 +11,6 @@
  * | ERR_RECORD_FILE_CLOSED         | any use after close()                                                       |
  * | ERR_RECORD_FILE_FULL           | growing past the largest mapping Node can hold                              |
  * | ERR_RECORD_FILE_CHANGED        | the path was given to another file while this one was being opened          |
- * | ERR_RECORD_FILE_NOT_REGULAR    | the path names a FIFO, socket or device: only a regular file can be mapped  |
  */
 import { memmapError, type CodedError } from '../errors.js';
 import type { HeaderProblem } from './format.js';
@@ -57,15 +56,6 @@ export function headerError(problem: HeaderProblem, path: string, who: HeaderRea
   if (problem.expected !== undefined) error.expected = problem.expected;
   if (problem.actual !== undefined) error.actual = problem.actual;
   return error;
-}
-
-/** ERR_RECORD_FILE_NOT_REGULAR: a FIFO, socket or device, which cannot hold a record file (nor be mapped). */
-export function notRegularError(path: string, type: string): RecordFileError {
-  return memmapError(
-    'ERR_RECORD_FILE_NOT_REGULAR',
-    `'${path}' is a ${type}, not a regular file: a record file is a regular file (check the path)`,
-    { path },
-  );
 }
 
 /** ERR_RECORD_FILE_CHANGED: the path kept naming another file each time this one was opened and locked. */

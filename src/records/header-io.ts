@@ -3,28 +3,9 @@
  * copy that RecordFile and `memmap inspect` share. Problems are thrown as ERR_RECORD_FILE_CORRUPT /
  * ERR_RECORD_FILE_MISMATCH, worded for who met them (a reader is never advised to erase anything).
  */
-import { readSync } from 'node:fs';
-import { systemError } from '../errors.js';
+import { readAt } from '../file-io.js';
 import { headerError, type HeaderReader } from './errors.js';
 import { decodeHeader, FIXED_HEADER_SIZE, FLAG_BIG_ENDIAN, isProblem, OFFSET, schemaHash, type Header } from './format.js';
-
-/** Up to `length` bytes at `position`, fewer only at the end of the file; read(2) errors carry the path. */
-export function readAt(fd: number, position: number, length: number, path: string): Buffer {
-  const bytes = Buffer.alloc(length);
-  let done = 0;
-  while (done < length) {
-    let n: number;
-    try {
-      n = readSync(fd, bytes, done, length - done, position + done);
-    } catch (error) {
-      const { errno } = error as { errno?: number };
-      throw typeof errno === 'number' ? systemError(errno, 'read', path) : error;
-    }
-    if (n === 0) break;
-    done += n;
-  }
-  return done === length ? bytes : bytes.subarray(0, done);
-}
 
 /** Reads and decodes the header of a file of `size` bytes, or throws ERR_RECORD_FILE_CORRUPT / _MISMATCH. */
 export function readHeader(fd: number, size: number, path: string, who: HeaderReader): Header {

@@ -1,12 +1,16 @@
 /**
  * What a record file needs from a layout (src/layout): a size and alignment, read/write/view at an offset of a
- * DataView, and a schema text that describes the record well enough to decode it without the program that wrote
- * it. Kept in one place so that the record file depends on the layout module through this file only.
+ * DataView, a StructArray over the records, and a schema text that describes the record well enough to decode it
+ * without the program that wrote it. RecordFile takes a struct through `validateLayout` here; it also imports the
+ * layout's types (field.ts, struct.ts) and the CLI decodes with `fromSchema`.
  */
 import { invalidArgType } from '../errors.js';
 import { hostEndian, type Endian } from '../layout/field.js';
 
-/** The struct methods a record file calls. `S` is the struct type (a layout FieldType). */
+/**
+ * The struct methods a record file calls. `TOut`, `TIn` and `TView` are what a record reads as, accepts for
+ * writing and shows as a live view (unknown here: RecordFile casts them to `Infer<S>` and friends).
+ */
 export interface RecordLayout<TOut = unknown, TIn = TOut, TView = TOut> {
   readonly kind: string;
   readonly size: number;

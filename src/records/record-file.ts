@@ -18,7 +18,7 @@
  * them); anything after the last completed flush may be lost, and a record overwritten in place with set() since
  * then may be torn.
  */
-import { closeSync, fdatasync, fstatSync } from 'node:fs';
+import { fdatasync } from 'node:fs';
 import { endianness } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -32,12 +32,13 @@ import {
   validateInteger,
   validateObject,
 } from '../errors.js';
+import { closeFile, fileSize } from '../file-io.js';
 import type { AnyFieldType, Infer, InferInput, InferView } from '../layout/field.js';
 import type { Field } from '../layout/struct.js';
 import { MAX_MAPPING_LENGTH, MappedFile } from '../mapped-file.js';
 import { native } from '../native.js';
 import type { Creation } from './creation.js';
-import { changedError, closedError, headerError, notLockedError, readOnlyError } from './errors.js';
+import { closedError, headerError, notLockedError, readOnlyError } from './errors.js';
 import { encodeHeader, FIXED_HEADER_SIZE, FLAG_BIG_ENDIAN, OFFSET, type Header } from './format.js';
 import { checkHeader, readHeader } from './header-io.js';
 import { forgetWriter, rememberWriter, warnAtExit } from './exit-commit.js';
@@ -156,6 +157,8 @@ export class RecordFile<S extends AnyFieldType = AnyFieldType> implements Dispos
   /** One record's worth of scratch: set() encodes the whole value here first, so a rejected value writes nothing. */
   readonly #scratch: DataView;
   readonly #scratchBytes: Uint8Array;
+  /** An encode into the scratch record is under way (a getter may write to this file meanwhile). */
+  #encoding = false;
 
   private constructor(init: {
     path: string;
@@ -230,10 +233,8 @@ export class RecordFile<S extends AnyFieldType = AnyFieldType> implements Dispos
     try {
       const decoded = readHeader(fd, opened.size, shown, who);
       checkHeader(decoded, { recordSize: layout.size, schema, flags }, shown, who);
-      file = MappedFile.open(shown, { mode: mode === 'r' ? 'r' : 'r+', sparse });
-      const a = fstatSync(fd);
-      const b = fstatSync(file.fd);
-      if (a.ino !== b.ino || a.dev !== b.dev) throw changedError(shown);
+      // The descriptor opened, locked and checked above is the one mapped: the file is opened once.
+      file = MappedFile.fromDescriptor(fd, shown, { mode: mode === 'r' ? 'r' : 'r+', sparse, ownsFd: false });
       if (lock !== undefined && shared) lock.release();
       return new RecordFile<S>({
         path: shown,
@@ -250,7 +251,7 @@ export class RecordFile<S extends AnyFieldType = AnyFieldType> implements Dispos
       });
     } catch (error) {
       file?.close();
-      closeSync(fd);
+      closeFile(fd);
       throw error;
     }
   }
@@ -350,11 +351,11 @@ export class RecordFile<S extends AnyFieldType = AnyFieldType> implements Dispos
   set(index: number, value: InferInput<S>): void {
     if (!this.#canWrite) this.#checkWritable('set a record');
     this.#checkIndex(index);
-    this.#codec.write(this.#scratch, 0, value);
+    const encoded = this.#encode(value);
     // The value's getters ran: they may have closed, shortened or grown the file. Check again, then copy.
     if (!this.#canWrite) this.#checkWritable('set a record');
     this.#checkIndex(index);
-    this.#bytes.set(this.#scratchBytes, this.dataOffset + index * this.recordSize);
+    this.#bytes.set(encoded, this.dataOffset + index * this.recordSize);
     this.#flush.written(index);
     if (++this.#flush.writes >= this.#everyWrites) this.flush();
   }
@@ -400,17 +401,36 @@ export class RecordFile<S extends AnyFieldType = AnyFieldType> implements Dispos
     return this.#length;
   }
 
-  /** Appends one value: encoded into the first free slot, which no reader counts, then counted. */
+  /**
+   * The record's bytes for `value`, checked whole by the layout's write. Into the one scratch record, or, when a
+   * getter of a value being encoded writes to this file again, into a fresh one (the outer value's bytes are kept).
+   */
+  #encode(value: unknown): Uint8Array {
+    if (this.#encoding) {
+      const bytes = new Uint8Array(this.recordSize);
+      this.#codec.write(new DataView(bytes.buffer), 0, value);
+      return bytes;
+    }
+    this.#encoding = true;
+    try {
+      this.#codec.write(this.#scratch, 0, value);
+    } finally {
+      this.#encoding = false;
+    }
+    return this.#scratchBytes;
+  }
+
+  /** Appends one value: encoded, checked, then copied into the first free slot and counted. */
   #append(value: InferInput<S>): void {
     const n = this.#length;
     if (n === this.#capacity) this.#grow(n + 1);
-    this.#codec.write(this.#scratch, 0, value);
+    const encoded = this.#encode(value);
     // The value's getters ran: they may have closed the file, or pushed, shortened or grown it. Check again.
     if (!this.#canWrite) this.#checkWritable('push records');
     this.#open();
     const at = this.#length;
     if (at === this.#capacity) this.#grow(at + 1);
-    this.#bytes.set(this.#scratchBytes, this.dataOffset + at * this.recordSize);
+    this.#bytes.set(encoded, this.dataOffset + at * this.recordSize);
     this.#length = at + 1;
     this.#flush.written(at);
     this.#flush.writes++;
@@ -522,7 +542,7 @@ export class RecordFile<S extends AnyFieldType = AnyFieldType> implements Dispos
     const capacity = Math.min(maxCapacity, Math.max(needed, this.#capacity * 2, 1));
     const bytes = this.dataOffset + capacity * this.recordSize;
     // Never shrink: the file may be longer than the header says (a growth cut short by a crash, another writer).
-    file.resize(Math.max(bytes, fstatSync(this.#fd).size));
+    file.resize(Math.max(bytes, fileSize(this.#fd, this.path)));
     this.#capacity = capacity;
     this.#remapped();
     // The file is long enough before the header says so: a crash between the two leaves slack, never a short file.
@@ -646,7 +666,7 @@ export class RecordFile<S extends AnyFieldType = AnyFieldType> implements Dispos
     if (file.truncated || file.faulted) {
       // Another program cut the file: map what is left. Records past the cut are gone, for a writer too. A file cut
       // inside its header is not remapped: it stays truncated, and every operation keeps saying so.
-      const size = fstatSync(file.fd).size;
+      const size = fileSize(this.#fd, this.path);
       if (size < this.dataOffset + this.recordSize)
         throw headerError(
           { kind: 'corrupt', field: 'size', message: `the file was cut to ${size} bytes, shorter than its header and one record` },
@@ -740,7 +760,7 @@ export class RecordFile<S extends AnyFieldType = AnyFieldType> implements Dispos
     try {
       file.close();
     } finally {
-      closeSync(this.#fd);
+      closeFile(this.#fd);
       this.#fd = -1;
     }
     if (failure !== undefined) throw failure;
