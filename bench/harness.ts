@@ -2,6 +2,7 @@
  * A small benchmark harness: times a function, and prints rows of results as a table of ratios against a
  * baseline, with the machine they came from. Every bench/*.ts file uses it, so `npm run bench` prints one style.
  */
+import { createRequire } from 'node:module';
 import { cpus, arch, platform, release } from 'node:os';
 
 /** One measured operation. */
@@ -57,4 +58,19 @@ export function printTable(table: BenchTable): void {
     console.log(`| ${row.name} | ${row.ms.toFixed(2)} | ${ratio.toFixed(2)}× |`);
   }
   if (table.note) console.log(`\n${table.note}`);
+}
+
+/**
+ * A benchmark peer from bench/node_modules (installed by `npm run bench`), or undefined, with one printed line, where
+ * it is not installed or does not load on this Node (@riaskov/mmap-io does not build on Node 24+): the rows that
+ * need it are left out and the rest of the bench still runs.
+ */
+export function optionalPeer<T>(name: string): T | undefined {
+  try {
+    return createRequire(import.meta.url)(name) as T;
+  } catch (error) {
+    const reason = String((error as Error).message).split('\n')[0];
+    console.log(`\n(${name} is not available on Node ${process.version}: ${reason}; its rows are left out)`);
+    return undefined;
+  }
 }

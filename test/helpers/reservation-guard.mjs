@@ -6,29 +6,23 @@
  * disk and failing every test after it with ENOSPC. Sparse files reserve nothing and are not limited.
  *
  * Loaded by vitest in each worker (vitest.config.ts setupFiles) and by test/helpers/child.ts in every Node child it
- * starts (`--import`). Plain JavaScript so that it loads before tsx. It wraps the function on the addon's exports
- * object, which node-gyp-build's require() caches: every later load of the same addon (src/native.ts) gets the
- * guarded one. RLIMIT_FSIZE would be no guard here: it caps a file's size, sparse or not, and the tests map sparse
- * files far larger than any disk.
+ * starts (`--import`). Plain JavaScript so that it loads before tsx. It does not load the addon itself (a child that
+ * installs a signal handler "before memmap loaded" must stay that way): it wraps Node's loader of `.node` files, and
+ * when memmap.node is loaded, wraps the fallocate function on its exports object before anyone else sees it.
+ * RLIMIT_FSIZE would be no guard here: it caps a file's size, sparse or not, and the tests map sparse files far
+ * larger than any disk.
  */
-import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
+import Module from 'node:module';
+import { basename } from 'node:path';
 
 /** The largest reservation a test may make, in bytes (MEMMAP_TEST_MAX_RESERVATION overrides it). */
 export const MAX_TEST_RESERVATION = Number(process.env.MEMMAP_TEST_MAX_RESERVATION ?? 64 * 1024 * 1024);
 
-const root = fileURLToPath(new URL('../..', import.meta.url));
 const GUARDED = Symbol.for('memmap.test.reservationGuard');
 
-/** Wraps the addon's fallocate (once per process); returns false where the addon does not load. */
-export function installReservationGuard() {
-  let addon;
-  try {
-    addon = createRequire(import.meta.url)('node-gyp-build')(root);
-  } catch {
-    return false; // no build yet: the tests that load the addon fail on their own, with the loader's message
-  }
-  if (addon[GUARDED]) return true;
+/** Wraps `addon.fallocate` (memmap.node's exports) with the limit, once. */
+function guard(addon) {
+  if (addon[GUARDED] || typeof addon.fallocate !== 'function') return;
   const fallocate = addon.fallocate;
   addon.fallocate = function guardedFallocate(fd, offset, length) {
     if (typeof length === 'number' && length > MAX_TEST_RESERVATION) {
@@ -43,7 +37,19 @@ export function installReservationGuard() {
     return fallocate.call(this, fd, offset, length);
   };
   Object.defineProperty(addon, GUARDED, { value: true });
-  return true;
+}
+
+/** Puts the guard on every memmap.node this process loads from now on (once per process). */
+export function installReservationGuard() {
+  const extensions = Module._extensions;
+  const loadNative = extensions['.node'];
+  if (loadNative[GUARDED]) return;
+  const guardedLoad = function (module, filename) {
+    loadNative.call(this, module, filename);
+    if (basename(filename) === 'memmap.node') guard(module.exports);
+  };
+  Object.defineProperty(guardedLoad, GUARDED, { value: true });
+  extensions['.node'] = guardedLoad;
 }
 
 installReservationGuard();

@@ -59,14 +59,24 @@ export function stageRepository(dir: string): void {
   });
 }
 
-/** The first ```ts block under the README's "## Quick start" heading. */
-export function quickStart(readme = readFileSync(join(REPO, 'README.md'), 'utf8')): string {
+/** The first ```LANG block under the README's "## Quick start" heading. */
+function quickStartBlock(lang: 'js' | 'ts', readme: string): string {
   const section = readme.split(/^## Quick start\s*$/m)[1];
   if (section === undefined) throw new Error('README.md has no "## Quick start" section');
   const body = section.split(/^## /m)[0]!;
-  const match = /^```ts\n([\s\S]*?)^```/m.exec(body);
-  if (!match) throw new Error('the "## Quick start" section of README.md has no ```ts block');
+  const match = new RegExp(`^\`\`\`${lang}\n([\\s\\S]*?)^\`\`\``, 'm').exec(body);
+  if (!match) throw new Error(`the "## Quick start" section of README.md has no \`\`\`${lang} block`);
   return match[1]!;
+}
+
+/** The README's quick start in plain JavaScript (const, try/finally, close()): runs as written on Node 20+. */
+export function quickStart(readme = readFileSync(join(REPO, 'README.md'), 'utf8')): string {
+  return quickStartBlock('js', readme);
+}
+
+/** The README's quick start with `using` (TypeScript): Node 24+ as it is, older Node through a compiler. */
+export function quickStartUsing(readme = readFileSync(join(REPO, 'README.md'), 'utf8')): string {
+  return quickStartBlock('ts', readme);
 }
 
 /** What a README code block says it prints: the comments of its `console.log(...); // printed text` lines, in order. */
