@@ -77,7 +77,8 @@ export function locate(
   if (offset % size !== 0)
     throw outOfRange(
       name,
-      `a multiple of ${size} from the start of the mapping (the bytes start at ${start}): atomics need natural alignment`,
+      `a multiple of ${size} from the start of the mapping (the bytes start at ${start}): ` +
+        'atomics need natural alignment',
       byteOffset,
     );
   return { buffer, offset };
@@ -100,7 +101,8 @@ function int32Of(value: unknown, name: string): number {
 
 function bigint64Of(value: unknown, name: string): bigint {
   if (typeof value !== 'bigint') throw invalidArgType(name, 'of type bigint', value);
-  if (value < -(2n ** 63n) || value >= 2n ** 64n) throw outOfRange(name, '>= -(2n ** 63n) && < 2n ** 64n (a 64-bit integer)', value);
+  if (value < -(2n ** 63n) || value >= 2n ** 64n)
+    throw outOfRange(name, '>= -(2n ** 63n) && < 2n ** 64n (a 64-bit integer)', value);
   return value;
 }
 
@@ -222,6 +224,7 @@ export class AtomicBigInt64 {
 
   /** Writes `replacement` if the value is `expected`; returns the value before (equal to `expected` on success). */
   compareExchange(expected: bigint, replacement: bigint): bigint {
-    return Atomics.compareExchange(this.#live(), 0, bigint64Of(expected, 'expected'), bigint64Of(replacement, 'replacement'));
+    const [before, after] = [bigint64Of(expected, 'expected'), bigint64Of(replacement, 'replacement')];
+    return Atomics.compareExchange(this.#live(), 0, before, after);
   }
 }
