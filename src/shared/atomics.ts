@@ -11,35 +11,74 @@
  * What they do not give: waiting. Atomics.wait needs a SharedArrayBuffer and only wakes threads of this process;
  * `wait`/`notify` in ./wait.ts use the futex system call instead.
  */
+import { types } from 'node:util';
 import { invalidArgType, memmapError, outOfRange, validateInteger, type CodedError } from '../errors.js';
 
 /** Bytes an atomic can live in: a Buffer or other view (its window), or a whole ArrayBuffer. */
 export type Bytes = ArrayBufferView | ArrayBuffer;
 
+/** A prototype getter, bound at load: a subclass, an own property or a later patch of the prototype cannot lie. */
+function intrinsic<T>(prototype: object, name: string): (self: unknown) => T {
+  const get = Object.getOwnPropertyDescriptor(prototype, name)!.get!;
+  return Function.prototype.call.bind(get) as (self: unknown) => T;
+}
+
+const typedArrayPrototype = Object.getPrototypeOf(Uint8Array.prototype) as object;
+const typedArrayBuffer = intrinsic<ArrayBufferLike>(typedArrayPrototype, 'buffer');
+const typedArrayByteOffset = intrinsic<number>(typedArrayPrototype, 'byteOffset');
+const typedArrayByteLength = intrinsic<number>(typedArrayPrototype, 'byteLength');
+const typedArrayLength = intrinsic<number>(typedArrayPrototype, 'length');
+const dataViewBuffer = intrinsic<ArrayBufferLike>(DataView.prototype, 'buffer');
+const dataViewByteOffset = intrinsic<number>(DataView.prototype, 'byteOffset');
+const dataViewByteLength = intrinsic<number>(DataView.prototype, 'byteLength');
+const arrayBufferByteLength = intrinsic<number>(ArrayBuffer.prototype, 'byteLength');
+const { isArrayBuffer, isDataView, isTypedArray } = types;
+
+/**
+ * @internal Elements in `cell`, as the engine knows them (0 once its memory is unmapped), whatever the view or
+ * its prototype say: the check that guards every native call on a cell.
+ */
+export function cellLength(cell: Int32Array): number {
+  return typedArrayLength(cell);
+}
+
 /** The ArrayBuffer under `bytes` and the absolute byte offset of `byteOffset` in it, checked for size and alignment. */
-export function locate(bytes: Bytes, byteOffset: number, size: number, name = 'byteOffset'): { buffer: ArrayBuffer; offset: number } {
-  let buffer: ArrayBuffer;
+export function locate(
+  bytes: Bytes,
+  byteOffset: number,
+  size: number,
+  name = 'byteOffset',
+): { buffer: ArrayBuffer; offset: number } {
+  let buffer: ArrayBufferLike;
   let start: number;
   let length: number;
-  if (bytes instanceof ArrayBuffer) {
+  // Read through the engine's own getters: a view whose byteOffset or byteLength getters lie gets no say.
+  if (isArrayBuffer(bytes)) {
     buffer = bytes;
     start = 0;
-    length = bytes.byteLength;
-  } else if (ArrayBuffer.isView(bytes) && bytes.buffer instanceof ArrayBuffer) {
-    buffer = bytes.buffer;
-    start = bytes.byteOffset;
-    length = bytes.byteLength;
+    length = arrayBufferByteLength(bytes);
+  } else if (isTypedArray(bytes)) {
+    buffer = typedArrayBuffer(bytes);
+    start = typedArrayByteOffset(bytes);
+    length = typedArrayByteLength(bytes);
+  } else if (isDataView(bytes)) {
+    buffer = dataViewBuffer(bytes);
+    start = dataViewByteOffset(bytes);
+    length = dataViewByteLength(bytes);
   } else {
     throw invalidArgType('bytes', 'an instance of Buffer, TypedArray, DataView or ArrayBuffer', bytes);
   }
-  if (buffer.byteLength === 0 && length === 0) throw closedError();
+  if (!isArrayBuffer(buffer))
+    throw invalidArgType('bytes', 'a view of an ArrayBuffer (a SharedArrayBuffer works with Atomics directly)', bytes);
+  if (arrayBufferByteLength(buffer) === 0 && length === 0) throw closedError();
   validateInteger(byteOffset, name, 0, Math.max(0, length - size));
   if (length < size) throw outOfRange(name, `such that ${size} bytes fit (the bytes are ${length} long)`, byteOffset);
   const offset = start + byteOffset;
   if (offset % size !== 0)
     throw outOfRange(
       name,
-      `a multiple of ${size} from the start of the mapping (the bytes start at ${start}): atomics need natural alignment`,
+      `a multiple of ${size} from the start of the mapping (the bytes start at ${start}): ` +
+        'atomics need natural alignment',
       byteOffset,
     );
   return { buffer, offset };
@@ -62,7 +101,8 @@ function int32Of(value: unknown, name: string): number {
 
 function bigint64Of(value: unknown, name: string): bigint {
   if (typeof value !== 'bigint') throw invalidArgType(name, 'of type bigint', value);
-  if (value < -(2n ** 63n) || value >= 2n ** 64n) throw outOfRange(name, '>= -(2n ** 63n) && < 2n ** 64n (a 64-bit integer)', value);
+  if (value < -(2n ** 63n) || value >= 2n ** 64n)
+    throw outOfRange(name, '>= -(2n ** 63n) && < 2n ** 64n (a 64-bit integer)', value);
   return value;
 }
 
@@ -91,6 +131,7 @@ export class AtomicInt32 {
   }
 
   #live(): Int32Array {
+    // No native call follows: a lying length at worst lets Atomics throw its own TypeError on a detached view.
     if (this.#cell.length === 0) throw closedError();
     return this.#cell;
   }
@@ -183,6 +224,7 @@ export class AtomicBigInt64 {
 
   /** Writes `replacement` if the value is `expected`; returns the value before (equal to `expected` on success). */
   compareExchange(expected: bigint, replacement: bigint): bigint {
-    return Atomics.compareExchange(this.#live(), 0, bigint64Of(expected, 'expected'), bigint64Of(replacement, 'replacement'));
+    const [before, after] = [bigint64Of(expected, 'expected'), bigint64Of(replacement, 'replacement')];
+    return Atomics.compareExchange(this.#live(), 0, before, after);
   }
 }

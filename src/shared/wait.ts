@@ -8,7 +8,7 @@
  */
 import { fromNative, invalidArgType, outOfRange } from '../errors.js';
 import { native } from '../native.js';
-import { AtomicInt32, closedError, int32CellOf } from './atomics.js';
+import { AtomicInt32, cellLength, closedError, int32CellOf } from './atomics.js';
 
 /** How a wait ended, as Atomics.wait names it. */
 export type WaitResult = 'ok' | 'not-equal' | 'timed-out';
@@ -49,7 +49,7 @@ function expectedOf(value: unknown): number {
 function cellOf(address: unknown): Int32Array {
   if (!(address instanceof AtomicInt32)) throw invalidArgType('address', 'an instance of AtomicInt32', address);
   const cell = int32CellOf(address);
-  if (cell.length === 0) throw closedError();
+  if (cellLength(cell) === 0) throw closedError();
   return cell;
 }
 
@@ -80,7 +80,7 @@ export async function waitAsync(address: AtomicInt32, expected: number, timeout?
   const ms = timeoutMs(timeout);
   const deadline = ms < 0 ? Infinity : performance.now() + ms;
   for (let first = true; ; first = false) {
-    if (cell.length === 0) throw closedError();
+    if (cellLength(cell) === 0) throw closedError();
     if (!first && Atomics.load(cell, 0) !== value) return 'ok';
     const left = deadline - performance.now();
     if (!first && left <= 0) return 'timed-out';
@@ -89,7 +89,7 @@ export async function waitAsync(address: AtomicInt32, expected: number, timeout?
     try {
       result = await native.futexWaitAsync(cell, 0, value, slice);
     } catch (error) {
-      if (cell.length === 0) throw closedError();
+      if (cellLength(cell) === 0) throw closedError();
       throw fromNative(error);
     }
     if (result === 0) return 'ok';

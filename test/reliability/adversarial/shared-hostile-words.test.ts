@@ -146,3 +146,48 @@ describe('hostile words in a Mutex (child processes)', () => {
     expect(result.stdout.trim()).toBe('not-equal 0');
   });
 });
+
+describe('views and prototypes that lie about memory (child processes)', () => {
+  it('a patched TypedArray length getter and lying views: closed memory is ERR_MAPPING_CLOSED, never the addon', async () => {
+    const result = await runScript(
+      tmp,
+      'lying-prototype',
+      `import { AtomicInt32, MappedFile, Mutex, notify, wait, waitAsync } from __SRC__;
+      const codes = [];
+      const attempt = async (fn) => { try { await fn(); codes.push('returned'); } catch (error) { codes.push(error.code ?? error.name); } };
+      // A view whose byteOffset and byteLength getters lie: the engine's own values decide.
+      const file = MappedFile.anonymous(4096);
+      class Liar extends Uint8Array {
+        get byteOffset() { return 4093; }
+        get byteLength() { return 1 << 30; }
+      }
+      const liar = new Liar(file.buffer.buffer, 0, 8);
+      await attempt(() => new AtomicInt32(liar, 8)); // past the real 8 bytes
+      await attempt(() => new AtomicInt32(liar, 4).store(1));
+      // Every typed array now says it has one element, even detached ones.
+      const word = new AtomicInt32(file.buffer, 0);
+      const mutex = new Mutex(file.buffer, 8);
+      file.buffer.writeUInt32LE(1, 8); // held by init: lock takes the slow path
+      const prototype = Object.getPrototypeOf(Uint8Array.prototype);
+      Object.defineProperty(prototype, 'length', { get: () => 1, configurable: true });
+      file.close();
+      await attempt(() => wait(word, 0, 10));
+      await attempt(() => waitAsync(word, 0, 10));
+      await attempt(() => notify(word));
+      await attempt(() => mutex.lock({ timeout: 10 }));
+      await attempt(() => mutex.lockAsync({ timeout: 10 }));
+      await attempt(() => mutex.tryLock());
+      await attempt(() => mutex.unlock());
+      console.log(codes.join(' '));`,
+    );
+    expect(result, result.stderr).toMatchObject({ code: 0, signal: null });
+    const codes = result.stdout.trim().split(' ');
+    expect(codes.slice(0, 2)).toEqual(['ERR_OUT_OF_RANGE', 'returned']);
+    // wait, waitAsync, notify, lockAsync, tryLock: coded. The one-instruction fast paths of lock and unlock meet
+    // the detached view through Atomics, which throws its own TypeError: no native call is ever reached.
+    const [waited, waitedAsync, notified, locked, lockedAsync, tried, unlocked] = codes.slice(2);
+    expect([waited, waitedAsync, notified, lockedAsync, tried], codes.join(' ')).toEqual(Array(5).fill('ERR_MAPPING_CLOSED'));
+    expect(['ERR_MAPPING_CLOSED', 'TypeError']).toContain(locked);
+    expect(['ERR_MAPPING_CLOSED', 'TypeError']).toContain(unlocked);
+  });
+});
