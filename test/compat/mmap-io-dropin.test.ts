@@ -214,7 +214,7 @@ describe('memmap/mmap-io refuses what could crash', () => {
         return new ArrayBuffer(8);
       }
     }
-    const liar = new Liar(buffer.buffer, P, 2 * P);
+    const liar = new Liar(buffer.buffer as ArrayBuffer, P, 2 * P);
     expect(mmap.incore(liar)).toEqual(mmap.incore(buffer.subarray(P, 3 * P)));
     expect(mmap.sync(liar, true)).toBeUndefined();
     expect(mmap.sync(liar, 0, 2 * P, true)).toBeUndefined();
