@@ -232,22 +232,35 @@ static struct {
   size_t length;     /* page-rounded */
 } readonly_slots[READONLY_SLOTS];
 
+/* Held by the one thread copying a read-only page (see mapping_registry.c for why a spin flag is safe here). */
+static int readonly_busy;
+
+/* Replaces the page holding `address` in a registered read-only attachment with a private writable copy. True when
+   the write can run again: the page was copied now, or another thread copied it meanwhile. */
 static bool repair_readonly(uintptr_t address) {
   for (int i = 0; i < READONLY_SLOTS; i++) {
     uintptr_t start = __atomic_load_n(&readonly_slots[i].address, __ATOMIC_ACQUIRE);
     if (start <= 1 || address < start || address - start >= readonly_slots[i].length) continue;
     uintptr_t page = address & ~(page_size - 1);
-    void *copy = mmap(NULL, page_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (copy == MAP_FAILED) return false;
-    /* In bounds: page lies inside [start, start + length), and the attachment maps whole pages. Another thread
-       may have replaced this page already: the copy is then of that private page, and replacing it again keeps
-       its bytes (a write racing with this copy is a data race in the program, as on any memory). */
-    memcpy(copy, (void *)page, page_size);
-    if (mremap(copy, page_size, page_size, MREMAP_MAYMOVE | MREMAP_FIXED, (void *)page) == MAP_FAILED) {
-      munmap(copy, page_size);
-      return false;
+    while (__atomic_exchange_n(&readonly_busy, 1, __ATOMIC_ACQUIRE) != 0) sched_yield();
+    bool repaired = true;
+    /* Another thread faulted on this page at the same time and copied it first: the page is writable now, and
+       copying it again could drop what that thread wrote between our copy and our replacement. */
+    if (madvise((void *)page, page_size, MADV_POPULATE_WRITE) != 0) {
+      void *copy = mmap(NULL, page_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+      /* In bounds: page lies inside [start, start + length), and the attachment maps whole pages. */
+      if (copy == MAP_FAILED) {
+        repaired = false;
+      } else {
+        memcpy(copy, (void *)page, page_size);
+        if (mremap(copy, page_size, page_size, MREMAP_MAYMOVE | MREMAP_FIXED, (void *)page) == MAP_FAILED) {
+          munmap(copy, page_size);
+          repaired = false;
+        }
+      }
     }
-    return true;
+    __atomic_store_n(&readonly_busy, 0, __ATOMIC_RELEASE);
+    return repaired;
   }
   return false;
 }

@@ -1,77 +1,8 @@
 /**
- * The API of mmap-io 1.4 (`@riaskov/mmap-io` 1.4.3, whose `map()` returns a Buffer) over memmap's addon, so that a
- * program written for it switches with one import line:
- *
- * ```ts
- * import mmap from 'memmap/mmap-io';          // was: import mmap from '@riaskov/mmap-io'
- * const mmap = require('memmap/mmap-io');     // was: const mmap = require('mmap-io')
- * ```
- *
- * Same functions, argument orders, defaults, return values and constants: `map(size, protection, flags, fd
- * [, offset = 0 [, advise = 0]])` returns a Buffer over the pages; `advise(buffer, advice)` and `advise(buffer,
- * offset, length, advice)`; `incore(buffer)` returns `[pages not resident, pages resident]`; `sync(buffer)`,
- * `sync(buffer, blocking [, invalidate])` and `sync(buffer, offset = 0, length = buffer.length [, blocking = false
- * [, invalidate = false]])` (mmap-io's default is MS_ASYNC, and a length of 0 means the whole buffer, as there);
- * the PROT_, MAP_ and MADV_ constants and `PAGESIZE`. Each failing system call still fails with the same errno, and
- * its message still contains mmap-io's text (`mmap failed, 22`).
- *
- * **Code written for mmap-io 1.5 and later**, where `map()` returns a SharedArrayBuffer wrapped with
- * `Buffer.from(mapping)`, works unchanged: `Buffer.from(buffer)` of a Buffer that `map()` returned is a view of
- * the same pages (not a copy), and `advise`, `incore`, `sync` and `unmap` also take the mapping's ArrayBuffer
- * (`buffer.buffer`). What cannot work the same: a typed-array constructor (`new Uint32Array(mapping)`) copies a
- * Buffer, so write `new Uint32Array(mapping.buffer, mapping.byteOffset, mapping.length / 4)`; and a Buffer is not
- * shared with workers by `postMessage` (it is copied), so share a file between threads by mapping it in each.
- *
- * **Where this module deliberately differs from mmap-io 1.4** (each difference has a test in test/compat):
- *
- * - *Node-shaped errors.* A failed system call throws an Error with `code` ('EINVAL'), `errno` (-22) and
- *   `syscall` ('mmap'), like `fs`; mmap-io puts only the errno number in the message. Argument errors are
- *   TypeError ERR_INVALID_ARG_TYPE / RangeError ERR_OUT_OF_RANGE / TypeError ERR_INVALID_ARG_VALUE /
- *   TypeError ERR_MISSING_ARGS instead of a plain Error (still `instanceof Error`). Too many arguments to `advise`
- *   or `incore` (mmap-io refuses them) is TypeError ERR_TOO_MANY_ARGS.
- * - *Exact sizes and offsets.* mmap-io converts each with ToInt32, so an offset of 4 GiB silently maps offset 0
- *   and a size of 3 GiB fails; here they are exact up to Node's largest Buffer (sizes) and 2^53 - 1 (offsets).
- *   Non-integers and negative values are ERR_OUT_OF_RANGE, not truncated.
- * - *No leak on a failed advice.* An madvise failure in `map` unmaps the fresh mapping before throwing.
- * - *`unmap(buffer)`* (mmap-io 1.6 has it; 1.4 can only wait for the garbage collector) detaches the mapping's
- *   ArrayBuffer, so the buffer and every view of it have length 0 (a stale view reads nothing and writes nowhere
- *   instead of touching freed memory), then munmaps. It returns true, or false when the mapping was already
- *   unmapped.
- * - *`Buffer.from(buffer)` is a view*, not a copy, of a Buffer `map()` returned (so that 1.5+ code works, see
- *   above). To copy the bytes, use `Buffer.copyBytesFrom(buffer)` or `Buffer.from(buffer.subarray())`.
- * - *Nothing here can crash the process:*
- *   - A mapping without PROT_WRITE is made MAP_PRIVATE with PROT_READ | PROT_WRITE. A JavaScript Buffer cannot be
- *     read-only, and in mmap-io one stray write into a PROT_READ mapping is a SIGSEGV. Here it changes only this
- *     process's copy of that page, never the file; pages not written keep following the file (Linux).
- *   - PROT_NONE (no access bit at all) is ERR_INVALID_ARG_VALUE.
- *   - `flags` may hold only MAP_SHARED, MAP_PRIVATE, MAP_ANONYMOUS, MAP_NORESERVE, MAP_POPULATE and MAP_NONBLOCK;
- *     any other bit is ERR_INVALID_ARG_VALUE: MAP_FIXED and MAP_FIXED_NOREPLACE (there is no address argument,
- *     so they can only clobber memory or map address 0), MAP_HUGETLB (SIGBUS on the first touch when no huge page
- *     is free), MAP_GROWSDOWN and the rest. MAP_NORESERVE with MAP_SHARED | MAP_ANONYMOUS is refused too (shared
- *     memory without reserved space raises SIGBUS when memory runs out).
- *   - A file mapping may reach to the end of the last page the file touches (`Math.ceil(size / PAGESIZE) *
- *     PAGESIZE`), not past it: whole pages past the end of a file raise SIGBUS when touched
- *     (ERR_OUT_OF_RANGE). A file that another program shrinks later does not crash either: the access past its
- *     new end gets zero-filled memory, also when the descriptor given to `map` was closed right after the call.
- *   - `advise`, `incore` and `sync` take only a Buffer (or any view, or the ArrayBuffer) over a mapping made by
- *     this module's `map`, and check `offset`/`length` against it. The range is taken from the view's real
- *     ArrayBuffer, offset and length as the engine knows them, never from properties that a subclass or the
- *     object itself may redefine. mmap-io does pointer arithmetic with unchecked numbers on any Buffer (an
- *     madvise(MADV_DONTNEED) on the JavaScript heap, or a plain object that aborts in node::Buffer::Data).
- *     Another Buffer is ERR_INVALID_ARG_VALUE; after `unmap` it is ERR_MAPPING_CLOSED.
- *   - Advice values are limited to the known-harmless ones (MADV_NORMAL ... MADV_FREE, the constants exported
- *     here); others, such as MADV_HWPOISON, are ERR_INVALID_ARG_VALUE.
- *   - A program may map at most 65,536 files' windows at once (and needs one file descriptor per mapped file,
- *     kept by memmap until the last mapping of that file goes): past that, `map` throws ENOMEM or EMFILE.
- * - *More constants:* the MADV_ values above, MAP_ANONYMOUS, MAP_NORESERVE and ALLOCATIONGRANULARITY (mmap-io
- *   1.6's name for the offset alignment, PAGESIZE here). The 7th `name` argument of `map` (used by mmap-io only on
- *   Windows) is accepted and ignored, as mmap-io does on Linux.
- * - *`sync(buffer, offset)`* syncs from `offset` to the end of the buffer; mmap-io syncs `buffer.length` bytes
- *   from `offset`, past the end of the buffer (ENOMEM, or a write-back of whatever is mapped there).
- * - *`null` optional arguments* of `map` mean their default (mmap-io converts null to 0 too). Other types are
- *   ERR_INVALID_ARG_TYPE where mmap-io would convert them with ToInt32.
- *
- * @module memmap/mmap-io
+ * The API of mmap-io 1.4 (`@riaskov/mmap-io` 1.4.3, whose `map()` returns a Buffer) over memmap's addon: a program
+ * written for it switches with one import line (`import mmap from 'memmap/mmap-io'`). The default export's
+ * documentation, which also reaches the published `.d.ts`, says what matches, what code written for mmap-io 1.5+
+ * needs, and every deliberate difference.
  */
 import { fstatSync } from 'node:fs';
 import { constants as bufferConstants } from 'node:buffer';
@@ -102,7 +33,16 @@ export type MapAdvise = number;
  * What `advise`, `incore`, `sync` and `unmap` take: a Buffer `map` returned, any view of one, or its ArrayBuffer
  * (mmap-io 1.4 takes a Buffer; 1.6 also the SharedArrayBuffer its `map` returns).
  */
-export type MappedBytes = Buffer | ArrayBufferView | ArrayBuffer;
+export type MappedBytes = Buffer | ArrayBufferView | ArrayBufferLike;
+
+/**
+ * What `map` returns: a Buffer over the mapped pages whose `valueOf()` is the mapping's ArrayBuffer, so that
+ * `Buffer.from(buffer)` (how mmap-io 1.5+ code wraps its mapping) is a view of the same pages.
+ */
+export type MappedBuffer = Buffer & {
+  /** The mapping's ArrayBuffer (what `Buffer.from` wraps). */
+  valueOf(): ArrayBuffer;
+};
 /** A file descriptor, as fs.openSync returns. */
 export type FileDescriptor = number;
 
@@ -216,8 +156,8 @@ function mappedView(buffer: unknown, fn: string): MappedView {
       start: dataViewByteOffset.call(buffer) as number,
       length: dataViewByteLength.call(buffer) as number,
     };
-  } else if (types.isArrayBuffer(buffer)) {
-    view = { mapping: buffer, start: 0, length: arrayBufferByteLength.call(buffer) as number };
+  } else if (types.isAnyArrayBuffer(buffer)) {
+    view = { mapping: buffer as ArrayBuffer, start: 0, length: arrayBufferByteLength.call(buffer) as number };
   } else {
     throw invalidArgType('buffer', 'an instance of Buffer, TypedArray, DataView or ArrayBuffer', buffer);
   }
@@ -260,7 +200,7 @@ export function map(
   offset?: number,
   advise?: MapAdvise,
   name?: Buffer,
-): Buffer {
+): MappedBuffer {
   void name; // mmap-io passes it to its Windows mmap emulation only
   const length = validateInteger(size, 'size', 0, MAX_SIZE);
   let prot = validateInteger(protection, 'protection', 0, INT32_MAX);
@@ -330,7 +270,7 @@ export function map(
   // Buffer.from(value) uses value.valueOf() when it is another object: so Buffer.from(buffer), the way mmap-io 1.5+
   // code wraps what map() returns, gives a view of these pages instead of a copy that writes would never leave.
   Object.defineProperty(buffer, 'valueOf', { value: () => mapping, enumerable: false, writable: true, configurable: true });
-  return buffer;
+  return buffer as MappedBuffer;
 }
 
 /**
@@ -405,7 +345,7 @@ export function unmap(buffer: MappedBytes): boolean {
   let mapping: ArrayBuffer;
   if (types.isTypedArray(buffer)) mapping = typedArrayBuffer.call(buffer) as ArrayBuffer;
   else if (types.isDataView(buffer)) mapping = dataViewBuffer.call(buffer) as ArrayBuffer;
-  else if (types.isArrayBuffer(buffer)) mapping = buffer;
+  else if (types.isAnyArrayBuffer(buffer)) mapping = buffer as ArrayBuffer;
   else throw invalidArgType('buffer', 'an instance of Buffer, TypedArray, DataView or ArrayBuffer', buffer);
   const state = mappings.get(mapping);
   if (state === undefined) throw invalidArgValue('buffer', buffer, 'must be a Buffer returned by map() (or a view of one) to be passed to unmap()');
@@ -462,7 +402,79 @@ export const PAGESIZE: number = PAGE_SIZE;
 /** What `offset` of `map` must be a multiple of (mmap-io 1.6's name): PAGESIZE on Linux. */
 export const ALLOCATIONGRANULARITY: number = PAGE_SIZE;
 
-/** The module as one object, as mmap-io exports it: `import mmap from 'memmap/mmap-io'`. */
+/**
+ * The API of mmap-io 1.4 (`@riaskov/mmap-io` 1.4.3, whose `map()` returns a Buffer) over memmap's addon, so that a
+ * program written for it switches with one import line (this object is the module, as mmap-io exports it):
+ *
+ * ```ts
+ * import mmap from 'memmap/mmap-io';          // was: import mmap from '@riaskov/mmap-io'
+ * const mmap = require('memmap/mmap-io');     // was: const mmap = require('mmap-io')
+ * ```
+ *
+ * Same functions, argument orders, defaults, return values and constants: `map(size, protection, flags, fd
+ * [, offset = 0 [, advise = 0]])` returns a Buffer over the pages; `advise(buffer, advice)` and `advise(buffer,
+ * offset, length, advice)`; `incore(buffer)` returns `[pages not resident, pages resident]`; `sync(buffer)`,
+ * `sync(buffer, blocking [, invalidate])` and `sync(buffer, offset = 0, length = buffer.length [, blocking = false
+ * [, invalidate = false]])` (mmap-io's default is MS_ASYNC, and a length of 0 means the whole buffer, as there);
+ * the PROT_, MAP_ and MADV_ constants and `PAGESIZE`. Each failing system call still fails with the same errno, and
+ * its message still contains mmap-io's text (`mmap failed, 22`).
+ *
+ * **Code written for mmap-io 1.5 and later**, where `map()` returns a SharedArrayBuffer wrapped with
+ * `Buffer.from(mapping)`, works unchanged: `Buffer.from(buffer)` of a Buffer that `map()` returned is a view of
+ * the same pages (not a copy), and `advise`, `incore`, `sync` and `unmap` also take the mapping's ArrayBuffer
+ * (`buffer.buffer`). What cannot work the same: a typed-array constructor (`new Uint32Array(mapping)`) copies a
+ * Buffer, so write `new Uint32Array(mapping.buffer, mapping.byteOffset, mapping.length / 4)`; and a Buffer is not
+ * shared with workers by `postMessage` (it is copied), so share a file between threads by mapping it in each.
+ *
+ * **Where this module deliberately differs from mmap-io 1.4** (each difference has a test in test/compat):
+ *
+ * - *Node-shaped errors.* A failed system call throws an Error with `code` ('EINVAL'), `errno` (-22) and
+ *   `syscall` ('mmap'), like `fs`; mmap-io puts only the errno number in the message. Argument errors are
+ *   TypeError ERR_INVALID_ARG_TYPE / RangeError ERR_OUT_OF_RANGE / TypeError ERR_INVALID_ARG_VALUE /
+ *   TypeError ERR_MISSING_ARGS instead of a plain Error (still `instanceof Error`). Too many arguments to `advise`
+ *   or `incore` (mmap-io refuses them) is TypeError ERR_TOO_MANY_ARGS.
+ * - *Exact sizes and offsets.* mmap-io converts each with ToInt32, so an offset of 4 GiB silently maps offset 0
+ *   and a size of 3 GiB fails; here they are exact up to Node's largest Buffer (sizes) and 2^53 - 1 (offsets).
+ *   Non-integers and negative values are ERR_OUT_OF_RANGE, not truncated.
+ * - *No leak on a failed advice.* An madvise failure in `map` unmaps the fresh mapping before throwing.
+ * - *`unmap(buffer)`* (mmap-io 1.6 has it; 1.4 can only wait for the garbage collector) detaches the mapping's
+ *   ArrayBuffer, so the buffer and every view of it have length 0 (a stale view reads nothing and writes nowhere
+ *   instead of touching freed memory), then munmaps. It returns true, or false when the mapping was already
+ *   unmapped.
+ * - *`Buffer.from(buffer)` is a view*, not a copy, of a Buffer `map()` returned (so that 1.5+ code works, see
+ *   above). To copy the bytes, use `Buffer.copyBytesFrom(buffer)` or `Buffer.from(buffer.subarray())`.
+ * - *Nothing here can crash the process:*
+ *   - A mapping without PROT_WRITE is made MAP_PRIVATE with PROT_READ | PROT_WRITE. A JavaScript Buffer cannot be
+ *     read-only, and in mmap-io one stray write into a PROT_READ mapping is a SIGSEGV. Here it changes only this
+ *     process's copy of that page, never the file; pages not written keep following the file (Linux).
+ *   - PROT_NONE (no access bit at all) is ERR_INVALID_ARG_VALUE.
+ *   - `flags` may hold only MAP_SHARED, MAP_PRIVATE, MAP_ANONYMOUS, MAP_NORESERVE, MAP_POPULATE and MAP_NONBLOCK;
+ *     any other bit is ERR_INVALID_ARG_VALUE: MAP_FIXED and MAP_FIXED_NOREPLACE (there is no address argument,
+ *     so they can only clobber memory or map address 0), MAP_HUGETLB (SIGBUS on the first touch when no huge page
+ *     is free), MAP_GROWSDOWN and the rest. MAP_NORESERVE with MAP_SHARED | MAP_ANONYMOUS is refused too (shared
+ *     memory without reserved space raises SIGBUS when memory runs out).
+ *   - A file mapping may reach to the end of the last page the file touches (`Math.ceil(size / PAGESIZE) *
+ *     PAGESIZE`), not past it: whole pages past the end of a file raise SIGBUS when touched
+ *     (ERR_OUT_OF_RANGE). A file that another program shrinks later does not crash either: the access past its
+ *     new end gets zero-filled memory, also when the descriptor given to `map` was closed right after the call.
+ *   - `advise`, `incore` and `sync` take only a Buffer (or any view, or the ArrayBuffer) over a mapping made by
+ *     this module's `map`, and check `offset`/`length` against it. The range is taken from the view's real
+ *     ArrayBuffer, offset and length as the engine knows them, never from properties that a subclass or the
+ *     object itself may redefine. mmap-io does pointer arithmetic with unchecked numbers on any Buffer (an
+ *     madvise(MADV_DONTNEED) on the JavaScript heap, or a plain object that aborts in node::Buffer::Data).
+ *     Another Buffer is ERR_INVALID_ARG_VALUE; after `unmap` it is ERR_MAPPING_CLOSED.
+ *   - Advice values are limited to the known-harmless ones (MADV_NORMAL ... MADV_FREE, the constants exported
+ *     here); others, such as MADV_HWPOISON, are ERR_INVALID_ARG_VALUE.
+ *   - A program may map at most 65,536 files' windows at once (and needs one file descriptor per mapped file,
+ *     kept by memmap until the last mapping of that file goes): past that, `map` throws ENOMEM or EMFILE.
+ * - *More constants:* the MADV_ values above, MAP_ANONYMOUS, MAP_NORESERVE and ALLOCATIONGRANULARITY (mmap-io
+ *   1.6's name for the offset alignment, PAGESIZE here). The 7th `name` argument of `map` (used by mmap-io only on
+ *   Windows) is accepted and ignored, as mmap-io does on Linux.
+ * - *`sync(buffer, offset)`* syncs from `offset` to the end of the buffer; mmap-io syncs `buffer.length` bytes
+ *   from `offset`, past the end of the buffer (ENOMEM, or a write-back of whatever is mapped there).
+ * - *`null` optional arguments* of `map` mean their default (mmap-io converts null to 0 too). Other types are
+ *   ERR_INVALID_ARG_TYPE where mmap-io would convert them with ToInt32.
+ */
 const mmap = Object.freeze({
   map,
   advise,

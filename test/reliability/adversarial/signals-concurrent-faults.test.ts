@@ -24,7 +24,7 @@ const { native, PAGE_SIZE } = await import(${JSON.stringify(NATIVE)});
 const [dir, roundsText] = process.argv.slice(2);
 const fill = (view) => new Promise((resolve, reject) => randomFill(view, (error) => (error ? reject(error) : resolve())));
 const SIZE = 1024 * PAGE_SIZE; // 4 MiB, sparse: at most this much is ever written
-const STEPS = 16;
+const STEPS = 32;
 let truncatedRounds = 0;
 for (let round = 0; round < Number(roundsText); round++) {
   const path = join(dir, 'round-' + round + '.bin');
@@ -57,14 +57,14 @@ console.log(JSON.stringify({ truncatedRounds, handlerAfterRounds, code }));
 `;
 
 describe('SIGBUS handler under concurrent faults (issue 11, killed #2)', () => {
-  it('8 thread-pool threads write over one mapping while it is cut shorter 16 times, 20 rounds: the process lives, and a later truncation fault in another mapping is still ERR_MAPPING_TRUNCATED', async () => {
-    const result = await runScript(tmp, 'concurrent', CHILD, [tmp(''), '20'], {
+  it('8 thread-pool threads write over one mapping while it is cut shorter 32 times, 40 rounds: the process lives, and a later truncation fault in another mapping is still ERR_MAPPING_TRUNCATED', async () => {
+    const result = await runScript(tmp, 'concurrent', CHILD, [tmp(''), '40'], {
       env: { UV_THREADPOOL_SIZE: '8' },
       timeoutMs: 120_000,
     });
     expect(result.stderr).toBe('');
     expect({ code: result.code, signal: result.signal }).toEqual({ code: 0, signal: null });
     const report = JSON.parse(result.stdout.trim().split('\n').at(-1)!);
-    expect(report).toEqual({ truncatedRounds: 20, handlerAfterRounds: true, code: 'ERR_MAPPING_TRUNCATED' });
+    expect(report).toEqual({ truncatedRounds: 40, handlerAfterRounds: true, code: 'ERR_MAPPING_TRUNCATED' });
   }, 150_000);
 });
