@@ -296,11 +296,11 @@ static inline int64_t mm_ch_try_claim(mm_channel *ch, uint32_t bytes, uint32_t *
       return MM_CH_BLOCKED;
     }
     uint32_t size = mm_ch_frame_at(ch, position);
-    if (size == 0) return MM_CH_CORRUPT;
     if (!mm_ch_current(ch, position)) {
       position = mm_ch_walk_start(ch, MM_CH_OFF_WRITE);
       continue;
     }
+    if (size == 0) return MM_CH_CORRUPT;
     position += size;
   }
   return MM_CH_CORRUPT;
@@ -328,18 +328,22 @@ static inline int64_t mm_ch_try_take(mm_channel *ch, uint32_t room, int peek, ui
       *stuck_word = word;
       return MM_CH_BLOCKED;
     }
-    if (kind == 0 && (word < MM_CH_COMMITTED || word > MM_CH_ABANDONED)) return MM_CH_CORRUPT;
     uint32_t size = mm_ch_frame_at(ch, position);
-    if (size == 0) return MM_CH_CORRUPT;
-    if (!mm_ch_current(ch, position)) {
+    if (!mm_ch_current(ch, position)) { /* reused under us: what was read may be anything */
       position = mm_ch_walk_start(ch, MM_CH_OFF_READ);
       continue;
     }
+    if (kind == 0 && (word < MM_CH_COMMITTED || word > MM_CH_ABANDONED)) return MM_CH_CORRUPT;
+    if (size == 0) return MM_CH_CORRUPT;
     if (word == MM_CH_COMMITTED) {
       if (peek) return 0;
       if (MM_CH_LOAD(mm_ch_length(ch, position)) > room) return MM_CH_TOO_BIG;
       uint32_t expected = MM_CH_COMMITTED;
       if (!atomic_compare_exchange_strong(state, &expected, MM_CH_READING | ch->tid)) continue;
+      if (!mm_ch_current(ch, position)) { /* ABA: a frame one lap later; deliver it at its true position */
+        uint32_t released = MM_CH_LOAD(mm_ch_word_at(ch, MM_CH_OFF_RELEASED));
+        return released + ((position - released) & ch->mask);
+      }
       mm_ch_advance(ch, MM_CH_OFF_READ, position + size);
       return position;
     }

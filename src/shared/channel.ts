@@ -282,7 +282,20 @@ export class Channel implements Disposable {
     return (start - released) >>> 0 <= this.capacity ? start : released;
   }
 
-  /** The frame at `position`: its size from its length word, checked against the ring. */
+  /**
+   * The size of the frame at `position` from its length word, or 0 if the word does not fit the ring. Walkers
+   * call it before they know the frame is still current (its bytes may be reused meanwhile): they check
+   * `#current` first and only then treat 0 as corruption.
+   */
+  #sizeAt(position: number): number {
+    const offset = position & this.#mask;
+    const length = Atomics.load(this.#words, (HEADER_SIZE + offset + 4) >> 2) >>> 0;
+    if (length > this.maxMessage + FRAME_HEADER) return 0;
+    const size = frameSize(length);
+    return offset + size > this.capacity ? 0 : size;
+  }
+
+  /** The frame at `position`, known to be current: its size, checked against the ring (ERR_CHANNEL_CORRUPT). */
   #frameAt(position: number): number {
     const words = this.#words;
     const offset = position & this.#mask;
@@ -348,11 +361,12 @@ export class Channel implements Disposable {
         this.#stuckWord = word;
         return BLOCKED;
       }
-      const size = this.#frameAt(position);
+      const size = this.#sizeAt(position);
       if (!this.#current(position)) {
         position = this.#walkStart(I_WRITE);
         continue;
       }
+      if (size === 0) this.#frameAt(position); // throws ERR_CHANNEL_CORRUPT with the details
       position = (position + size) >>> 0;
     }
     throw corruptChannel('no free tail word within one ring: the frames do not chain');
@@ -511,14 +525,23 @@ export class Channel implements Disposable {
         this.#stuckWord = word;
         return BLOCKED;
       }
-      if (kind === 0 && (word < COMMITTED || word > ABANDONED)) throw corruptChannel(`unknown frame state ${word}`);
-      const size = this.#frameAt(position);
+      const size = this.#sizeAt(position);
       if (!this.#current(position)) {
         position = this.#walkStart(I_READ);
         continue;
       }
+      if (kind === 0 && (word < COMMITTED || word > ABANDONED)) throw corruptChannel(`unknown frame state ${word}`);
+      if (size === 0) this.#frameAt(position); // throws ERR_CHANNEL_CORRUPT with the details
       if (word === COMMITTED) {
         if (Atomics.compareExchange(words, index, COMMITTED, READING | TID) !== COMMITTED) continue;
+        if (!this.#current(position)) {
+          // ABA: between the check and the exchange the frame was taken, released and its bytes reused by a
+          // frame one lap later, which this thread now holds. It is a whole committed frame: deliver it, at its
+          // true position (the one in [released, released + capacity) with the same place in the ring), and
+          // leave the read hint alone, which must not pass the frames before it.
+          const released = Atomics.load(words, I_RELEASED) >>> 0;
+          return (released + ((position - released) & this.#mask)) >>> 0;
+        }
         this.#advance(I_READ, (position + size) >>> 0);
         return position;
       }
@@ -544,7 +567,9 @@ export class Channel implements Disposable {
       for (let steps = 0; steps <= this.capacity / FRAME_HEADER; steps++) {
         const word = Atomics.load(words, (HEADER_SIZE + (end & this.#mask)) >> 2);
         if (word !== CONSUMED && word !== PADDING && word !== ABANDONED) break;
-        end = (end + this.#frameAt(end)) | 0;
+        const size = this.#sizeAt(end);
+        if (size === 0) break; // reused under us (the exchange below fails), or corrupt (walkers report it)
+        end = (end + size) | 0;
         if (((end - released) >>> 0) >= this.capacity) break;
       }
       if (end === released) break;
@@ -778,11 +803,13 @@ export class Channel implements Disposable {
     if (Atomics.compareExchange(words, index, seen, repaired) !== seen) return;
     if (kind === WRITING) {
       // The rest of the dead producer's batch: the frames that follow with the same word.
-      let next = (position + this.#frameAt(position)) >>> 0;
+      let next = (position + this.#sizeAt(position)) >>> 0;
       for (let steps = 0; steps <= this.capacity / FRAME_HEADER; steps++) {
         const at = (HEADER_SIZE + (next & this.#mask)) >> 2;
         if (Atomics.compareExchange(words, at, seen, ABANDONED) !== seen) break;
-        next = (next + this.#frameAt(next)) >>> 0;
+        const size = this.#sizeAt(next);
+        if (size === 0) break;
+        next = (next + size) >>> 0;
       }
     }
     this.#release();
@@ -855,7 +882,9 @@ export class Channel implements Disposable {
       if (word === COMMITTED) return true;
       if (word === FREE || (word & KIND_MASK) === CLAIMED || (word & KIND_MASK) === WRITING) return false;
       if (word < COMMITTED || word > ABANDONED) return true; // let #tryTake report it
-      position = (position + this.#frameAt(position)) >>> 0;
+      const size = this.#sizeAt(position);
+      if (size === 0) return true;
+      position = (position + size) >>> 0;
     }
     return true;
   }

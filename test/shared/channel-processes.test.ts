@@ -69,7 +69,7 @@ async function receiveAll(channel: Channel, count: number): Promise<string[]> {
 }
 
 describe('Channel between processes', () => {
-  it('delivers all of three producers' messages exactly once, in per-producer order, via a small ring', async () => {
+  it("delivers all of three producers' messages exactly once, in per-producer order, via a small ring", async () => {
     const path = dir('mpsc');
     const channel = Channel.open(path, { create: true, capacity: 1024 });
     const count = 400;
