@@ -86,4 +86,26 @@ describe('System V limits and unusual owners (child processes)', () => {
       expect(result.stdout.trim()).toBe(`EPERM set ERR_OUT_OF_RANGE ${process.getuid?.()} 640`);
     }
   });
+
+  it('a semaphore at its limit (SEMVMX 32767) and a removed set: coded errors from every form, never an abort', async () => {
+    const result = await runScript(
+      tmp,
+      'semaphore-limits',
+      `import { Semaphore } from ${JSON.stringify(`${SRC}/sysv/index.ts`)};
+      const semaphore = Semaphore.private({ initial: 32767 });
+      const out = [];
+      const attempt = async (fn) => { try { out.push(String(await fn())); } catch (error) { out.push(error.code); } };
+      await attempt(() => semaphore.release(1)); // past SEMVMX
+      await attempt(() => semaphore.value);
+      await attempt(() => semaphore.acquire(32767, { timeout: 0 }));
+      semaphore.remove();
+      await attempt(() => semaphore.release(1));
+      await attempt(() => semaphore.tryAcquire(1));
+      await attempt(() => semaphore.acquireAsync(1, { timeout: 10 }));
+      await attempt(() => semaphore.value);
+      console.log(out.join(' '));`,
+    );
+    expect(result, result.stderr).toMatchObject({ code: 0, signal: null });
+    expect(result.stdout.trim()).toBe('ERANGE 32767 true EINVAL EINVAL EINVAL EINVAL');
+  });
 });
