@@ -12,7 +12,7 @@
  * The source is kept readable: `generatedSource(type)` returns it, and MEMMAP_DEBUG_CODEGEN=1 prints each piece to
  * stderr as it is compiled.
  */
-import { invalidArgType } from '../errors.js';
+import { invalidArgType, memmapError } from '../errors.js';
 import type { ArrayType } from './array.js';
 import { bytesInput, readBytes, storeBytes, viewBytes } from './bytes.js';
 import { charInput, readChar, storeChar } from './char.js';
@@ -133,6 +133,7 @@ const runtime = {
   badUnion,
   badIndex,
   badCallback,
+  illegalConstructor,
   clampPosition,
   accessError,
   zeroBytes,
@@ -147,6 +148,12 @@ const runtime = {
 
 function zeroBytes(dv: DataView, o: number, length: number): void {
   for (let i = 0; i < length; i++) dv.setUint8(o + i, 0);
+}
+
+/** A generated class (view, cursor, iterator) constructed by a user: only memmap makes them. */
+function illegalConstructor(): Error {
+  const message = 'Illegal constructor: views, cursors and iterators come from a StructArray';
+  return memmapError('ERR_ILLEGAL_CONSTRUCTOR', message, { kind: 'TypeError' });
 }
 
 function badCallback(callback: unknown): Error {
@@ -476,7 +483,10 @@ function aggregatePiece(type: Aggregate, endian: Endian): Piece {
 let move, copyView;
 class View {
   #dv; #o;
-  constructor(dv, o) { this.#dv = dv; this.#o = o; }
+  constructor(token, dv, o) {
+    if (token !== internal) throw illegalConstructor();
+    this.#dv = dv; this.#o = o;
+  }
   static {
     move = (view, o) => { view.#o = o; };
     copyView = (view, dv, o) => copyRecord(view.#dv, view.#o, dv, o, ${type.size});
@@ -486,7 +496,7 @@ ${members}  toJSON() { const dv = this.#dv; try { return read(dv, this.#o); } ca
     try { return this.toJSON(); } catch { return '[detached record]'; }
   }
 }
-function view(dv, o) { return new View(dv, o); }`;
+function view(dv, o) { return new View(internal, dv, o); }`;
   return { body, deps, extra: {} };
 }
 
@@ -501,14 +511,16 @@ function arrayClassSource(type: AnyFieldType, isRecord: boolean): string {
   const next = 'return { done: false, value: view(this.#dv, o) };';
   const cursorValue = `return view(this.#dv, ${o('index')});`;
   const step = isRecord
-    ? { setup: 'const cursor = new View(dv, base);', at: (o: string) => `(move(cursor, ${o}), cursor)` }
+    ? { setup: 'const cursor = new View(internal, dv, base);', at: (o: string) => `(move(cursor, ${o}), cursor)` }
     : { setup: '', at: (o: string) => `view(dv, ${o})` };
   return `
 // StructArray of ${describe(type)}: every method here serves this element type only.
 class Cursor {
   #dv; #base; #length; ${isRecord ? '#view;' : ''}
-  constructor(dv, base, length) {
-    this.#dv = dv; this.#base = base; this.#length = length; ${isRecord ? 'this.#view = new View(dv, base);' : ''}
+  constructor(token, dv, base, length) {
+    if (token !== internal) throw illegalConstructor();
+    this.#dv = dv; this.#base = base; this.#length = length;
+    ${isRecord ? 'this.#view = new View(internal, dv, base);' : ''}
   }
   get length() { return this.#length; }
   at(index) {
@@ -518,9 +530,10 @@ class Cursor {
 }
 class Iterator {
   #dv; #o; #end; ${isRecord ? '#view;' : ''}
-  constructor(dv, base, length) {
+  constructor(token, dv, base, length) {
+    if (token !== internal) throw illegalConstructor();
     this.#dv = dv; this.#o = base; this.#end = base + length * ${stride};
-    ${isRecord ? 'this.#view = new View(dv, base);' : ''}
+    ${isRecord ? 'this.#view = new View(internal, dv, base);' : ''}
   }
   next() {
     const o = this.#o;
@@ -559,8 +572,8 @@ class ArrayClass extends StructArray {
     ${step.setup}
     for (let i = 0; i < length; i++) callback(${step.at(`base + i * ${stride}`)}, i);
   }
-  [Symbol.iterator]() { return new Iterator(this.#dv, this.#base, this.length); }
-  cursor() { return new Cursor(this.#dv, this.#base, this.length); }
+  [Symbol.iterator]() { return new Iterator(internal, this.#dv, this.#base, this.length); }
+  cursor() { return new Cursor(internal, this.#dv, this.#base, this.length); }
   toArray() {
     const length = this.length, dv = this.#dv, base = this.#base;
     const out = new Array(length);

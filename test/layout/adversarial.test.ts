@@ -242,5 +242,11 @@ describe('hostile descriptions', () => {
     expect(code(() => new Generated(undefined, new DataView(new ArrayBuffer(8)), 0, 1000))).toBe('ERR_ILLEGAL_CONSTRUCTOR');
     const TypeCtor = StructType as unknown as new (...args: unknown[]) => unknown;
     expect(code(() => new TypeCtor('struct', { a: int32 }))).toBe('ERR_ILLEGAL_CONSTRUCTOR');
+    // The generated view, cursor and iterator classes are reachable through `constructor`: they refuse too.
+    const dv = new DataView(new ArrayBuffer(8));
+    for (const made of [students.at(0), students.cursor(), students[Symbol.iterator]()]) {
+      const Made = (made as object).constructor as new (...args: unknown[]) => unknown;
+      expect(code(() => new Made(undefined, dv, 0, 1))).toBe('ERR_ILLEGAL_CONSTRUCTOR');
+    }
   });
 });
