@@ -155,8 +155,8 @@ export class RecordFile<S extends AnyFieldType = AnyFieldType> implements Dispos
   /** The whole mapping as bytes: set() copies a checked record into it. */
   #bytes!: Uint8Array;
   /** One record's worth of scratch: set() encodes the whole value here first, so a rejected value writes nothing. */
-  readonly #scratch: DataView;
-  readonly #scratchBytes: Uint8Array;
+  #scratch: DataView | undefined;
+  #scratchBytes: Uint8Array | undefined;
   /** An encode into the scratch record is under way (a getter may write to this file meanwhile). */
   #encoding = false;
 
@@ -192,8 +192,6 @@ export class RecordFile<S extends AnyFieldType = AnyFieldType> implements Dispos
       typeof init.policy === 'object' && 'everyWrites' in init.policy ? init.policy.everyWrites : Infinity;
     this.#length = init.header.count;
     this.#capacity = init.header.capacity;
-    this.#scratchBytes = new Uint8Array(this.recordSize);
-    this.#scratch = new DataView(this.#scratchBytes.buffer);
     this.#remapped();
     if (this.#writable && typeof init.policy === 'object' && 'intervalMs' in init.policy)
       this.#flush.startTimer(init.policy.intervalMs, () => this.#tick());
@@ -383,6 +381,12 @@ export class RecordFile<S extends AnyFieldType = AnyFieldType> implements Dispos
    * appended; the ones before it are. For many values, `pushMany` takes any iterable without spreading it.
    */
   push(...values: InferInput<S>[]): number {
+    if (values.length === 1 && this.#canWrite) {
+      // The common case, one value: no iterable to check (close() clears #canWrite: a closed file takes the long way).
+      this.#append(values[0]!);
+      if (this.#flush.writes >= this.#everyWrites) this.flush();
+      return this.#length;
+    }
     return this.pushMany(values);
   }
 
@@ -411,21 +415,25 @@ export class RecordFile<S extends AnyFieldType = AnyFieldType> implements Dispos
       this.#codec.write(new DataView(bytes.buffer), 0, value);
       return bytes;
     }
+    if (this.#scratch === undefined) {
+      // Made on first use: a reader never needs one (and a record may be large).
+      this.#scratchBytes = new Uint8Array(this.recordSize);
+      this.#scratch = new DataView(this.#scratchBytes.buffer);
+    }
     this.#encoding = true;
     try {
       this.#codec.write(this.#scratch, 0, value);
     } finally {
       this.#encoding = false;
     }
-    return this.#scratchBytes;
+    return this.#scratchBytes!;
   }
 
   /** Appends one value: encoded, checked, then copied into the first free slot and counted. */
   #append(value: InferInput<S>): void {
-    const n = this.#length;
-    if (n === this.#capacity) this.#grow(n + 1);
+    if (this.#length === this.#capacity) this.#maxCapacity(this.#length + 1); // ERR_RECORD_FILE_FULL before reading the value
     const encoded = this.#encode(value);
-    // The value's getters ran: they may have closed the file, or pushed, shortened or grown it. Check again.
+    // The value's getters ran: they may have closed the file, or pushed, shortened or grown it. Check here, after.
     if (!this.#canWrite) this.#checkWritable('push records');
     this.#open();
     const at = this.#length;
@@ -529,9 +537,8 @@ export class RecordFile<S extends AnyFieldType = AnyFieldType> implements Dispos
     for (let i = 0; i < this.#length; i++) yield this.get(i);
   }
 
-  /** Doubles the capacity (at least to `needed`): grows the file first, then the header's capacity. */
-  #grow(needed: number): void {
-    const file = this.#open();
+  /** The most records a mapping can hold; ERR_RECORD_FILE_FULL when that is fewer than `needed`. */
+  #maxCapacity(needed: number): number {
     const maxCapacity = Math.floor((MAX_MAPPING_LENGTH - this.dataOffset) / this.recordSize);
     if (needed > maxCapacity)
       throw memmapError(
@@ -539,6 +546,13 @@ export class RecordFile<S extends AnyFieldType = AnyFieldType> implements Dispos
         `record file '${this.path}' cannot grow past ${maxCapacity} records (${MAX_MAPPING_LENGTH} bytes, the largest mapping Node can hold): start another file`,
         { path: this.path, kind: 'RangeError' },
       );
+    return maxCapacity;
+  }
+
+  /** Doubles the capacity (at least to `needed`): grows the file first, then the header's capacity. */
+  #grow(needed: number): void {
+    const file = this.#open();
+    const maxCapacity = this.#maxCapacity(needed);
     const capacity = Math.min(maxCapacity, Math.max(needed, this.#capacity * 2, 1));
     const bytes = this.dataOffset + capacity * this.recordSize;
     // Never shrink: the file may be longer than the header says (a growth cut short by a crash, another writer).
@@ -754,6 +768,7 @@ export class RecordFile<S extends AnyFieldType = AnyFieldType> implements Dispos
       failure = error;
     }
     this.#file = undefined;
+    this.#canWrite = false;
     this.#header64 = undefined;
     this.#length = 0;
     this.#capacity = 0;
