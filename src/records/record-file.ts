@@ -38,6 +38,7 @@ import type { Field } from '../layout/struct.js';
 import { MAX_MAPPING_LENGTH, MappedFile } from '../mapped-file.js';
 import { native } from '../native.js';
 import type { Creation } from './creation.js';
+import { copyColumn, type Column } from './columns.js';
 import { closedError, headerError, notLockedError, readOnlyError } from './errors.js';
 import { encodeHeader, FIXED_HEADER_SIZE, FLAG_BIG_ENDIAN, OFFSET, type Header } from './format.js';
 import { checkHeader, readHeader } from './header-io.js';
@@ -46,20 +47,6 @@ import { FlushState, type RecordRange } from './flush-state.js';
 import { openRecordFd } from './opening.js';
 import type { WriterLock } from './writer-lock.js';
 import { isBigEndian, schemaText, validateLayout, type RecordArray, type RecordLayout } from './layout-adapter.js';
-
-/** What `column()` copies a field into: a typed array for a scalar field, an array of values for the rest. */
-export type Column =
-  | Int8Array
-  | Uint8Array
-  | Int16Array
-  | Uint16Array
-  | Int32Array
-  | Uint32Array
-  | BigInt64Array
-  | BigUint64Array
-  | Float32Array
-  | Float64Array
-  | unknown[];
 
 /** How a record file is opened: see the table in this module's doc. */
 export type RecordFileMode = 'r' | 'r+' | 'w+' | 'a+';
@@ -494,20 +481,12 @@ export class RecordFile<S extends AnyFieldType = AnyFieldType> implements Dispos
     if (typeof name !== 'string') throw invalidArgType('name', 'of type string', name);
     const field = (this.#codec as RecordLayout & { fields?: readonly Field[] }).fields?.find((f) => f.name === name);
     if (field === undefined) throw invalidArgValue('name', name, 'must name a field of the record');
-    const length = this.#length;
-    const Typed = TYPED_COLUMNS[field.type.kind];
-    if (Typed === undefined) {
-      const out: unknown[] = new Array(length);
-      for (let i = 0; i < length; i++) out[i] = (this.get(i) as Record<string, unknown>)[name];
-      return out as Column;
-    }
-    const out = new Typed.array(length);
-    const little = !isBigEndian(this.#codec);
-    const dv = this.#dv;
-    let at = this.dataOffset + field.offset;
-    for (let i = 0; i < length; i++, at += this.recordSize) out[i] = Typed.read(dv, at, little) as never;
+    const out = copyColumn(this.#dv, { offset: this.dataOffset, recordSize: this.recordSize, length: this.#length }, field, {
+      littleEndian: !isBigEndian(this.#codec),
+      read: (index) => (this.get(index) as Record<string, unknown>)[name],
+    });
     this.#file!.checkIntact(); // a cut met while copying: the zeros it read are not returned
-    return out as Column;
+    return out;
   }
 
   /** `column(name)` of every field, by name. */
@@ -812,24 +791,6 @@ export class RecordFile<S extends AnyFieldType = AnyFieldType> implements Dispos
     this.close();
   }
 }
-
-/** A typed array per scalar kind, and how to read one value of it. */
-const TYPED_COLUMNS: Record<
-  string,
-  { array: new (length: number) => ArrayLike<unknown> & { [i: number]: unknown }; read: (dv: DataView, at: number, little: boolean) => unknown }
-> = {
-  int8: { array: Int8Array, read: (dv, at) => dv.getInt8(at) },
-  uint8: { array: Uint8Array, read: (dv, at) => dv.getUint8(at) },
-  bool: { array: Uint8Array, read: (dv, at) => dv.getUint8(at) },
-  int16: { array: Int16Array, read: (dv, at, little) => dv.getInt16(at, little) },
-  uint16: { array: Uint16Array, read: (dv, at, little) => dv.getUint16(at, little) },
-  int32: { array: Int32Array, read: (dv, at, little) => dv.getInt32(at, little) },
-  uint32: { array: Uint32Array, read: (dv, at, little) => dv.getUint32(at, little) },
-  int64: { array: BigInt64Array, read: (dv, at, little) => dv.getBigInt64(at, little) },
-  uint64: { array: BigUint64Array, read: (dv, at, little) => dv.getBigUint64(at, little) },
-  float32: { array: Float32Array, read: (dv, at, little) => dv.getFloat32(at, little) },
-  float64: { array: Float64Array, read: (dv, at, little) => dv.getFloat64(at, little) },
-};
 
 function validatePolicy(policy: unknown): FlushPolicy {
   if (policy === undefined) return 'close';
