@@ -22,7 +22,10 @@ export type Column =
 /** A typed array per scalar kind, and how to read one value of it. */
 const TYPED_COLUMNS: Record<
   string,
-  { array: new (length: number) => ArrayLike<unknown> & { [i: number]: unknown }; read: (dv: DataView, at: number, little: boolean) => unknown }
+  {
+    array: new (length: number) => ArrayLike<unknown> & { [i: number]: unknown };
+    read: (dv: DataView, at: number, little: boolean) => unknown;
+  }
 > = {
   int8: { array: Int8Array, read: (dv, at) => dv.getInt8(at) },
   uint8: { array: Uint8Array, read: (dv, at) => dv.getUint8(at) },
