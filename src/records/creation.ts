@@ -4,7 +4,7 @@
  * name must be new and rename(2) when it replaces a file. So a file under a record file's name is either a whole
  * record file or not memmap's, and nothing that is not memmap's is ever started again.
  */
-import { createFile, syncData, writeAt } from '../file-io.js';
+import { createFile, fileIdentity, syncData, writeAt } from '../file-io.js';
 import { WriterLock } from './writer-lock.js';
 
 /** How a file is built. */
@@ -32,22 +32,33 @@ export function createNew(path: string, creation: Creation): number | undefined 
   }
 }
 
-/** Builds the file and renames it over `path` (which the caller has checked, and locked, if it exists). */
-export function createReplacing(path: string, creation: Creation): number {
-  return build(path, creation, 'replace');
+/**
+ * Builds the file and renames it over `path`, which the caller has open on `held` and locked. Where the directory
+ * is not writable, file-io builds it in place, on the very file `held` names: the caller's lock covers it then.
+ */
+export function createReplacing(path: string, creation: Creation, held: number): number {
+  return build(path, creation, 'replace', held);
 }
 
-function build(path: string, creation: Creation, existing: 'exclusive' | 'replace'): number {
+function build(path: string, creation: Creation, existing: 'exclusive' | 'replace', held?: number): number {
   return createFile(path, {
     size: creation.size,
     fileMode: creation.fileMode,
     sparse: creation.sparse,
     existing,
     fill: (fd) => {
-      new WriterLock(fd, path).take(); // nobody else can know the temporary name: never refused
+      // Nobody else can know a temporary name: never refused there. In place, this process holds the lock on `held`.
+      if (held === undefined || !sameFile(fd, held, path)) new WriterLock(fd, path).take();
       writeAt(fd, creation.header, 0, path);
       // On the device before it has the name: after a power loss the name leads to a whole header or to nothing.
       syncData(fd, path);
     },
   });
+}
+
+/** Whether two descriptors are open on the same file. */
+export function sameFile(a: number, b: number, path: string): boolean {
+  const x = fileIdentity(a, path);
+  const y = fileIdentity(b, path);
+  return x.ino === y.ino && x.dev === y.dev;
 }

@@ -38,14 +38,17 @@ export type HeaderReader = 'writer' | 'reader';
 /** ERR_RECORD_FILE_MISMATCH or ERR_RECORD_FILE_CORRUPT for a header problem found on open. */
 export function headerError(problem: HeaderProblem, path: string, who: HeaderReader = 'writer'): RecordFileError {
   const erase = who === 'writer';
+  const unchanged = 'The file was not changed.';
   const advice =
     problem.kind === 'corrupt'
-      ? `The file was not changed. Restore it from a copy${erase ? ', or open it with mode "w+" to start it again (this erases it)' : ''}`
+      ? `${unchanged} Restore it from a copy` +
+        (erase ? ', or open it with mode "w+" to start it again (this erases it)' : '')
       : problem.field === 'magic'
-        ? `The file was not changed. Check the path${erase ? ', or open it with mode "w+" to replace it with an empty record file' : ''}`
+        ? `${unchanged} Check the path` +
+          (erase ? ', or open it with mode "w+" to replace it with an empty record file' : '')
         : problem.field === 'version' || problem.field === 'flags'
-          ? 'The file was not changed. Open it with the version of memmap that wrote it'
-          : 'The file was not changed. Open it with the struct it was written with (`memmap inspect FILE` prints it as C)' +
+          ? `${unchanged} Open it with the version of memmap that wrote it`
+          : `${unchanged} Open it with the struct it was written with (\`memmap inspect FILE\` prints it as C)` +
             (erase ? ', or with mode "w+" to erase it' : '');
   const code = problem.kind === 'corrupt' ? 'ERR_RECORD_FILE_CORRUPT' : 'ERR_RECORD_FILE_MISMATCH';
   const what = problem.kind === 'corrupt' ? 'is corrupt' : `does not match (${problem.field})`;

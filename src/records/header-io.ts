@@ -5,7 +5,15 @@
  */
 import { readAt } from '../file-io.js';
 import { headerError, type HeaderReader } from './errors.js';
-import { decodeHeader, FIXED_HEADER_SIZE, FLAG_BIG_ENDIAN, isProblem, OFFSET, schemaHash, type Header } from './format.js';
+import {
+  decodeHeader,
+  FIXED_HEADER_SIZE,
+  FLAG_BIG_ENDIAN,
+  isProblem,
+  OFFSET,
+  schemaHash,
+  type Header,
+} from './format.js';
 
 /** Reads and decodes the header of a file of `size` bytes, or throws ERR_RECORD_FILE_CORRUPT / _MISMATCH. */
 export function readHeader(fd: number, size: number, path: string, who: HeaderReader): Header {

@@ -7,7 +7,7 @@
  */
 import { statSync } from 'node:fs';
 import { closeFile, fileIdentity, fileSize, openFile } from '../file-io.js';
-import { createNew, createReplacing, type Creation } from './creation.js';
+import { createNew, createReplacing, sameFile, type Creation } from './creation.js';
 import { changedError } from './errors.js';
 import { WriterLock } from './writer-lock.js';
 
@@ -57,7 +57,12 @@ export function openRecordFd(
       const size = fileSize(fd, path); // after the lock: a writer that held it may have grown the file
       // An empty file holds nothing to lose; 'w+' asks to replace. Either is built beside and renamed over it.
       if (mode === 'w+' || (mode === 'a+' && size === 0)) {
-        const created = createReplacing(path, options.creation());
+        const created = createReplacing(path, options.creation(), fd);
+        if (sameFile(created, fd, path)) {
+          // Built in place (the directory is not writable): keep the descriptor that holds the lock.
+          closeFile(created);
+          return { fd, size: fileSize(fd, path), lock, created: true };
+        }
         closeFile(fd);
         return { fd: created, size: fileSize(created, path), lock: new WriterLock(created, path), created: true };
       }

@@ -38,6 +38,7 @@ import type { Field } from '../layout/struct.js';
 import { MAX_MAPPING_LENGTH, MappedFile } from '../mapped-file.js';
 import { native } from '../native.js';
 import type { Creation } from './creation.js';
+import { copyColumn, type Column } from './columns.js';
 import { closedError, headerError, notLockedError, readOnlyError } from './errors.js';
 import { encodeHeader, FIXED_HEADER_SIZE, FLAG_BIG_ENDIAN, OFFSET, type Header } from './format.js';
 import { checkHeader, readHeader } from './header-io.js';
@@ -46,20 +47,6 @@ import { FlushState, type RecordRange } from './flush-state.js';
 import { openRecordFd } from './opening.js';
 import type { WriterLock } from './writer-lock.js';
 import { isBigEndian, schemaText, validateLayout, type RecordArray, type RecordLayout } from './layout-adapter.js';
-
-/** What `column()` copies a field into: a typed array for a scalar field, an array of values for the rest. */
-export type Column =
-  | Int8Array
-  | Uint8Array
-  | Int16Array
-  | Uint16Array
-  | Int32Array
-  | Uint32Array
-  | BigInt64Array
-  | BigUint64Array
-  | Float32Array
-  | Float64Array
-  | unknown[];
 
 /** How a record file is opened: see the table in this module's doc. */
 export type RecordFileMode = 'r' | 'r+' | 'w+' | 'a+';
@@ -155,8 +142,8 @@ export class RecordFile<S extends AnyFieldType = AnyFieldType> implements Dispos
   /** The whole mapping as bytes: set() copies a checked record into it. */
   #bytes!: Uint8Array;
   /** One record's worth of scratch: set() encodes the whole value here first, so a rejected value writes nothing. */
-  readonly #scratch: DataView;
-  readonly #scratchBytes: Uint8Array;
+  #scratch: DataView | undefined;
+  #scratchBytes: Uint8Array | undefined;
   /** An encode into the scratch record is under way (a getter may write to this file meanwhile). */
   #encoding = false;
 
@@ -192,8 +179,6 @@ export class RecordFile<S extends AnyFieldType = AnyFieldType> implements Dispos
       typeof init.policy === 'object' && 'everyWrites' in init.policy ? init.policy.everyWrites : Infinity;
     this.#length = init.header.count;
     this.#capacity = init.header.capacity;
-    this.#scratchBytes = new Uint8Array(this.recordSize);
-    this.#scratch = new DataView(this.#scratchBytes.buffer);
     this.#remapped();
     if (this.#writable && typeof init.policy === 'object' && 'intervalMs' in init.policy)
       this.#flush.startTimer(init.policy.intervalMs, () => this.#tick());
@@ -383,6 +368,12 @@ export class RecordFile<S extends AnyFieldType = AnyFieldType> implements Dispos
    * appended; the ones before it are. For many values, `pushMany` takes any iterable without spreading it.
    */
   push(...values: InferInput<S>[]): number {
+    if (values.length === 1 && this.#canWrite) {
+      // The common case, one value: no iterable to check (close() clears #canWrite: a closed file takes the long way).
+      this.#append(values[0]!);
+      if (this.#flush.writes >= this.#everyWrites) this.flush();
+      return this.#length;
+    }
     return this.pushMany(values);
   }
 
@@ -411,21 +402,25 @@ export class RecordFile<S extends AnyFieldType = AnyFieldType> implements Dispos
       this.#codec.write(new DataView(bytes.buffer), 0, value);
       return bytes;
     }
+    if (this.#scratch === undefined) {
+      // Made on first use: a reader never needs one (and a record may be large).
+      this.#scratchBytes = new Uint8Array(this.recordSize);
+      this.#scratch = new DataView(this.#scratchBytes.buffer);
+    }
     this.#encoding = true;
     try {
       this.#codec.write(this.#scratch, 0, value);
     } finally {
       this.#encoding = false;
     }
-    return this.#scratchBytes;
+    return this.#scratchBytes!;
   }
 
   /** Appends one value: encoded, checked, then copied into the first free slot and counted. */
   #append(value: InferInput<S>): void {
-    const n = this.#length;
-    if (n === this.#capacity) this.#grow(n + 1);
+    if (this.#length === this.#capacity) this.#maxCapacity(this.#length + 1); // ERR_RECORD_FILE_FULL before reading the value
     const encoded = this.#encode(value);
-    // The value's getters ran: they may have closed the file, or pushed, shortened or grown it. Check again.
+    // The value's getters ran: they may have closed the file, or pushed, shortened or grown it. Check here, after.
     if (!this.#canWrite) this.#checkWritable('push records');
     this.#open();
     const at = this.#length;
@@ -486,20 +481,12 @@ export class RecordFile<S extends AnyFieldType = AnyFieldType> implements Dispos
     if (typeof name !== 'string') throw invalidArgType('name', 'of type string', name);
     const field = (this.#codec as RecordLayout & { fields?: readonly Field[] }).fields?.find((f) => f.name === name);
     if (field === undefined) throw invalidArgValue('name', name, 'must name a field of the record');
-    const length = this.#length;
-    const Typed = TYPED_COLUMNS[field.type.kind];
-    if (Typed === undefined) {
-      const out: unknown[] = new Array(length);
-      for (let i = 0; i < length; i++) out[i] = (this.get(i) as Record<string, unknown>)[name];
-      return out as Column;
-    }
-    const out = new Typed.array(length);
-    const little = !isBigEndian(this.#codec);
-    const dv = this.#dv;
-    let at = this.dataOffset + field.offset;
-    for (let i = 0; i < length; i++, at += this.recordSize) out[i] = Typed.read(dv, at, little) as never;
+    const out = copyColumn(this.#dv, { offset: this.dataOffset, recordSize: this.recordSize, length: this.#length }, field, {
+      littleEndian: !isBigEndian(this.#codec),
+      read: (index) => (this.get(index) as Record<string, unknown>)[name],
+    });
     this.#file!.checkIntact(); // a cut met while copying: the zeros it read are not returned
-    return out as Column;
+    return out;
   }
 
   /** `column(name)` of every field, by name. */
@@ -529,9 +516,8 @@ export class RecordFile<S extends AnyFieldType = AnyFieldType> implements Dispos
     for (let i = 0; i < this.#length; i++) yield this.get(i);
   }
 
-  /** Doubles the capacity (at least to `needed`): grows the file first, then the header's capacity. */
-  #grow(needed: number): void {
-    const file = this.#open();
+  /** The most records a mapping can hold; ERR_RECORD_FILE_FULL when that is fewer than `needed`. */
+  #maxCapacity(needed: number): number {
     const maxCapacity = Math.floor((MAX_MAPPING_LENGTH - this.dataOffset) / this.recordSize);
     if (needed > maxCapacity)
       throw memmapError(
@@ -539,6 +525,13 @@ export class RecordFile<S extends AnyFieldType = AnyFieldType> implements Dispos
         `record file '${this.path}' cannot grow past ${maxCapacity} records (${MAX_MAPPING_LENGTH} bytes, the largest mapping Node can hold): start another file`,
         { path: this.path, kind: 'RangeError' },
       );
+    return maxCapacity;
+  }
+
+  /** Doubles the capacity (at least to `needed`): grows the file first, then the header's capacity. */
+  #grow(needed: number): void {
+    const file = this.#open();
+    const maxCapacity = this.#maxCapacity(needed);
     const capacity = Math.min(maxCapacity, Math.max(needed, this.#capacity * 2, 1));
     const bytes = this.dataOffset + capacity * this.recordSize;
     // Never shrink: the file may be longer than the header says (a growth cut short by a crash, another writer).
@@ -754,6 +747,7 @@ export class RecordFile<S extends AnyFieldType = AnyFieldType> implements Dispos
       failure = error;
     }
     this.#file = undefined;
+    this.#canWrite = false;
     this.#header64 = undefined;
     this.#length = 0;
     this.#capacity = 0;
@@ -797,24 +791,6 @@ export class RecordFile<S extends AnyFieldType = AnyFieldType> implements Dispos
     this.close();
   }
 }
-
-/** A typed array per scalar kind, and how to read one value of it. */
-const TYPED_COLUMNS: Record<
-  string,
-  { array: new (length: number) => ArrayLike<unknown> & { [i: number]: unknown }; read: (dv: DataView, at: number, little: boolean) => unknown }
-> = {
-  int8: { array: Int8Array, read: (dv, at) => dv.getInt8(at) },
-  uint8: { array: Uint8Array, read: (dv, at) => dv.getUint8(at) },
-  bool: { array: Uint8Array, read: (dv, at) => dv.getUint8(at) },
-  int16: { array: Int16Array, read: (dv, at, little) => dv.getInt16(at, little) },
-  uint16: { array: Uint16Array, read: (dv, at, little) => dv.getUint16(at, little) },
-  int32: { array: Int32Array, read: (dv, at, little) => dv.getInt32(at, little) },
-  uint32: { array: Uint32Array, read: (dv, at, little) => dv.getUint32(at, little) },
-  int64: { array: BigInt64Array, read: (dv, at, little) => dv.getBigInt64(at, little) },
-  uint64: { array: BigUint64Array, read: (dv, at, little) => dv.getBigUint64(at, little) },
-  float32: { array: Float32Array, read: (dv, at, little) => dv.getFloat32(at, little) },
-  float64: { array: Float64Array, read: (dv, at, little) => dv.getFloat64(at, little) },
-};
 
 function validatePolicy(policy: unknown): FlushPolicy {
   if (policy === undefined) return 'close';

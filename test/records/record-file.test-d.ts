@@ -1,5 +1,5 @@
 import { describe, expectTypeOf, it } from 'vitest';
-import { char, int32, int64, RecordFile, struct, type FlushPolicy, type Infer } from '../../src/index.js';
+import { char, int32, int64, RecordFile, struct, type Column, type FlushPolicy, type Infer } from '../../src/index.js';
 
 const Student = struct({ name: char(4), age: int32, id: int64 });
 type Student = Infer<typeof Student>;
@@ -17,6 +17,12 @@ describe('RecordFile types', () => {
     expectTypeOf(db.push).returns.toEqualTypeOf<number>();
     expectTypeOf(db.withLock((file) => file.length)).toEqualTypeOf<number>();
     expectTypeOf(db.flushAsync()).toEqualTypeOf<Promise<void>>();
+    expectTypeOf(db.toArray()).toEqualTypeOf<Student[]>();
+    expectTypeOf(db.pushMany).parameter(0).toEqualTypeOf<Iterable<{ name: string; age: number; id: bigint }>>();
+    expectTypeOf(db.column('age')).toEqualTypeOf<Column>();
+    expectTypeOf(db.columns()).toEqualTypeOf<Record<'name' | 'age' | 'id', Column>>();
+    // @ts-expect-error not a field of the record
+    db.column('nope');
   });
 
   it('live views have writable typed fields', () => {

@@ -4,10 +4,10 @@
  * program. Each attack runs in a child process; the test asserts how it ended, the codes, and the file after.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, truncateSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, truncateSync, writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { char, int32, RecordFile, struct } from '../../../src/index.js';
-import { runScript, type ChildResult } from '../../helpers/child.js';
+import { runScript, SRC_INDEX, type ChildResult } from '../../helpers/child.js';
 import { useTempDir } from '../../helpers/temp.js';
 
 const tmp = useTempDir('memmap-adv-outcomes-');
@@ -137,6 +137,54 @@ describe('special files and a path that is not one', () => {
     const out = JSON.parse(r.stdout) as Record<string, string[]>;
     expect(out[dir]).toEqual(['EISDIR:true', 'EISDIR:true', 'EISDIR:true', 'EISDIR:true']);
     expect(out[fifo]).toEqual(Array(4).fill('ERR_NOT_REGULAR_FILE:true'));
+  });
+});
+
+describe('a directory this process cannot write (no file can be built beside)', () => {
+  const canDrop = (() => {
+    try {
+      execFileSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', 'true'], { stdio: 'ignore' });
+      return process.getuid?.() === 0;
+    } catch {
+      return false;
+    }
+  })();
+
+  it.skipIf(!canDrop)("'a+' on an empty file and 'w+' build in place under the lock held; a new name is EACCES", async () => {
+    chmodSync(tmp('.'), 0o755); // mkdtemp makes it 0700: the other user must reach its files
+    const dir = tmp('read-only-dir');
+    mkdirSync(dir, { mode: 0o755 });
+    for (const name of ['empty.db', 'w.db']) {
+      execFileSync('touch', [`${dir}/${name}`]);
+      chownSync(`${dir}/${name}`, 65534, 65534);
+    }
+    const file = tmp('read-only-dir.mts');
+    writeFileSync(
+      file,
+      `import { RecordFile, struct, char, int32 } from ${JSON.stringify(SRC_INDEX)};
+       const S = struct({ name: char(8), age: int32 });
+       const dir = process.argv[2];
+       const out = {};
+       const a = RecordFile.open(dir + '/empty.db', S); a.push({ name: 'x', age: 1 }); a.close();
+       const w = RecordFile.open(dir + '/w.db', S, { mode: 'w+' }); w.push({ name: 'y', age: 2 }); w.close();
+       const w2 = RecordFile.open(dir + '/w.db', S, { mode: 'w+' }); out.replaced = w2.length; w2.push({ name: 'z', age: 3 }); w2.close();
+       out.empty = RecordFile.open(dir + '/empty.db', S, { mode: 'r' }).toArray();
+       out.w = RecordFile.open(dir + '/w.db', S, { mode: 'r' }).toArray();
+       try { RecordFile.open(dir + '/new.db', S); out.created = 'none'; } catch (e) { out.created = e.code; }
+       console.log(JSON.stringify(out));`,
+    );
+    chmodSync(file, 0o644);
+    const stdout = execFileSync(
+      'setpriv',
+      ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, '--import', 'tsx', file, dir],
+      { encoding: 'utf8', env: { ...process.env, HOME: '/tmp' } },
+    );
+    expect(JSON.parse(stdout.trim().split('\n').pop()!)).toEqual({
+      replaced: 0,
+      empty: [{ name: 'x', age: 1 }],
+      w: [{ name: 'z', age: 3 }],
+      created: 'EACCES',
+    });
   });
 });
 

@@ -216,6 +216,46 @@ async function step(): Promise<void> {
     await peerDo({ op: 'open' });
   } else if (roll < 0.975) {
     await afterCut();
+  } else if (roll < 0.985) {
+    // A value rejected late (its second field): nothing of it reaches the file, the model stays as it is.
+    const bad = random() < 0.5 ? { a: 1, b: 1.5 } : { a: 1, get b(): number { throw Object.assign(new Error('hostile'), { code: 'HOSTILE' }); } };
+    const target = n > 0 && random() < 0.5 ? int(0, n - 1) : -1;
+    try {
+      if (target >= 0) db.set(target, bad as Pair);
+      else db.push(bad as Pair);
+      fail('a rejected value was accepted');
+    } catch (error) {
+      if (error instanceof Mismatch) throw error;
+      const code = codeOf(error, 'a rejected value');
+      check(code === 'ERR_OUT_OF_RANGE' || code === 'HOSTILE', `a rejected value gave ${code}`);
+    }
+    check(db.length === n, 'a rejected push changed the length');
+    if (target >= 0) {
+      const got = db.get(target);
+      check(got.a === records[target]!.a && got.b === records[target]!.b, `a rejected set changed record ${target}`);
+    }
+    count('rejected', target >= 0 ? 'set' : 'push');
+  } else if (roll < 0.995) {
+    // A getter that writes to the file while its own value is being encoded: both writes land, in order.
+    const inner = pair();
+    const outer = pair();
+    const hostile = { a: outer.a, get b(): number { db.push(inner); return outer.b; } };
+    if (n > 0 && random() < 0.5) {
+      const i = int(0, n - 1);
+      db.set(i, hostile);
+      records.push(inner);
+      records[i] = outer;
+      count('reentrant', 'set');
+    } else {
+      db.push(hostile);
+      records.push(inner, outer);
+      count('reentrant', 'push');
+    }
+  } else {
+    const values = Array.from({ length: int(1, 40) }, pair);
+    check(db.pushMany((function* () { yield* values; })()) === n + values.length, 'pushMany returned another length');
+    records.push(...values);
+    count('pushMany', String(values.length));
   }
 }
 
