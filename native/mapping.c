@@ -269,13 +269,18 @@ static napi_value js_msync_async(napi_env env, napi_callback_info info) {
   job->start = start;
   job->length = length;
   job->flags = flags;
-  if (napi_create_promise(env, &job->deferred, &promise) != napi_ok ||
-      napi_create_reference(env, argv[0], 1, &job->keep_alive) != napi_ok ||
-      napi_create_string_utf8(env, "memmap:msync", NAPI_AUTO_LENGTH, &name) != napi_ok ||
-      napi_create_async_work(env, NULL, name, msync_execute, msync_complete, job, &job->work) != napi_ok ||
-      napi_queue_async_work(env, job->work) != napi_ok) {
-    free(job); /* unreachable in practice: each call only fails on a broken environment */
-    memmap_throw_napi_failure(env, napi_generic_failure, "msyncAsync setup");
+  /* Each step only fails on a broken environment; undo exactly what was made before it (the deferred of a promise
+     that is never returned needs no settling). */
+  napi_status status = napi_create_promise(env, &job->deferred, &promise);
+  if (status == napi_ok) status = napi_create_reference(env, argv[0], 1, &job->keep_alive);
+  if (status == napi_ok) status = napi_create_string_utf8(env, "memmap:msync", NAPI_AUTO_LENGTH, &name);
+  if (status == napi_ok) status = napi_create_async_work(env, NULL, name, msync_execute, msync_complete, job, &job->work);
+  if (status == napi_ok) status = napi_queue_async_work(env, job->work);
+  if (status != napi_ok) {
+    if (job->work != NULL) napi_delete_async_work(env, job->work);
+    if (job->keep_alive != NULL) napi_delete_reference(env, job->keep_alive);
+    free(job);
+    memmap_throw_napi_failure(env, status, "msyncAsync setup");
     return NULL;
   }
   return promise;
