@@ -154,10 +154,11 @@ static napi_value js_retire(napi_env env, napi_callback_info info) {
   void *replaced = mmap(mapping->address, mapping->length, PROT_READ | PROT_WRITE,
                         MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (replaced == MAP_FAILED) {
-    /* The file stays mapped (and in the SIGBUS registry) until the finalizers unmap it: still safe to touch. */
-    int error_number = errno;
+    /* No memory for the replacement (strict overcommit, vm.max_map_count): the file's pages stay mapped, and in the
+       SIGBUS registry, until the finalizers unmap them. As safe for a native consumer; the file is only released
+       later. Not an error of close(): nothing the caller can do about it. */
     __atomic_store_n(&mapping->retired, false, __ATOMIC_RELEASE);
-    return memmap_throw_errno(env, error_number, "mmap");
+    return memmap_undefined(env);
   }
   /* After the replacement: until it, a truncation fault in the file's pages was still repaired. */
   memmap_registry_remove(mapping->entry);
