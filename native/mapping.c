@@ -163,10 +163,11 @@ static napi_value js_retire(napi_env env, napi_callback_info info) {
   void *replaced = mmap(mapping->address, mapping->length, PROT_READ | PROT_WRITE,
                         MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (replaced == MAP_FAILED) {
-    /* The file stays mapped (and in the SIGBUS registry) until the finalizers unmap it: still safe to touch. */
-    int error_number = errno;
+    /* No memory for the replacement (strict overcommit, vm.max_map_count): the file's pages stay mapped, and in the
+       SIGBUS registry, until the finalizers unmap them. As safe for a native consumer; the file is only released
+       later. Not an error of close(): nothing the caller can do about it. */
     __atomic_store_n(&mapping->retired, false, __ATOMIC_RELEASE);
-    return memmap_throw_errno(env, error_number, "mmap");
+    return memmap_undefined(env);
   }
   /* After the replacement: until it, a truncation fault in the file's pages was still repaired. */
   memmap_registry_remove(mapping->entry);
@@ -278,13 +279,18 @@ static napi_value js_msync_async(napi_env env, napi_callback_info info) {
   job->start = start;
   job->length = length;
   job->flags = flags;
-  if (napi_create_promise(env, &job->deferred, &promise) != napi_ok ||
-      napi_create_reference(env, argv[0], 1, &job->keep_alive) != napi_ok ||
-      napi_create_string_utf8(env, "memmap:msync", NAPI_AUTO_LENGTH, &name) != napi_ok ||
-      napi_create_async_work(env, NULL, name, msync_execute, msync_complete, job, &job->work) != napi_ok ||
-      napi_queue_async_work(env, job->work) != napi_ok) {
-    free(job); /* unreachable in practice: each call only fails on a broken environment */
-    memmap_throw_napi_failure(env, napi_generic_failure, "msyncAsync setup");
+  /* Each step only fails on a broken environment; undo exactly what was made before it (the deferred of a promise
+     that is never returned needs no settling). */
+  napi_status status = napi_create_promise(env, &job->deferred, &promise);
+  if (status == napi_ok) status = napi_create_reference(env, argv[0], 1, &job->keep_alive);
+  if (status == napi_ok) status = napi_create_string_utf8(env, "memmap:msync", NAPI_AUTO_LENGTH, &name);
+  if (status == napi_ok) status = napi_create_async_work(env, NULL, name, msync_execute, msync_complete, job, &job->work);
+  if (status == napi_ok) status = napi_queue_async_work(env, job->work);
+  if (status != napi_ok) {
+    if (job->work != NULL) napi_delete_async_work(env, job->work);
+    if (job->keep_alive != NULL) napi_delete_reference(env, job->keep_alive);
+    free(job);
+    memmap_throw_napi_failure(env, status, "msyncAsync setup");
     return NULL;
   }
   return promise;

@@ -91,6 +91,17 @@ export function openFile(path: string, access: OpenAccess, fileMode = 0o644): nu
   return fd;
 }
 
+/** Throws unless `fd` is open on a regular file (see `openFile`): for a descriptor opened elsewhere. */
+export function checkRegularFile(fd: number, path: string): void {
+  let stats: Stats;
+  try {
+    stats = fstatSync(fd);
+  } catch (error) {
+    throw fsError(error, 'fstat', path);
+  }
+  checkRegular(stats, path);
+}
+
 /** close(2) of a descriptor `openFile` or `createFile` returned (the caller owns it and closes it once). */
 export function closeFile(fd: number): void {
   closeSync(fd);

@@ -39,7 +39,7 @@ import {
   validateInteger,
   validateObject,
 } from './errors.js';
-import { closeFile, createFile, fileSize, openFile, reserveSpace, truncateFile } from './file-io.js';
+import { checkRegularFile, closeFile, createFile, fileSize, openFile, reserveSpace, truncateFile } from './file-io.js';
 import { native, PAGE_SIZE } from './native.js';
 
 /** How a file is opened and mapped: see the table in this module's doc. */
@@ -327,6 +327,12 @@ export class MappedFile implements Disposable {
     const ownsFd = validateBoolean(options.ownsFd, 'options.ownsFd', false);
     const request = validateOpenOptions(options);
     if (request.mode === 'w+') throw invalidArgValue('options.mode', request.mode, "must be one of 'r', 'r+', 'c'");
+    try {
+      checkRegularFile(fd, path);
+    } catch (error) {
+      if (ownsFd) closeFile(fd);
+      throw error;
+    }
     return MappedFile.#mapDescriptor(fd, path, request, ownsFd);
   }
 

@@ -517,5 +517,9 @@ describe('MappedFile.fromDescriptor: mapping a file its caller opened', () => {
     const fd = openSync(path, 'r');
     expect(codeOf(() => MappedFile.fromDescriptor(fd, path, { mode: 'r', ownsFd: true }))).toBe('ERR_MAPPING_EMPTY');
     expect(() => closeSync(fd)).toThrow(expect.objectContaining({ code: 'EBADF' }));
+    const dir = openSync(tmp(''), 'r');
+    expect(codeOf(() => MappedFile.fromDescriptor(dir, tmp(''), { mode: 'r', ownsFd: false }))).toBe('EISDIR');
+    closeSync(dir); // not owned: still open
+    expect(codeOf(() => MappedFile.fromDescriptor(99_999, path, { mode: 'r', ownsFd: false }))).toBe('EBADF');
   });
 });

@@ -1,6 +1,7 @@
 /**
- * 100,000 open/map/close cycles with no GC in between, many of them mapping at an address just freed: nothing
- * aborts, and no mapping or file descriptor is left behind. Runs in a child (a GC-heavy run of its own).
+ * 100,000 open/map/close cycles with no forced GC, no mapping ever landing on the range of the one closed just
+ * before (it stays reserved until collected): nothing aborts, and no mapping or file descriptor is left behind.
+ * Runs in a child (a GC-heavy run of its own).
  */
 import { describe, expect, it } from 'vitest';
 import { useTempDir } from '../helpers/temp.js';
@@ -24,7 +25,8 @@ describe('open/map/close cycles', () => {
       whileOpen: number;
     }>(result.stdout);
     expect(r.cycles).toBe(100_000);
-    expect(r.reused).toBeGreaterThan(1000); // mappings did land at addresses just freed
+    // A closed mapping's range stays reserved until its ArrayBuffer is collected: the next mapping never lands on it
+    expect(r.reused).toBe(0);
     expect(r.repaired).toBe(100);
     expect(r.after.fds).toBe(r.before.fds);
     expect(r.before.ours).toBe(0);

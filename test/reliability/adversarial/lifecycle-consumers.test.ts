@@ -28,3 +28,16 @@ describe('a thread-pool consumer of a view racing the retirement of its mapping'
     }, 60_000);
   }
 });
+
+describe('RecordFile.push() growing the file under thread-pool consumers of record views', () => {
+  it('zlib.gzip and crypto.randomFill on records while push() remaps: exit 0, record 0 keeps its bytes', async () => {
+    const dir = tmp('record-growth');
+    mkdirSync(dir);
+    const result = await startNode(new URL('./fixtures/lifecycle-record-growth.mts', import.meta.url).pathname, [dir, '3'])
+      .result;
+    expect(result.stderr).toBe('');
+    expect(result.signal).toBeNull();
+    expect(result.code).toBe(0);
+    expect(report(result.stdout)).toEqual({ outcomes: ['gzip ok', 'randomFill ok'], intact: true, lengths: true });
+  }, 60_000);
+});
