@@ -270,10 +270,14 @@ function signalOf(value: unknown, name: string): AbortSignal | undefined {
   return value;
 }
 
-/** The committed count after picking up growth and truncation. */
+/**
+ * The committed count after picking up growth and truncation, never more than the mapping holds: the header's
+ * count read after refresh() may already cover a growth that refresh() did not map, so the lower of the two.
+ * (refresh() returns the count it mapped for a reader, and the records pushed for a writer, >= its commits.)
+ */
 function committedNow<S extends AnyFieldType>(target: FollowTarget<S>): number {
-  target.refresh();
-  return target.committed();
+  const mapped = target.refresh();
+  return Math.min(mapped, target.committed());
 }
 
 /** RecordFile.waitFor: blocks until the committed count is >= `length`; returns it. */
