@@ -19,9 +19,10 @@ const base = existsSync('/dev/shm') ? '/dev/shm' : tmpdir();
 const dir = mkdtempSync(join(base, 'memmap-follow-c-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-function compile(name: string): string {
+function compile(file: string): string {
+  const name = file.replace(/\.c$/, '');
   const binary = build(name);
-  execFileSync('cc', ['-std=gnu11', '-O2', '-Wall', '-Werror', '-I', examples, '-o', binary, join(examples, `${name}.c`)], { stdio: 'pipe' });
+  execFileSync('cc', ['-std=gnu11', '-O2', '-Wall', '-Werror', '-I', examples, '-o', binary, join(examples, file)], { stdio: 'pipe' });
   return binary;
 }
 
@@ -43,8 +44,8 @@ function run(binary: string, args: string[]): Promise<{ code: number | string; s
 }
 
 describe('followers in C and Node, woken by the commit word', () => {
-  const reader = compile('follow-reader');
-  const writer = compile('follow-writer');
+  const reader = compile('follow-reader.c');
+  const writer = compile('follow-writer.c');
 
   it('docs/format.md shows the same commit-word functions as examples/follow-commit.h', () => {
     const doc = readFileSync(new URL('../../docs/format.md', import.meta.url), 'utf8');
