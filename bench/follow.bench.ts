@@ -39,7 +39,8 @@ async function child(path: string, way: Way, count: number, idleMs: number): Pro
   if (way === 'follow') {
     void (async () => {
       try {
-        for await (const batch of db.followBatches({ from: seen, signal: controller.signal })) take(seen + batch.length);
+        const batches = db.followBatches({ from: seen, signal: controller.signal });
+        for await (const batch of batches) take(seen + batch.length);
       } catch (error) {
         if ((error as { code?: string }).code !== 'ABORT_ERR') throw error;
       }
@@ -94,15 +95,19 @@ async function measureWay(dir: string, way: Way, samples: number): Promise<Resul
     returned.push(now());
   }
   await closed;
-  const { idleCpuUs, held } = JSON.parse(out.slice(out.indexOf('ready\n') + 6)) as { idleCpuUs: number; held: string[] };
-  const us = (a: bigint, b: bigint): number => Number(a - b) / 1000;
+  const report = out.slice(out.indexOf('ready\n') + 6);
+  const { idleCpuUs, held } = JSON.parse(report) as { idleCpuUs: number; held: string[] };
+  const micros = (a: bigint, b: bigint): number => Number(a - b) / 1000;
   return {
     way,
-    fromReturn: held.map((t, i) => us(BigInt(t), returned[i]!)),
-    fromCall: held.map((t, i) => us(BigInt(t), called[i]!)),
+    fromReturn: held.map((t, i) => micros(BigInt(t), returned[i]!)),
+    fromCall: held.map((t, i) => micros(BigInt(t), called[i]!)),
     idleCpuUs,
   };
 }
+
+/** Microseconds, rounded, right-aligned in `width`. */
+const us = (value: number, width: number): string => value.toFixed(0).padStart(width);
 
 function quantile(values: number[], q: number): number {
   if (values.length === 0) return NaN;
@@ -117,16 +122,18 @@ async function main(): Promise<void> {
     const results: Result[] = [];
     for (const way of WAYS) results.push(await measureWay(dir, way, samples));
     for (const r of results)
-      if (r.fromCall.length < samples) console.log(`${r.way}: held ${r.fromCall.length} of ${samples} records (the rest never came)`);
+      if (r.fromCall.length < samples)
+        console.log(`${r.way}: held ${r.fromCall.length} of ${samples} records (the rest never came)`);
     const poll = results.find((r) => r.way === 'poll')!;
     const pollMedian = quantile(poll.fromCall, 0.5);
-    console.log(`follow.bench: ${samples} records, one per flush, files in ${dir.startsWith('/dev/shm') ? '/dev/shm' : 'tmpdir'}`);
-    console.log('way     latency from flush() return: median  p99 | from flush() call: median  p99 | idle CPU over 1 s');
+    const where = dir.startsWith('/dev/shm') ? '/dev/shm' : 'tmpdir';
+    console.log(`follow.bench: ${samples} records, one per flush, files in ${where}`);
+    console.log('way     latency from flush() return: median  p99 | from flush() call: median  p99 | idle CPU, 1 s');
     for (const r of results) {
       const row = [
         r.way.padEnd(7),
-        `${quantile(r.fromReturn, 0.5).toFixed(0).padStart(27)} µs ${quantile(r.fromReturn, 0.99).toFixed(0).padStart(5)} µs`,
-        `${quantile(r.fromCall, 0.5).toFixed(0).padStart(24)} µs ${quantile(r.fromCall, 0.99).toFixed(0).padStart(5)} µs`,
+        `${us(quantile(r.fromReturn, 0.5), 27)} µs ${us(quantile(r.fromReturn, 0.99), 5)} µs`,
+        `${us(quantile(r.fromCall, 0.5), 24)} µs ${us(quantile(r.fromCall, 0.99), 5)} µs`,
         `${(r.idleCpuUs / 1000).toFixed(2).padStart(12)} ms`,
       ];
       console.log(row.join(' |'));
@@ -134,8 +141,9 @@ async function main(): Promise<void> {
     const follow = results.find((r) => r.way === 'follow')!;
     const followMedian = quantile(follow.fromCall, 0.5);
     console.log(
-      `follow vs 1 ms poll: median latency (from flush() call) ${(pollMedian / followMedian).toFixed(1)}x lower (goal >= 10x); ` +
-        `median from flush() return ${quantile(follow.fromReturn, 0.5).toFixed(0)} µs vs ${quantile(poll.fromReturn, 0.5).toFixed(0)} µs; ` +
+      `follow vs 1 ms poll: median latency (from flush() call) ${(pollMedian / followMedian).toFixed(1)}x lower ` +
+        `(goal >= 10x); median from flush() return ${us(quantile(follow.fromReturn, 0.5), 0)} µs ` +
+        `vs ${us(quantile(poll.fromReturn, 0.5), 0)} µs; ` +
         `idle CPU ${(poll.idleCpuUs / Math.max(1, follow.idleCpuUs)).toFixed(1)}x lower (goal >= 10x)`,
     );
   } finally {

@@ -35,9 +35,8 @@ if (process.argv[2] === 'follower') {
 
     const ended = (child: ReturnType<typeof spawn>) => new Promise((resolve) => child.on('close', resolve));
     // Started before the file exists: it waits for the writer to create it.
-    const nodeFollower = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), 'follower', path], {
-      stdio: ['ignore', 'inherit', 'inherit'],
-    });
+    const self = fileURLToPath(import.meta.url);
+    const nodeFollower = spawn(process.execPath, ['--import', 'tsx', self, 'follower', path], { stdio: 'inherit' });
     await new Promise((resolve) => setTimeout(resolve, 500));
 
     const db = RecordFile.open(path, Sample, { mode: 'w+', initialCapacity: 1024, flush: 'manual' });

@@ -22,7 +22,14 @@
 import { fstatSync, readFileSync, watch, type FSWatcher } from 'node:fs';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { invalidArgType, invalidArgValue, memmapError, validateInteger, validateObject, type CodedError } from '../errors.js';
+import {
+  invalidArgType,
+  invalidArgValue,
+  memmapError,
+  validateInteger,
+  validateObject,
+  type CodedError,
+} from '../errors.js';
 import type { AnyFieldType, Infer } from '../layout/field.js';
 import type { StructArray } from '../layout/struct-array.js';
 import { MappedFile } from '../mapped-file.js';
@@ -281,7 +288,11 @@ function committedNow<S extends AnyFieldType>(target: FollowTarget<S>): number {
 }
 
 /** RecordFile.waitFor: blocks until the committed count is >= `length`; returns it. */
-export function waitForCommit<S extends AnyFieldType>(target: FollowTarget<S>, length: unknown, options: unknown = {}): number {
+export function waitForCommit<S extends AnyFieldType>(
+  target: FollowTarget<S>,
+  length: unknown,
+  options: unknown = {},
+): number {
   if (target.closed) throw closedError(target.path);
   const wanted = validateInteger(length, 'length', 0);
   const opts = validateObject<WaitForOptions>(options, 'options');
@@ -293,7 +304,7 @@ export function waitForCommit<S extends AnyFieldType>(target: FollowTarget<S>, l
     const count = committedNow(target);
     if (count >= wanted) return count;
     const left = deadline - performance.now();
-    if (left <= 0) throw timeoutError(target.path, `the committed count did not reach ${wanted} (it is ${count})`, timeout);
+    if (left <= 0) throw timeoutError(target.path, `the committed count stayed at ${count} < ${wanted}`, timeout);
     watch.waitSync(seen, Math.min(left, DEFAULT_RECHECK_MS), DEFAULT_POLL_MS);
     if (target.closed) throw closedError(target.path);
   }
@@ -319,7 +330,7 @@ export async function waitForCommitAsync<S extends AnyFieldType>(
     const count = committedNow(target);
     if (count >= wanted) return count;
     const left = deadline - performance.now();
-    if (left <= 0) throw timeoutError(target.path, `the committed count did not reach ${wanted} (it is ${count})`, timeout);
+    if (left <= 0) throw timeoutError(target.path, `the committed count stayed at ${count} < ${wanted}`, timeout);
     await watch.waitAsync(seen, Math.min(left, DEFAULT_RECHECK_MS), DEFAULT_POLL_MS, signal);
   }
 }
@@ -466,7 +477,10 @@ export async function waitForFile<F>(
         const code = (error as { code?: string }).code;
         const field = (error as { field?: string }).field;
         // Missing, or being created (sized, header not yet written): not yet. Anything else is final.
-        const notYet = code === 'ENOENT' || code === 'ERR_RECORD_FILE_CORRUPT' || (code === 'ERR_RECORD_FILE_MISMATCH' && field === 'magic');
+        const notYet =
+          code === 'ENOENT' ||
+          code === 'ERR_RECORD_FILE_CORRUPT' ||
+          (code === 'ERR_RECORD_FILE_MISMATCH' && field === 'magic');
         if (!notYet) throw error;
         last = error;
       }

@@ -22,7 +22,8 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 function compile(file: string): string {
   const name = file.replace(/\.c$/, '');
   const binary = build(name);
-  execFileSync('cc', ['-std=gnu11', '-O2', '-Wall', '-Werror', '-I', examples, '-o', binary, join(examples, file)], { stdio: 'pipe' });
+  const flags = ['-std=gnu11', '-O2', '-Wall', '-Werror', '-I', examples];
+  execFileSync('cc', [...flags, '-o', binary, join(examples, file)], { stdio: 'pipe' });
   return binary;
 }
 
@@ -56,7 +57,7 @@ describe('followers in C and Node, woken by the commit word', () => {
     expect(functions(header)).toBe(functions(block));
   });
 
-  it('a C writer appends (committing every 7 records, growing the file) and a Node follower sees every record once', async () => {
+  it('a C writer appends (a commit per 7 records, growing the file); a Node follower sees each once', async () => {
     const path = join(dir, 'c-writes.db');
     {
       using _ = RecordFile.open(path, Sample, { mode: 'w+', initialCapacity: 4 });
@@ -72,7 +73,7 @@ describe('followers in C and Node, woken by the commit word', () => {
     expect(await writing).toEqual({ code: 0, stdout: 'wrote 20000, count 20000\n', stderr: '' });
   });
 
-  it('a Node writer appends (flushing every 3 records, growing the file) and a C follower sees every record', async () => {
+  it('a Node writer appends (a flush per 3 records, growing the file); a C follower sees every record', async () => {
     const path = join(dir, 'node-writes.db');
     using db = RecordFile.open(path, Sample, { mode: 'w+', initialCapacity: 4, flush: 'manual' });
     db.flush();

@@ -206,12 +206,13 @@ describe('waitFor and waitForAsync', () => {
     expect(reader.waitFor(5, { timeoutMs: 0 })).toBe(10);
   });
 
-  it('time out with ERR_RECORD_FILE_WAIT_TIMEOUT, abort with ABORT_ERR, and end with ERR_RECORD_FILE_CLOSED', async () => {
+  it('time out (ERR_RECORD_FILE_WAIT_TIMEOUT), abort (ABORT_ERR), end at close (ERR_RECORD_FILE_CLOSED)', async () => {
     const path = fresh();
     create(path);
     const reader = RecordFile.open(path, Sample, { mode: 'r' });
-    expect(() => reader.waitFor(1, { timeoutMs: 20 })).toThrow(expect.objectContaining({ code: 'ERR_RECORD_FILE_WAIT_TIMEOUT' }));
-    await expect(reader.waitForAsync(1, { timeoutMs: 20 })).rejects.toMatchObject({ code: 'ERR_RECORD_FILE_WAIT_TIMEOUT' });
+    const timedOut = { code: 'ERR_RECORD_FILE_WAIT_TIMEOUT' };
+    expect(() => reader.waitFor(1, { timeoutMs: 20 })).toThrow(expect.objectContaining(timedOut));
+    await expect(reader.waitForAsync(1, { timeoutMs: 20 })).rejects.toMatchObject(timedOut);
     const controller = new AbortController();
     const aborted = reader.waitForAsync(1, { signal: controller.signal });
     setTimeout(() => controller.abort(), 20);
@@ -299,7 +300,7 @@ describe('outcomes', () => {
     await expect(next).rejects.toMatchObject({ code: 'ABORT_ERR', cause: { message: 'enough' } });
   });
 
-  it('a version 1 file (no commit word) is followed by polling, and its writer leaves the header as it was', async () => {
+  it('a version 1 file (no commit word) is followed by polling; its writer leaves the header as it was', async () => {
     const path = fresh();
     create(path);
     const bytes = readFileSync(path);
@@ -324,7 +325,7 @@ describe('outcomes', () => {
     expect(after.readBigUInt64LE(headerSize - 8)).toBe(0n); // the tail stayed padding
   });
 
-  it('a damaged commit word (hostile bytes) delays nobody for longer than a recheck, and is repaired by the next commit', async () => {
+  it('a damaged commit word (hostile bytes) delays followers by at most a recheck', async () => {
     const path = fresh();
     using writer = RecordFile.open(path, Sample, { initialCapacity: 4 });
     using reader = RecordFile.open(path, Sample, { mode: 'r' });
