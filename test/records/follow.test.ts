@@ -4,7 +4,7 @@
  * the writer's death, truncation and a file that does not exist yet have defined outcomes.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -21,6 +21,7 @@ const fresh = (): string => join(dir, `f${serial++}.db`);
 
 const WRITER = fixture(import.meta.url, 'follow-writer.mts');
 const IDLE = fixture(import.meta.url, 'follow-idle.mts');
+const READER = fixture(import.meta.url, 'follow-reader.mts');
 const children: ChildProcess[] = [];
 afterAll(() => {
   for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
@@ -327,6 +328,40 @@ describe('outcomes', () => {
     const after = readFileSync(path);
     expect(after.readUInt32LE(8)).toBe(1);
     expect(after.readBigUInt64LE(headerSize - 8)).toBe(0n); // the tail stayed padding
+  });
+
+  it.runIf(process.getuid?.() === 0)('a follower without write permission (user nobody) polls, and sees every record', async () => {
+    const shared = mkdtempSync(join(base, 'memmap-follow-nobody-'));
+    try {
+      chmodSync(shared, 0o755);
+      const path = join(shared, 'samples.db');
+      using writer = RecordFile.open(path, Sample, { initialCapacity: 4, fileMode: 0o644, flush: 'manual' });
+      writer.flush();
+      const child = spawn(process.execPath, ['--import', 'tsx', READER, path, '200'], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        uid: 65534,
+        gid: 65534,
+      });
+      children.push(child);
+      let out = '';
+      let err = '';
+      child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+      child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
+      const exited = new Promise((resolve) => child.on('close', resolve));
+      while (!out.includes('ready') && child.exitCode === null) await new Promise((resolve) => setTimeout(resolve, 20));
+      for (let i = 0; i < 200; i++) {
+        writer.push(sampleAt(i));
+        if (i % 10 === 9) {
+          writer.flush();
+          await new Promise((resolve) => setTimeout(resolve, 1));
+        }
+      }
+      expect(await exited).toBe(0);
+      expect(err).toBe('');
+      expect(out).toContain('followed 200, by commit word: false');
+    } finally {
+      rmSync(shared, { recursive: true, force: true });
+    }
   });
 
   it('a damaged commit word (hostile bytes) delays followers by at most a recheck', async () => {
