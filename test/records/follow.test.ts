@@ -330,7 +330,8 @@ describe('outcomes', () => {
     expect(after.readBigUInt64LE(headerSize - 8)).toBe(0n); // the tail stayed padding
   });
 
-  it.runIf(process.getuid?.() === 0)('a follower without write permission (user nobody) polls, and sees every record', async () => {
+  const root = process.getuid?.() === 0;
+  it.runIf(root)('a follower without write permission (user nobody) polls, and sees every record', async () => {
     const shared = mkdtempSync(join(base, 'memmap-follow-nobody-'));
     try {
       chmodSync(shared, 0o755);
