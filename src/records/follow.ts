@@ -11,7 +11,7 @@
  * A follower maps the header's first bytes a second time, read-write and shared, because setting the WAITERS bit
  * is a write; a reader in mode 'r' has a private, read-only mapping. Without write permission on the file, on a
  * version 1 file (no commit word) or on a big-endian host, followers fall back to re-reading the header every
- * `pollMs` (documented, and visible as `usesCommitWord(db) === false`).
+ * `pollMs` (documented, and visible as `db.followsByCommitWord === false`).
  *
  * Outcomes: a truncation by the writer (or a file restarted with 'w+') below what a follower already yielded
  * throws ERR_RECORD_FILE_TRUNCATED from the iteration (the records it yielded were taken back; `follow({ from })`
