@@ -33,15 +33,17 @@ if (process.argv[2] === 'follower') {
     const reader = join(dir, 'follow-reader');
     execFileSync('cc', ['-std=gnu11', '-O2', '-I', examples, '-o', reader, join(examples, 'follow-reader.c')]);
 
+    // Listen for each child's end as soon as it starts: one that ends before we wait for it is not missed.
     const ended = (child: ReturnType<typeof spawn>) => new Promise((resolve) => child.on('close', resolve));
     // Started before the file exists: it waits for the writer to create it.
     const self = fileURLToPath(import.meta.url);
-    const nodeFollower = spawn(process.execPath, ['--import', 'tsx', self, 'follower', path], { stdio: 'inherit' });
+    const args = ['--import', 'tsx', self, 'follower', path];
+    const nodeFollower = ended(spawn(process.execPath, args, { stdio: 'inherit' }));
     await new Promise((resolve) => setTimeout(resolve, 500));
 
     const db = RecordFile.open(path, Sample, { mode: 'w+', initialCapacity: 1024, flush: 'manual' });
     db.flush(); // the header is on disk: the C follower can open the file
-    const cFollower = spawn(reader, [path, String(TOTAL)], { stdio: ['ignore', 'inherit', 'inherit'] });
+    const cFollower = ended(spawn(reader, [path, String(TOTAL)], { stdio: 'inherit' }));
     for (let i = 0; i < TOTAL; i++) {
       db.push({ seq: BigInt(i), value: i * 0.5 });
       if ((i + 1) % 100 === 0) {
@@ -51,7 +53,7 @@ if (process.argv[2] === 'follower') {
     }
     console.log(`writer: committed ${db.committedLength} records`);
     db.close(); // releases the lock: the Node follower ends
-    await Promise.all([ended(nodeFollower), ended(cFollower)]);
+    await Promise.all([nodeFollower, cFollower]);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

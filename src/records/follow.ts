@@ -248,6 +248,7 @@ function abortError(signal: AbortSignal): CodedError {
 
 /** ERR_RECORD_FILE_TRUNCATED: the writer took back records a follower had yielded. */
 export interface TruncatedError extends CodedError {
+  /** The record file's path. */
   path: string;
   /** The index the follower had reached (records below it were yielded). */
   position: number;
