@@ -46,8 +46,8 @@ def open_records(path):
         version, header_size, record_size, record_align = (int(v) for v in np.frombuffer(head, "<u4", 4, 8))
         count, capacity = (int(v) for v in np.frombuffer(head, "<u8", 2, 24))
         flags, schema_length = (int(v) for v in np.frombuffer(head, "<u4", 2, 40))
-        if version != 1 or flags & ~1:
-            raise ValueError(f"{path}: format version {version}, flags {flags:#x}: not version 1")
+        if version not in (1, 2) or flags & ~1:
+            raise ValueError(f"{path}: format version {version}, flags {flags:#x}: not version 1 or 2")
         schema_text = f.read(int(schema_length))
         if hashlib.sha256(b"memmap-layout-1\n" + schema_text).digest() != head[48:80]:
             raise ValueError(f"{path}: the schema does not match its hash")

@@ -27,7 +27,7 @@ describe('memmap inspect', () => {
     const { code, stdout, stderr } = await inspect(path);
     expect(stderr).toBe('');
     expect(code).toBe(0);
-    expect(stdout).toContain('format       version 1, little-endian records');
+    expect(stdout).toContain('format       version 2, little-endian records');
     expect(stdout).toContain('record       24 bytes, aligned to 8');
     expect(stdout).toContain('count        25 committed');
     expect(stdout).toContain('capacity     1024');
@@ -52,7 +52,7 @@ describe('memmap inspect', () => {
     const { code, stdout } = await inspect(path, '--json', '--from=23');
     expect(code).toBe(0);
     const parsed = JSON.parse(stdout) as Record<string, unknown>;
-    expect(parsed).toMatchObject({ version: 1, recordSize: 24, recordAlign: 8, count: 25, capacity: 1024, from: 23 });
+    expect(parsed).toMatchObject({ version: 2, recordSize: 24, recordAlign: 8, count: 25, capacity: 1024, from: 23 });
     expect(parsed.schemaHash).toBe(Student.hash);
     expect(parsed.schema).toEqual(Student.toJSON());
     expect(parsed.records).toEqual([

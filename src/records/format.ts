@@ -1,10 +1,11 @@
 /**
- * The on-disk format of a record file, version 1 (docs/format.md is the reference; keep the two in step).
+ * The on-disk format of a record file, version 2 (docs/format.md is the reference; keep the two in step). Version 1
+ * files (no commit word) are still read and written; new files are version 2.
  *
  * ```
  * offset size  field          meaning (every header integer is little-endian)
  *      0    8  magic          the bytes "MMRECORD"
- *      8    4  version        1
+ *      8    4  version        2 (or 1: a file without the commit word)
  *     12    4  header_size    bytes before the first record: a multiple of max(record_align, 64)
  *     16    4  record_size    bytes per record (sizeof the C struct)
  *     20    4  record_align   the record's alignment (_Alignof the C struct)
@@ -13,7 +14,9 @@
  *     40    4  flags          bit 0: the records are big-endian; bits 1-31 are zero in version 1
  *     44    4  schema_length  bytes of the schema text
  *     48   32  schema_hash    SHA-256 of "memmap-layout-1\n" + the schema text (the struct's `hash`)
- *     80    n  schema         the record's layout as JSON (UTF-8), NUL-padded up to header_size
+ *     80    n  schema         the record's layout as JSON (UTF-8), NUL-padded
+ *  hs-8    4  commit         version 2: the commit word (./commit-word.ts); hs = header_size
+ *  hs-4    4  truncations    version 2: how many times a writer lowered count
  * ```
  *
  * `count` and `capacity` are 8-byte aligned, so a single 8-byte store writes each of them whole.
@@ -22,8 +25,12 @@ import { schemaTextHash } from '../layout/schema-hash.js';
 
 /** The first eight bytes of every record file. */
 export const MAGIC = Buffer.from('MMRECORD', 'latin1');
-/** The format version this code writes and reads. */
-export const FORMAT_VERSION = 1;
+/** The format version this code writes (it reads this one and OLDEST_FORMAT_VERSION). */
+export const FORMAT_VERSION = 2;
+/** The oldest format version this code reads (and keeps writing as it is): version 1, without the commit word. */
+export const OLDEST_FORMAT_VERSION = 1;
+/** Version 2: the last bytes of the header hold the commit word and the truncation count. */
+export const COMMIT_TAIL_SIZE = 8;
 /** Bytes of the fixed part of the header, before the schema text. */
 export const FIXED_HEADER_SIZE = 80;
 /** header_size is a multiple of this (and of the record's alignment). */
@@ -63,6 +70,8 @@ export interface Header {
   schema: string;
   /** The stored SHA-256 of the schema, as 64 hex digits. */
   schemaHash: string;
+  /** Byte offset of the commit word (version 2: header_size - 8), or undefined (version 1 has none). */
+  commitOffset: number | undefined;
 }
 
 /** SHA-256 of the layout's hash prefix and the schema text, as 64 hex digits: the struct's own `hash`. */
@@ -70,10 +79,10 @@ export function schemaHash(schema: string): string {
   return schemaTextHash(schema);
 }
 
-/** header_size for a schema and record alignment. */
+/** header_size for a schema and record alignment (version 2: room for the commit tail after the schema). */
 export function headerSizeFor(schema: string, recordAlign: number): number {
   const unit = Math.max(HEADER_ALIGN, recordAlign);
-  const used = FIXED_HEADER_SIZE + Buffer.byteLength(schema, 'utf8');
+  const used = FIXED_HEADER_SIZE + Buffer.byteLength(schema, 'utf8') + COMMIT_TAIL_SIZE;
   return Math.ceil(used / unit) * unit;
 }
 
@@ -136,11 +145,11 @@ export function decodeHeader(bytes: Buffer, fileSize: number): Header | HeaderPr
       actual: bytes.subarray(0, 8).toString('latin1'),
     };
   const version = bytes.readUInt32LE(OFFSET.version);
-  if (version !== FORMAT_VERSION)
+  if (version !== FORMAT_VERSION && version !== OLDEST_FORMAT_VERSION)
     return {
       kind: 'mismatch',
       field: 'version',
-      message: `the file has format version ${version}; this memmap reads version ${FORMAT_VERSION}`,
+      message: `the file has format version ${version}; this memmap reads versions ${OLDEST_FORMAT_VERSION} and ${FORMAT_VERSION}`,
       expected: FORMAT_VERSION,
       actual: version,
     };
@@ -161,8 +170,9 @@ export function decodeHeader(bytes: Buffer, fileSize: number): Header | HeaderPr
   if (recordSize === 0) return corrupt('recordSize', 'the header gives a record size of 0', '>= 1', 0);
   if (recordAlign === 0 || (recordAlign & (recordAlign - 1)) !== 0 || recordSize % recordAlign !== 0)
     return corrupt('recordAlign', `the header gives a record alignment of ${recordAlign} for records of ${recordSize} bytes`, 'a power of two dividing the record size', recordAlign);
-  if (schemaLength > MAX_SCHEMA_LENGTH || FIXED_HEADER_SIZE + schemaLength > headerSize)
-    return corrupt('schemaLength', `the header gives a schema of ${schemaLength} bytes, which does not fit in its header of ${headerSize} bytes`, `<= ${headerSize - FIXED_HEADER_SIZE}`, schemaLength);
+  const tail = version >= 2 ? COMMIT_TAIL_SIZE : 0;
+  if (schemaLength > MAX_SCHEMA_LENGTH || FIXED_HEADER_SIZE + schemaLength + tail > headerSize)
+    return corrupt('schemaLength', `the header gives a schema of ${schemaLength} bytes, which does not fit in its header of ${headerSize} bytes`, `<= ${headerSize - FIXED_HEADER_SIZE - tail}`, schemaLength);
   if (headerSize % Math.max(HEADER_ALIGN, recordAlign) !== 0)
     return corrupt('headerSize', `the header size ${headerSize} is not a multiple of ${Math.max(HEADER_ALIGN, recordAlign)}`, `a multiple of ${Math.max(HEADER_ALIGN, recordAlign)}`, headerSize);
   if (fileSize < headerSize || bytes.length < headerSize)
@@ -198,6 +208,7 @@ export function decodeHeader(bytes: Buffer, fileSize: number): Header | HeaderPr
     flags,
     schema,
     schemaHash: storedHash,
+    commitOffset: version >= 2 ? headerSize - COMMIT_TAIL_SIZE : undefined,
   };
 }
 

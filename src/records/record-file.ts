@@ -47,6 +47,21 @@ import { FlushState, type RecordRange } from './flush-state.js';
 import { openRecordFd } from './opening.js';
 import type { WriterLock } from './writer-lock.js';
 import { isBigEndian, schemaText, validateLayout, type RecordArray, type RecordLayout } from './layout-adapter.js';
+// Followers (issue 14): the commit word and the waits live in their own modules; RecordFile only delegates.
+import type { StructArray } from '../layout/struct-array.js';
+import { advanceCommitWord, commitWordView } from './commit-word.js';
+import {
+  followBatches,
+  followRecords,
+  releaseFollowers,
+  usesCommitWord,
+  waitForCommit,
+  waitForCommitAsync,
+  type FollowOptions,
+  type FollowTarget,
+  type WaitForAsyncOptions,
+  type WaitForOptions,
+} from './follow.js';
 
 /** How a record file is opened: see the table in this module's doc. */
 export type RecordFileMode = 'r' | 'r+' | 'w+' | 'a+';
@@ -146,6 +161,9 @@ export class RecordFile<S extends AnyFieldType = AnyFieldType> implements Dispos
   #scratchBytes: Uint8Array | undefined;
   /** An encode into the scratch record is under way (a getter may write to this file meanwhile). */
   #encoding = false;
+  /** Byte offset of the header's commit word (version 2), and the writer's view of it (./commit-word.ts). */
+  readonly #commitOffset: number | undefined;
+  #commitWord: Int32Array | undefined;
 
   private constructor(init: {
     path: string;
@@ -179,6 +197,7 @@ export class RecordFile<S extends AnyFieldType = AnyFieldType> implements Dispos
       typeof init.policy === 'object' && 'everyWrites' in init.policy ? init.policy.everyWrites : Infinity;
     this.#length = init.header.count;
     this.#capacity = init.header.capacity;
+    this.#commitOffset = init.header.commitOffset;
     this.#remapped();
     if (this.#writable && typeof init.policy === 'object' && 'intervalMs' in init.policy)
       this.#flush.startTimer(init.policy.intervalMs, () => this.#tick());
@@ -250,6 +269,7 @@ export class RecordFile<S extends AnyFieldType = AnyFieldType> implements Dispos
     // In bounds: open() and refresh() check that the file (so the mapping) holds header + capacity records.
     this.#records = this.#codec.array(buffer, { offset: this.dataOffset, length: this.#capacity });
     this.#flush.remapped();
+    this.#commitWord = this.#writable ? commitWordView(buffer, this.#commitOffset) : undefined;
   }
 
   /** The mapping, after checking it is open and that no page of it was lost to a truncation by another program. */
@@ -452,6 +472,7 @@ export class RecordFile<S extends AnyFieldType = AnyFieldType> implements Dispos
     if (this.#committed() > newLength) {
       this.#storeCommitted(newLength);
       this.#flush.headerDirty = true;
+      advanceCommitWord(this.#commitWord, true); // followers learn of the truncation (./commit-word.ts)
     }
   }
 
@@ -576,6 +597,7 @@ export class RecordFile<S extends AnyFieldType = AnyFieldType> implements Dispos
     if (count > this.#committed()) {
       this.#storeCommitted(count);
       this.#flush.headerDirty = true;
+      advanceCommitWord(this.#commitWord); // wakes followers, if any sleep (./commit-word.ts)
     }
   }
 
@@ -749,6 +771,8 @@ export class RecordFile<S extends AnyFieldType = AnyFieldType> implements Dispos
     this.#file = undefined;
     this.#canWrite = false;
     this.#header64 = undefined;
+    this.#commitWord = undefined;
+    releaseFollowers(this); // ends waits and follows of this file (./follow.ts)
     this.#length = 0;
     this.#capacity = 0;
     try {
@@ -784,6 +808,66 @@ export class RecordFile<S extends AnyFieldType = AnyFieldType> implements Dispos
     } catch (error) {
       warnAtExit(`record file '${this.path}' was not closed, and committing it at exit failed: ${String(error)}`);
     }
+  }
+
+  // --- Followers (issue 14): thin delegates to ./follow.ts ---
+
+  /** What ./follow.ts uses of this file. */
+  #followTarget(): FollowTarget<S> {
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
+    const self = this;
+    return {
+      owner: this,
+      path: this.path,
+      dataOffset: this.dataOffset,
+      get fd() {
+        return self.#fd;
+      },
+      get closed() {
+        return self.closed;
+      },
+      refresh: () => this.refresh(),
+      committed: () => this.committedLength,
+      get: (index) => this.get(index),
+      records: (from, to) => (this.#records as unknown as StructArray<S>).subarray(from, to),
+    };
+  }
+
+  /**
+   * Blocks until the committed count (what a writer's flush made durable, in any process) reaches `length`, and
+   * returns it. Sleeps on the header's commit word, woken by the commit. ERR_RECORD_FILE_WAIT_TIMEOUT after
+   * `timeoutMs`. Blocks the thread: in the main thread, prefer `waitForAsync`.
+   */
+  waitFor(length: number, options?: WaitForOptions): number {
+    return waitForCommit(this.#followTarget(), length, options);
+  }
+
+  /**
+   * As `waitFor`, without blocking the event loop (the futex wait runs on the libuv thread pool). Rejects with
+   * ERR_RECORD_FILE_WAIT_TIMEOUT after `timeoutMs`, with an AbortError (ABORT_ERR) when `signal` aborts, and
+   * with ERR_RECORD_FILE_CLOSED when the file is closed meanwhile.
+   */
+  waitForAsync(length: number, options?: WaitForAsyncOptions): Promise<number> {
+    return waitForCommitAsync(this.#followTarget(), length, options);
+  }
+
+  /**
+   * Every committed record from `from` (default 0) on, in order, as they are committed: forever, until the file
+   * is closed (the iteration ends) or the signal aborts (AbortError). A truncation below what was yielded throws
+   * ERR_RECORD_FILE_TRUNCATED. See FollowOptions for a writer that dies.
+   */
+  follow(options?: FollowOptions): AsyncGenerator<Infer<S>, void, undefined> {
+    return followRecords(this.#followTarget(), options);
+  }
+
+  /** As `follow`, a StructArray of the newly committed records per wake-up (valid until the next step). */
+  followBatches(options?: FollowOptions): AsyncGenerator<StructArray<S>, void, undefined> {
+    return followBatches(this.#followTarget(), options);
+  }
+
+  /** Whether waits sleep on the header's commit word (false: a version 1 file or no write permission; they poll). */
+  get followsByCommitWord(): boolean {
+    return usesCommitWord(this.#followTarget());
   }
 
   /** `using db = RecordFile.open(...)` closes it at the end of the scope. */

@@ -280,7 +280,7 @@ describe('RecordFile reopen checks: rejected files are never written', () => {
   });
 
   it('another format version: ERR_RECORD_FILE_MISMATCH version', () => {
-    rejects(edited((b) => void b.writeUInt32LE(2, OFFSET.version)), Student, 'ERR_RECORD_FILE_MISMATCH', 'version');
+    rejects(edited((b) => void b.writeUInt32LE(3, OFFSET.version)), Student, 'ERR_RECORD_FILE_MISMATCH', 'version');
   });
 
   it('unknown flag bits: ERR_RECORD_FILE_MISMATCH flags', () => {
