@@ -72,9 +72,15 @@ export function startChild(command: string, args: string[], options: ChildOption
   let stderr = '';
   const waiters: { line: string; resolve: () => void; reject: (error: Error) => void }[] = [];
   const seen = new Set<string>();
+  // Lines are collected as they complete: splitting all of stdout again per chunk made large outputs quadratic.
+  let partial = '';
   child.stdout.on('data', (chunk: Buffer) => {
-    stdout += chunk.toString();
-    for (const line of stdout.split('\n')) seen.add(line.trim());
+    const text = chunk.toString();
+    stdout += text;
+    const lines = (partial + text).split('\n');
+    partial = lines.pop()!;
+    for (const line of lines) seen.add(line.trim());
+    if (partial !== '') seen.add(partial.trim()); // a line still being written may already be what a waiter wants
     for (const waiter of [...waiters]) {
       if (seen.has(waiter.line)) {
         waiters.splice(waiters.indexOf(waiter), 1);
