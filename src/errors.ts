@@ -4,6 +4,7 @@
  */
 import { constants as osConstants } from 'node:os';
 import { getSystemErrorMap } from 'node:util';
+import type { MemmapErrorCode } from './error-codes.js';
 
 /** An error from a failed system call: the same shape as the errors Node's `fs` module throws. */
 export interface SystemError extends Error {
@@ -146,13 +147,21 @@ export function outOfRange(name: string, range: string, actual: unknown): CodedE
 
 /** A state or domain error with one of memmap's own codes (ERR_MAPPING_CLOSED, ERR_MAPPING_TRUNCATED, ...). */
 export function memmapError(
-  code: string,
+  code: MemmapErrorCode,
   message: string,
   extra: { path?: string; kind?: 'Error' | 'TypeError' | 'RangeError' } = {},
 ): CodedError & { path?: string } {
   const Kind = extra.kind === 'TypeError' ? TypeError : extra.kind === 'RangeError' ? RangeError : Error;
   const error = coded(new Kind(message), code, memmapError) as CodedError & { path?: string };
   if (extra.path !== undefined) error.path = extra.path;
+  return error;
+}
+
+/** An AbortError as Node's own APIs make it: code ABORT_ERR, the signal's reason as `cause`. */
+export function abortError(signal: AbortSignal): CodedError & { cause?: unknown } {
+  const error = memmapError('ABORT_ERR', 'The operation was aborted') as CodedError & { cause?: unknown };
+  error.name = 'AbortError';
+  error.cause = signal.reason;
   return error;
 }
 

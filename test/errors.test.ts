@@ -72,8 +72,8 @@ describe('argument errors', () => {
     const own = memmapError('ERR_MAPPING_CLOSED', 'closed', { path: '/p', kind: 'RangeError' });
     expect(own).toBeInstanceOf(RangeError);
     expect(own).toMatchObject({ code: 'ERR_MAPPING_CLOSED', path: '/p' });
-    expect(memmapError('ERR_X', 'm')).toBeInstanceOf(Error);
-    expect(memmapError('ERR_X', 'm', { kind: 'TypeError' })).toBeInstanceOf(TypeError);
+    expect(memmapError('ERR_MAPPING_EMPTY', 'm')).toBeInstanceOf(Error);
+    expect(memmapError('ERR_MAPPING_EMPTY', 'm', { kind: 'TypeError' })).toBeInstanceOf(TypeError);
   });
 
   it('describe every kind of received value', () => {

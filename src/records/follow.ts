@@ -28,6 +28,7 @@ import {
   memmapError,
   validateInteger,
   validateObject,
+  abortError,
   type CodedError,
 } from '../errors.js';
 import type { AnyFieldType, Infer } from '../layout/field.js';
@@ -236,14 +237,6 @@ export function usesCommitWord(target: FollowTarget<AnyFieldType>): boolean {
 /** ERR_RECORD_FILE_WAIT_TIMEOUT. */
 function timeoutError(path: string, what: string, ms: number): CodedError {
   return memmapError('ERR_RECORD_FILE_WAIT_TIMEOUT', `record file '${path}': ${what} within ${ms} ms`, { path });
-}
-
-/** An AbortError as Node's own APIs make it: code ABORT_ERR, the signal's reason as `cause`. */
-function abortError(signal: AbortSignal): CodedError {
-  const error = memmapError('ABORT_ERR', 'The operation was aborted') as CodedError & { cause?: unknown };
-  error.name = 'AbortError';
-  error.cause = signal.reason;
-  return error;
 }
 
 /** ERR_RECORD_FILE_TRUNCATED: the writer took back records a follower had yielded. */

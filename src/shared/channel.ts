@@ -44,6 +44,7 @@ import {
   outOfRange,
   validateBoolean,
   validateObject,
+  abortError,
   type CodedError,
 } from '../errors.js';
 import { MappedFile, MAX_MAPPING_LENGTH } from '../mapped-file.js';
@@ -134,13 +135,6 @@ const BLOCKED = -2;
 
 function timeoutError(ms: number, what: string): CodedError {
   return memmapError('ERR_CHANNEL_TIMEOUT', `${what} did not complete within ${ms} ms`);
-}
-
-function abortError(signal: AbortSignal): Error {
-  const error = new Error('The operation was aborted', { cause: signal.reason }) as CodedError;
-  error.name = 'AbortError';
-  error.code = 'ABORT_ERR';
-  return error;
 }
 
 interface Deadline {
