@@ -1,5 +1,7 @@
 #!/usr/bin/env node
 /**
+ * `memmap export FILE --to parquet|csv|jsonl`: see export/export-command.ts.
+ *
  * `memmap inspect FILE [--json] [--from N] [--limit N]`: prints a record file's header, its schema as a C
  * declaration, its count and capacity, and records as a table, decoded from the schema stored in the file (no
  * program needed). Reads the file with read(2) and never writes it. Exit codes: 0 ok, 1 a file that cannot be
@@ -12,8 +14,10 @@ import { FLAG_BIG_ENDIAN, type Header } from './records/format.js';
 import { closeFile, readAt } from './file-io.js';
 import { readHeader } from './records/header-io.js';
 import { openForReading } from './records/opening.js';
+import { EXPORT_USAGE, ExportUsageError, parseExportArgs, runExport } from './export/export-command.js';
 
 const USAGE = `usage: memmap inspect FILE [--json] [--from N] [--limit N]
+       memmap export FILE --to parquet|csv|jsonl [--out PATH] [--chunk N]
        memmap --version
 
   Prints a record file's header, its record as a C struct, count and capacity, and records as a table.
@@ -221,7 +225,29 @@ function describe(error: unknown): string {
   return `memmap: ${code ? `${code}: ` : ''}${text}\n`;
 }
 
+/** `memmap export ...`: exit 0 done, 1 the export failed (one coded line), 2 bad usage. */
+async function exportMain(rest: string[]): Promise<void> {
+  let args;
+  try {
+    args = parseExportArgs(rest);
+  } catch (error) {
+    if (!(error instanceof ExportUsageError)) throw error;
+    process.stderr.write(`memmap: ${error.message}\n\n${EXPORT_USAGE}`);
+    process.exit(2);
+  }
+  try {
+    await runExport(args);
+  } catch (error) {
+    process.stderr.write(describe(error));
+    process.exit(1);
+  }
+}
+
 function main(): void {
+  if (process.argv[2] === 'export') {
+    void exportMain(process.argv.slice(3));
+    return;
+  }
   let args: Args;
   try {
     args = parseArgs(process.argv.slice(2));

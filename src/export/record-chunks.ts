@@ -1,12 +1,14 @@
 /**
  * Reads a record file's committed records in bounded chunks with read(2), decoded through the schema the file
- * stores: export needs no program, no mapping and no more memory than one chunk, whatever the file's size.
+ * stores: export needs no program, no mapping and no more memory than one chunk, whatever the file's size. The
+ * file is opened and its header checked as `memmap inspect` does (records/opening.ts, records/header-io.ts).
  */
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
-import { fromSchema, type AggregateSchema } from '../layout/schema.js';
 import { memmapError } from '../errors.js';
-import { headerError } from '../records/errors.js';
-import { decodeHeader, FIXED_HEADER_SIZE, isProblem, OFFSET, type Header } from '../records/format.js';
+import { closeFile, readAt } from '../file-io.js';
+import { fromSchema, type AggregateSchema } from '../layout/schema.js';
+import type { Header } from '../records/format.js';
+import { readHeader } from '../records/header-io.js';
+import { openForReading } from '../records/opening.js';
 
 /** An open record file, read-only: its header, its schema and a way to read records in chunks. */
 export interface RecordChunks {
@@ -19,43 +21,24 @@ export interface RecordChunks {
   close(): void;
 }
 
-function readAt(fd: number, position: number, length: number): Buffer {
-  const bytes = Buffer.alloc(length);
-  let done = 0;
-  while (done < length) {
-    const n = readSync(fd, bytes, done, length - done, position + done);
-    if (n === 0) break;
-    done += n;
-  }
-  return bytes.subarray(0, done);
-}
-
 /** Opens `path` for reading and checks its header (a coded error, the file untouched, if it is not a record file). */
 export function openRecordChunks(path: string): RecordChunks {
-  const fd = openSync(path, 'r');
+  const { fd, size } = openForReading(path);
   try {
-    const size = fstatSync(fd).size;
-    const fixed = readAt(fd, 0, FIXED_HEADER_SIZE);
-    let decoded = decodeHeader(fixed, size);
-    // The fixed part says how long the whole header is; read it all and decode again.
-    if (isProblem(decoded) && decoded.field === 'size' && fixed.length === FIXED_HEADER_SIZE) {
-      const headerSize = fixed.readUInt32LE(OFFSET.headerSize);
-      if (headerSize <= size) decoded = decodeHeader(readAt(fd, 0, headerSize), size);
-    }
-    if (isProblem(decoded)) throw headerError(decoded, path);
-    const header = decoded;
+    const header = readHeader(fd, size, path, 'reader');
     const record = fromSchema(header.schema);
     return {
       header,
       schema: JSON.parse(header.schema) as AggregateSchema,
       count: header.count,
       read(from, length) {
-        const bytes = readAt(fd, header.headerSize + from * header.recordSize, length * header.recordSize);
+        const bytes = readAt(fd, header.headerSize + from * header.recordSize, length * header.recordSize, path);
         // Committed records never shrink under a reader unless another program cut the file.
         if (bytes.length < length * header.recordSize)
           throw memmapError(
             'ERR_RECORD_FILE_CHANGED',
-            `record file '${path}' was cut short while it was being read (record ${from + Math.floor(bytes.length / header.recordSize)} is gone): export it again`,
+            `record file '${path}' was cut short while it was being read (record ` +
+              `${from + Math.floor(bytes.length / header.recordSize)} is gone): export it again`,
             { path },
           );
         const records: unknown[] = new Array(length);
@@ -63,11 +46,11 @@ export function openRecordChunks(path: string): RecordChunks {
         return records;
       },
       close() {
-        closeSync(fd);
+        closeFile(fd);
       },
     };
   } catch (error) {
-    closeSync(fd);
+    closeFile(fd);
     throw error;
   }
 }

@@ -19,6 +19,7 @@ import {
   uint8,
   union,
 } from '../../src/index.js';
+import { runFile } from '../helpers/child.js';
 import { useTempDir } from '../helpers/temp.js';
 
 const tmp = useTempDir('memmap-export-');
@@ -214,5 +215,29 @@ describe('exportRecords: bad input changes nothing', () => {
     ).rejects.toBe(boom);
     expect(readFileSync(out, 'utf8')).toBe('old\n');
     expect(readdirSync(tmp('.')).filter((f) => f.endsWith('.partial'))).toEqual([]);
+  });
+});
+
+describe('memmap export (the CLI)', () => {
+  const cli = new URL('../../src/cli.ts', import.meta.url).pathname;
+
+  it('exports to the default path beside the file and says what it wrote', async () => {
+    const path = recordFile(10);
+    const result = await runFile(cli, ['export', path, '--to', 'jsonl']);
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    const out = path.replace(/\.db$/, '.jsonl');
+    expect(result.stdout).toContain(`10 records -> ${out}`);
+    expect(readFileSync(out, 'utf8').trimEnd().split('\n')).toHaveLength(10);
+  });
+
+  it('bad usage exits 2 with the reason; a file that is not a record file exits 1 with its code', async () => {
+    const usage = await runFile(cli, ['export', recordFile(1), '--to', 'xml']);
+    expect([usage.code, usage.stderr]).toEqual([2, expect.stringContaining("--to must be parquet, csv or jsonl (got 'xml')")]);
+    const plain = tmp('plain-cli.bin');
+    writeFileSync(plain, 'not records');
+    const refused = await runFile(cli, ['export', plain, '--to', 'csv']);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/^memmap: ERR_RECORD_FILE_/);
   });
 });
