@@ -36,7 +36,7 @@ if (process.argv[2] === 'consume') {
     using jobs = Channel.open(join(dir, 'jobs'), { create: true, capacity: 4096 });
     const self = fileURLToPath(import.meta.url);
     const consumers = [
-      spawn(process.execPath, ['--import', 'tsx', self, 'consume', jobs.path], {
+      spawn(process.execPath, [...process.execArgv, self, 'consume', jobs.path], {
         stdio: ['ignore', 'pipe', 'inherit'],
       }),
       spawn(consumerC, [jobs.path], { stdio: ['ignore', 'pipe', 'inherit'] }),

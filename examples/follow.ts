@@ -37,7 +37,7 @@ if (process.argv[2] === 'follower') {
     const ended = (child: ReturnType<typeof spawn>) => new Promise((resolve) => child.on('close', resolve));
     // Started before the file exists: it waits for the writer to create it.
     const self = fileURLToPath(import.meta.url);
-    const args = ['--import', 'tsx', self, 'follower', path];
+    const args = [...process.execArgv, self, 'follower', path];
     const nodeFollower = ended(spawn(process.execPath, args, { stdio: 'inherit' }));
     await new Promise((resolve) => setTimeout(resolve, 500));
 
