@@ -14,7 +14,9 @@ const entries: Record<string, string> = {
 export default defineConfig({
   entry: entries,
   format: ['esm', 'cjs'],
-  dts: true,
+  // @internal members (constructors guarded by a module token, helpers other modules of memmap call) are not
+  // part of the published types.
+  dts: { compilerOptions: { stripInternal: true } },
   clean: true,
   sourcemap: true,
   target: 'node20',

@@ -12,4 +12,4 @@ export { AtomicBigInt64, AtomicInt32, Mutex, notify, wait, waitAsync } from './s
 export type { Bytes, LockOptions, LockResult, WaitResult } from './shared/index.js';
 export { defaultExportPath, exportRecords } from './export/export-records.js';
 export type { ExportFormat, ExportOptions, ExportResult } from './export/export-records.js';
-export { Channel, TypedChannel, TypedChannelFactory, type ChannelOpenOptions, type ChannelWaitOptions, type MessageBytes, type RecordCodec } from './shared/channel.js';
+export { Channel, TypedChannel, TypedChannelFactory, type ChannelOpenOptions, type ChannelWaitOptions, type MessageBytes, type RecordCodec, type ChannelValue, type ChannelInput } from './shared/channel.js';

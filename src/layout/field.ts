@@ -79,8 +79,17 @@ export function checkSize(size: number, name: string): number {
 
 /** A struct or union as the layout's tools see it (StructType satisfies it). */
 export interface Aggregate extends AnyFieldType {
+  /** A struct or a union. */
   readonly kind: 'struct' | 'union';
-  readonly fields: readonly { readonly name: string; readonly type: AnyFieldType; readonly offset: number }[];
+  /** Members in declaration order, with their byte offsets. */
+  readonly fields: readonly {
+    /** The member's name. */
+    readonly name: string;
+    /** Its field type. */
+    readonly type: AnyFieldType;
+    /** Its byte offset in the record. */
+    readonly offset: number;
+  }[];
   /** The byte order named in the options, or undefined to inherit the enclosing one. */
   readonly endian: Endian | undefined;
 }

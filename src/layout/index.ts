@@ -20,6 +20,6 @@ export {
 export { StructArray, type ColumnArrays, type ColumnName, type ColumnOf, type Cursor } from './struct-array.js';
 export { fromSchema, schemaHash, toSchema, type AggregateSchema, type FieldSchema } from './schema.js';
 export type { CDeclarationOptions } from './c-declaration.js';
-export type { AnyFieldType, Endian, FieldType, Infer, InferInput, InferView } from './field.js';
+export type { Aggregate, AnyFieldType, Endian, FieldType, Infer, InferInput, InferView } from './field.js';
 export { hostEndian } from './field.js';
 export type { ByteSource } from './source.js';

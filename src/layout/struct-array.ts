@@ -97,7 +97,7 @@ export class StructArray<T extends AnyFieldType> {
   readonly #endian: Endian;
   readonly #write: ElementCodec['write'];
 
-  /** Internal: arrays come from `Struct.array()` and live views; a user calling it gets ERR_ILLEGAL_CONSTRUCTOR. */
+  /** @internal Arrays come from `Struct.array()` and live views; a user calling it gets ERR_ILLEGAL_CONSTRUCTOR. */
   constructor(token: typeof internal, type: T, dv: DataView, base: number, length: number, endian: Endian, codec: ElementCodec) {
     if (token !== internal)
       throw memmapError('ERR_ILLEGAL_CONSTRUCTOR', 'Illegal constructor: make a StructArray with Struct.array(source)', {

@@ -121,7 +121,7 @@ export class StructType<S extends Shape = Shape, K extends 'struct' | 'union' = 
   readonly #byName: Map<string, Field>;
   #hash: string | undefined;
 
-  /** Internal: use `struct()` or `union()` (a user calling it gets ERR_ILLEGAL_CONSTRUCTOR). */
+  /** @internal Use `struct()` or `union()` (a user calling it gets ERR_ILLEGAL_CONSTRUCTOR). */
   constructor(token: typeof internal, kind: K, shape: S, options: StructOptions = {}) {
     if (token !== internal)
       throw memmapError('ERR_ILLEGAL_CONSTRUCTOR', 'Illegal constructor: make a record type with struct() or union()', {

@@ -890,6 +890,7 @@ export class Channel implements Disposable {
     this.#file.close();
   }
 
+  /** `using` closes it at the end of the scope. */
   [Symbol.dispose](): void {
     this.close();
   }
@@ -936,8 +937,11 @@ function createIfMissing(path: string, capacity: number): void {
 
 /** What `Channel.of` needs of a type: its size, and reading and writing one value at an offset (a layout struct). */
 export interface RecordCodec<Value, Input> {
+  /** Bytes of one record: each message is this long. */
   readonly size: number;
+  /** Decodes the record at `offset` of `source`. */
   read(source: Uint8Array, offset?: number): Value;
+  /** Encodes `value` at `offset` of `source`. */
   write(source: Uint8Array, offset: number, value: Input): void;
 }
 
@@ -963,8 +967,10 @@ export class TypedChannelFactory<T extends RecordCodec<unknown, unknown>> {
   }
 }
 
-type ValueOf<T> = T extends RecordCodec<infer V, unknown> ? V : never;
-type InputOf<T> = T extends RecordCodec<unknown, infer I> ? I : never;
+/** The record a typed channel's codec decodes. */
+export type ChannelValue<T> = T extends RecordCodec<infer V, unknown> ? V : never;
+/** The value a typed channel's codec encodes. */
+export type ChannelInput<T> = T extends RecordCodec<unknown, infer I> ? I : never;
 
 /** A Channel whose messages are records of one layout struct: each message is `type.size` bytes. */
 export class TypedChannel<T extends RecordCodec<unknown, unknown>> implements Disposable {
@@ -979,61 +985,61 @@ export class TypedChannel<T extends RecordCodec<unknown, unknown>> implements Di
     this.#scratch = Buffer.alloc(type.size);
   }
 
-  #encode(value: InputOf<T>): Buffer {
+  #encode(value: ChannelInput<T>): Buffer {
     const bytes = Buffer.alloc(this.#type.size);
     this.#type.write(bytes, 0, value);
     return bytes;
   }
 
-  #decode(bytes: Buffer): ValueOf<T> {
+  #decode(bytes: Buffer): ChannelValue<T> {
     if (bytes.length !== this.#type.size)
       throw corruptChannel(`a message of ${bytes.length} bytes on a channel of ${this.#type.size}-byte records`);
-    return this.#type.read(bytes, 0) as ValueOf<T>;
+    return this.#type.read(bytes, 0) as ChannelValue<T>;
   }
 
   /** Sends one record. */
-  send(value: InputOf<T>, options?: ChannelWaitOptions): void {
+  send(value: ChannelInput<T>, options?: ChannelWaitOptions): void {
     this.#scratch.fill(0);
     this.#type.write(this.#scratch, 0, value);
     this.channel.send(this.#scratch, options);
   }
 
   /** Sends records in order. */
-  sendMany(values: readonly InputOf<T>[], options?: ChannelWaitOptions): void {
+  sendMany(values: readonly ChannelInput<T>[], options?: ChannelWaitOptions): void {
     if (!Array.isArray(values)) throw invalidArgType('values', 'an Array', values);
     this.channel.sendMany(values.map((value) => this.#encode(value)), options);
   }
 
   /** As send, waiting on the thread pool when full. */
-  sendAsync(value: InputOf<T>, options?: ChannelWaitOptions): Promise<void> {
+  sendAsync(value: ChannelInput<T>, options?: ChannelWaitOptions): Promise<void> {
     return this.channel.sendAsync(this.#encode(value), options);
   }
 
   /** The next record, blocking. */
-  receive(options?: ChannelWaitOptions): ValueOf<T> {
+  receive(options?: ChannelWaitOptions): ChannelValue<T> {
     const value = this.#decode(this.channel.receiveBorrowed(options));
     this.channel.release();
     return value;
   }
 
   /** The next record if one is there now. */
-  tryReceive(): ValueOf<T> | undefined {
+  tryReceive(): ChannelValue<T> | undefined {
     const bytes = this.channel.tryReceive();
     return bytes === undefined ? undefined : this.#decode(bytes);
   }
 
   /** The next record, waiting on the thread pool. */
-  async receiveAsync(options?: ChannelWaitOptions): Promise<ValueOf<T>> {
+  async receiveAsync(options?: ChannelWaitOptions): Promise<ChannelValue<T>> {
     return this.#decode(await this.channel.receiveAsync(options));
   }
 
   /** Up to `max` records. */
-  receiveMany(max: number, options?: ChannelWaitOptions): ValueOf<T>[] {
+  receiveMany(max: number, options?: ChannelWaitOptions): ChannelValue<T>[] {
     return this.channel.receiveMany(max, options).map((bytes) => this.#decode(bytes));
   }
 
   /** Receives records until the channel is closed. */
-  async *[Symbol.asyncIterator](): AsyncGenerator<ValueOf<T>, void, undefined> {
+  async *[Symbol.asyncIterator](): AsyncGenerator<ChannelValue<T>, void, undefined> {
     for await (const bytes of this.channel) yield this.#decode(bytes);
   }
 
@@ -1042,6 +1048,7 @@ export class TypedChannel<T extends RecordCodec<unknown, unknown>> implements Di
     this.channel.close();
   }
 
+  /** `using` closes it at the end of the scope. */
   [Symbol.dispose](): void {
     this.close();
   }

@@ -90,8 +90,14 @@ describe('the npm tarball, installed into a fresh project', () => {
       for (const source of gyp.match(/native\/[\w.-]+\.c/g) ?? []) expect(paths).toContain(source);
     });
 
+    it('ships the C headers that speak the Mutex and Channel protocols', () => {
+      const paths = packed.files.map((file) => file.path);
+      expect(paths).toEqual(expect.arrayContaining(['include/memmap/mutex.h', 'include/memmap/channel.h']));
+    });
+
     it('holds nothing else: no tests, benchmarks, examples, TypeScript sources, scripts or local build', () => {
-      const allowed = /^(package\.json|README\.md|LICENSE|binding\.gyp|native\/[\w.-]+\.[ch]|dist\/[\w.-]+|prebuilds\/linux-x64\/[\w.-]+\.node)$/;
+      const allowed =
+        /^(package\.json|README\.md|CHANGELOG\.md|LICENSE|binding\.gyp|native\/[\w.-]+\.[ch]|include\/memmap\/[\w.-]+\.h|dist\/[\w.-]+|prebuilds\/linux-x64\/[\w.-]+\.node)$/;
       const unexpected = packed.files.map((file) => file.path).filter((path) => !allowed.test(path));
       expect(unexpected).toEqual([]);
       expect(packed.files.some((file) => file.path.startsWith('build/'))).toBe(false);
