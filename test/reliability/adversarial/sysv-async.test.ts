@@ -46,6 +46,9 @@ const started = (buffer) => new Promise((done) => {
   const finished = (error) => done(error ? error.code ?? error.name : 'ok');
   switch (${JSON.stringify(operation)}) {
     case 'randomFill': randomFill(buffer, finished); break;
+    // A fresh segment is zeros: gzip's output fits one chunk, so zlib reads the input in one pass. (With input that
+    // needs several passes, Node's zlib re-reads the detached Buffer's length between them and aborts on its own
+    // CHECK: a Node limit the MappedFile consumer tests meet too, not memory access.)
     case 'gzip': gzip(buffer, finished); break;
     case 'fs.write': write(fd, buffer, 0, buffer.length, 0, finished); break;
     case 'fs.read': read(fd, buffer, 0, buffer.length, 0, finished); break;
@@ -94,7 +97,8 @@ interface RaceReport {
 }
 
 async function race(options: RaceOptions): Promise<RaceReport> {
-  const name = `race-${options.operation.replace('.', '-')}-${options.readOnly ? 'ro' : 'rw'}-${options.remove ? 'rm' : 'keep'}`;
+  const access = options.readOnly ? 'ro' : 'rw';
+  const name = `race-${options.operation.replace('.', '-')}-${access}-${options.remove ? 'rm' : 'keep'}`;
   const result = await runScript(tmp, name, raceScript(options, tmp(`${name}.data`)), [], {
     nodeArgs: ['--expose-gc'],
   });
@@ -105,7 +109,7 @@ async function race(options: RaceOptions): Promise<RaceReport> {
 
 describe('System V detach() racing thread-pool work on the attachment (child processes)', () => {
   for (const operation of ['randomFill', 'gzip', 'fs.write', 'fs.read'] as const) {
-    it(`${operation} on a read-write attachment, detach() at once or a few turns later: no crash, nattch 0`, async () => {
+    it(`${operation} on a read-write attachment, detach() at once or turns later: no crash, nattch 0`, async () => {
       const report = await race({ operation });
       expect(report.rounds).toBe(ROUNDS);
       expect(report.viewLengths).toEqual([0]);
@@ -115,7 +119,7 @@ describe('System V detach() racing thread-pool work on the attachment (child pro
     });
   }
 
-  it('randomFill on a read-only attachment (pool thread faulting into the SIGSEGV handler) racing detach()', async () => {
+  it('randomFill on a read-only attachment (pool thread in the SIGSEGV handler) racing detach()', async () => {
     const report = await race({ operation: 'randomFill', readOnly: true });
     expect(report.rounds).toBe(ROUNDS);
     expect(report.viewLengths).toEqual([0]);
@@ -124,7 +128,7 @@ describe('System V detach() racing thread-pool work on the attachment (child pro
   });
 
   for (const operation of ['randomFill', 'fs.read'] as const) {
-    it(`Segment.remove() then detach() racing ${operation}: the segment is destroyed at detach(), no crash`, async () => {
+    it(`Segment.remove() then detach() racing ${operation}: the segment goes at detach(), no crash`, async () => {
       const report = await race({ operation, remove: true });
       expect(report.rounds).toBe(ROUNDS);
       expect(report.viewLengths).toEqual([0]);
@@ -133,7 +137,7 @@ describe('System V detach() racing thread-pool work on the attachment (child pro
     });
   }
 
-  it('retired ranges are released once both finalizers ran: 4000 attach/detach cycles leave no reserved space', async () => {
+  it('retired ranges are released after both finalizers: 4000 attach/detach cycles reserve nothing', async () => {
     const result = await runScript(
       tmp,
       'release-after-gc',
