@@ -9,6 +9,7 @@
         "native/mapping_registry.c",
         "native/file.c",
         "native/sysv.c",
+        "native/retire.c",
         "native/sync.c",
         "native/signals.c"
       ],

@@ -29,21 +29,16 @@
  */
 #include "common.h"
 #include "mapping_registry.h"
+#include "retire.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
-/* One per mmap call. Freed by the last of its two finalizers (see the top of this file). */
+/* One per mmap call. Freed by the last of its two finalizers (see the top of this file and retire.h). */
 typedef struct {
-  void *address;
-  size_t length;
-  /* 2 at creation: one for the backing store (the external ArrayBuffer's finalizer), one for the ArrayBuffer
-     object (the napi_wrap finalizer). Either may run first, on any thread the runtime chooses. */
-  int refs;
-  /* Set (before the pages are replaced) once the mapping is retired: its range then holds anonymous memory. */
-  bool retired;
+  memmap_range range; /* first: unregister_mapping gets the record from it */
   /* This mapping's slot in the registry the SIGBUS handler reads (NULL if the table was full or once retired). */
   memmap_registry_entry *entry;
 } memmap_mapping;
@@ -51,12 +46,16 @@ typedef struct {
 /* The type tag of memmap's mapping ArrayBuffers: C unwraps a record only from an object carrying it. */
 static const napi_type_tag mapping_tag = {0x6d656d6d61702d6dULL, 0x617070696e672d31ULL}; /* "memmap-mapping-1" */
 
+/* The range's unregister hook (retire.h): the SIGBUS handler stops repairing faults in it. */
+static void unregister_mapping(memmap_range *range) {
+  memmap_mapping *mapping = (memmap_mapping *)range;
+  memmap_registry_remove(mapping->entry);
+  mapping->entry = NULL;
+}
+
 /* Drops one of the two holds on the range; the last one unmaps it and frees the record. */
 static void release_mapping(memmap_mapping *mapping) {
-  if (__atomic_sub_fetch(&mapping->refs, 1, __ATOMIC_ACQ_REL) != 0) return;
-  if (!mapping->retired) memmap_registry_remove(mapping->entry);
-  munmap(mapping->address, mapping->length);
-  free(mapping);
+  if (memmap_range_release(&mapping->range)) free(mapping);
 }
 
 static void finalize_backing_store(napi_env env, void *data, void *hint) {
@@ -95,10 +94,7 @@ static napi_value js_mmap(napi_env env, napi_callback_info info) {
     munmap(address, (size_t)length);
     return memmap_throw_errno(env, ENOMEM, "mmap");
   }
-  mapping->address = address;
-  mapping->length = (size_t)length;
-  mapping->refs = 2;
-  mapping->retired = false;
+  memmap_range_init(&mapping->range, address, (size_t)length, unregister_mapping);
   mapping->entry = NULL;
 
   napi_value arraybuffer;
@@ -130,9 +126,7 @@ static napi_value js_mmap(napi_env env, napi_callback_info info) {
       /* No JavaScript has seen the ArrayBuffer: retire it as close() would (detach, drop the file's pages); the
          finalizers release the range. */
       NAPI_CALL(env, napi_detach_arraybuffer(env, arraybuffer));
-      __atomic_store_n(&mapping->retired, true, __ATOMIC_RELEASE);
-      mmap(address, (size_t)length, PROT_READ | PROT_WRITE, MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
-           -1, 0);
+      memmap_range_retire(&mapping->range);
       return memmap_throw_errno(env, error, "mmap");
     }
   }
@@ -157,21 +151,12 @@ static napi_value js_retire(napi_env env, napi_callback_info info) {
   if (!memmap_get_args(env, info, 1, argv)) return NULL;
   memmap_mapping *mapping = unwrap_mapping(env, argv[0]);
   if (mapping == NULL) return NULL;
-  assert(!__atomic_load_n(&mapping->retired, __ATOMIC_ACQUIRE) && "TypeScript retires a mapping once");
+  assert(!__atomic_load_n(&mapping->range.retired, __ATOMIC_ACQUIRE) && "TypeScript retires a mapping once");
   NAPI_CALL(env, napi_detach_arraybuffer(env, argv[0]));
-  __atomic_store_n(&mapping->retired, true, __ATOMIC_RELEASE);
-  void *replaced = mmap(mapping->address, mapping->length, PROT_READ | PROT_WRITE,
-                        MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-  if (replaced == MAP_FAILED) {
-    /* No memory for the replacement (strict overcommit, vm.max_map_count): the file's pages stay mapped, and in the
-       SIGBUS registry, until the finalizers unmap them. As safe for a native consumer; the file is only released
-       later. Not an error of close(): nothing the caller can do about it. */
-    __atomic_store_n(&mapping->retired, false, __ATOMIC_RELEASE);
-    return memmap_undefined(env);
-  }
-  /* After the replacement: until it, a truncation fault in the file's pages was still repaired. */
-  memmap_registry_remove(mapping->entry);
-  mapping->entry = NULL;
+  /* No memory for the replacement (strict overcommit, vm.max_map_count): the file's pages stay mapped, and in the
+     SIGBUS registry, until the finalizers unmap them. As safe for a native consumer; the file is only released
+     later. Not an error of close(): nothing the caller can do about it. */
+  (void)memmap_range_retire(&mapping->range);
   return memmap_undefined(env);
 }
 
@@ -181,7 +166,7 @@ static napi_value js_faults(napi_env env, napi_callback_info info) {
   if (!memmap_get_args(env, info, 1, argv)) return NULL;
   memmap_mapping *mapping = unwrap_mapping(env, argv[0]);
   if (mapping == NULL) return NULL;
-  if (mapping->retired || mapping->entry == NULL) return memmap_int64(env, 0);
+  if (mapping->range.retired || mapping->entry == NULL) return memmap_int64(env, 0);
   return memmap_int64(env, __atomic_load_n(&mapping->entry->faults, __ATOMIC_ACQUIRE));
 }
 
@@ -192,7 +177,7 @@ static napi_value js_io_faults(napi_env env, napi_callback_info info) {
   if (!memmap_get_args(env, info, 1, argv)) return NULL;
   memmap_mapping *mapping = unwrap_mapping(env, argv[0]);
   if (mapping == NULL) return NULL;
-  if (mapping->retired || mapping->entry == NULL) return memmap_int64(env, 0);
+  if (mapping->range.retired || mapping->entry == NULL) return memmap_int64(env, 0);
   return memmap_int64(env, __atomic_load_n(&mapping->entry->io_faults, __ATOMIC_ACQUIRE));
 }
 
@@ -203,7 +188,7 @@ static napi_value js_lost_from(napi_env env, napi_callback_info info) {
   if (!memmap_get_args(env, info, 1, argv)) return NULL;
   memmap_mapping *mapping = unwrap_mapping(env, argv[0]);
   if (mapping == NULL) return NULL;
-  if (mapping->retired || mapping->entry == NULL) return memmap_int64(env, (int64_t)mapping->length);
+  if (mapping->range.retired || mapping->entry == NULL) return memmap_int64(env, (int64_t)mapping->range.length);
   return memmap_int64(env, (int64_t)__atomic_load_n(&mapping->entry->lost_from, __ATOMIC_ACQUIRE));
 }
 
@@ -214,10 +199,10 @@ static bool get_range(napi_env env, napi_value *argv, char **start, size_t *leng
   memmap_mapping *mapping = unwrap_mapping(env, argv[0]);
   if (mapping == NULL || !memmap_get_int64(env, argv[1], &offset) || !memmap_get_int64(env, argv[2], &count))
     return false;
-  assert(!__atomic_load_n(&mapping->retired, __ATOMIC_ACQUIRE) && "TypeScript never passes a retired mapping");
-  assert(offset >= 0 && count >= 0 && (uint64_t)offset + (uint64_t)count <= mapping->length);
+  assert(!__atomic_load_n(&mapping->range.retired, __ATOMIC_ACQUIRE) && "TypeScript never passes a retired mapping");
+  assert(offset >= 0 && count >= 0 && (uint64_t)offset + (uint64_t)count <= mapping->range.length);
   /* In bounds: offset + count <= the mapped length was asserted just above. */
-  *start = (char *)mapping->address + offset;
+  *start = (char *)mapping->range.address + offset;
   *length = (size_t)count;
   return true;
 }
@@ -351,7 +336,7 @@ static napi_value js_address(napi_env env, napi_callback_info info) {
   if (!memmap_get_args(env, info, 1, argv)) return NULL;
   memmap_mapping *mapping = unwrap_mapping(env, argv[0]);
   if (mapping == NULL) return NULL;
-  NAPI_CALL(env, napi_create_bigint_uint64(env, (uint64_t)(uintptr_t)mapping->address, &result));
+  NAPI_CALL(env, napi_create_bigint_uint64(env, (uint64_t)(uintptr_t)mapping->range.address, &result));
   return result;
 }
 

@@ -243,6 +243,12 @@ static bool repair_readonly(uintptr_t address) {
     if (start <= 1 || address < start || address - start >= readonly_slots[i].length) continue;
     uintptr_t page = address & ~(page_size - 1);
     while (__atomic_exchange_n(&readonly_busy, 1, __ATOMIC_ACQUIRE) != 0) sched_yield();
+    /* Unregistered meanwhile (memmap_readonly_remove clears under the same flag): the range is no longer ours to
+       copy into. Run the write again; if it faults again, nothing claims it and it is passed on. */
+    if (__atomic_load_n(&readonly_slots[i].address, __ATOMIC_ACQUIRE) != start) {
+      __atomic_store_n(&readonly_busy, 0, __ATOMIC_RELEASE);
+      return true;
+    }
     bool repaired = true;
     /* Another thread faulted on this page at the same time and copied it first: the page is writable now, and
        copying it again could drop what that thread wrote between our copy and our replacement. */
@@ -274,6 +280,11 @@ static void on_sigsegv(int signal_number, siginfo_t *info, void *context) {
   (void)signal_number;
   int saved_errno = errno;
   bool repaired = info->si_code == SEGV_ACCERR && repair_readonly((uintptr_t)info->si_addr);
+  /* A write into a read-only attachment that was retired (sysv.c) between the fault and this handler: the slot is
+     gone and the page is now writable anonymous memory, so the write can simply run again. Any other write fault
+     (a page that really is read-only or PROT_NONE) fails this probe and is passed on as before. */
+  if (!repaired && info->si_code == SEGV_ACCERR)
+    repaired = madvise((void *)((uintptr_t)info->si_addr & ~(page_size - 1)), page_size, MADV_POPULATE_WRITE) == 0;
   errno = saved_errno;
   if (!repaired) pass_on(&sigsegv_chain, info, context);
 }
@@ -295,12 +306,15 @@ bool memmap_readonly_add(void *address, size_t length) {
 }
 
 void memmap_readonly_remove(void *address) {
+  /* Under the copying flag: once this returns, no handler is copying a page into the range or will start to. */
+  while (__atomic_exchange_n(&readonly_busy, 1, __ATOMIC_ACQUIRE) != 0) sched_yield();
   for (int i = 0; i < READONLY_SLOTS; i++) {
     uintptr_t expected = (uintptr_t)address;
     if (__atomic_compare_exchange_n(&readonly_slots[i].address, &expected, 0, false, __ATOMIC_ACQ_REL,
                                     __ATOMIC_ACQUIRE))
-      return;
+      break;
   }
+  __atomic_store_n(&readonly_busy, 0, __ATOMIC_RELEASE);
 }
 
 /* ---- JavaScript side ------------------------------------------------------------------------------------------ */

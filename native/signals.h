@@ -22,7 +22,8 @@ bool memmap_sigsegv_ensure(void);
    handler; false when its table (256 slots) is full. */
 bool memmap_readonly_add(void *address, size_t length);
 
-/* Unregisters it, before its pages are unmapped. */
+/* Unregisters it, once its pages are replaced by anonymous memory (retire.h) or before they are unmapped. Waits for
+   a page copy in progress: once it returns, the handler copies nothing into the range. Not async-signal-safe. */
 void memmap_readonly_remove(void *address);
 
 #endif

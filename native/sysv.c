@@ -3,10 +3,15 @@
  * One function per call, no policy: src/sysv/ checks every argument first and decides what to do.
  *
  * An attachment reaches JavaScript as one external ArrayBuffer over exactly the segment's bytes, like a mapping
- * in mapping.c: every view the TypeScript layer hands out is built on it, and shmdt detaches it first, so a view
- * kept after detach() reads as length 0 instead of pointing at pages that are gone.
+ * in mapping.c: every view the TypeScript layer hands out is built on it, so a view kept after detach() reads as
+ * length 0 instead of pointing at pages that are gone. And like a mapping, an attachment is retired rather than
+ * unmapped (retire.h): a thread-pool thread (crypto.randomFill, zlib, fs.write) may still be writing through the
+ * pointer it took before detach(), so detach() detaches the ArrayBuffer and maps anonymous memory over the range,
+ * which ends the attachment in the kernel at once (shm_nattch drops, shm_dtime and shm_lpid are set, as for shmdt),
+ * and the addresses are released only when both finalizers have run.
  */
 #include "common.h"
+#include "retire.h"
 #include "signals.h"
 
 #include <errno.h>
@@ -20,50 +25,46 @@
 #include <time.h>
 #include <unistd.h>
 
-/* One per shmat call. Freed by the ArrayBuffer's finalizer, which runs exactly once, after GC or at exit. */
+/* One per shmat call. Freed by the last of its two finalizers (retire.h). */
 typedef struct {
-  void *address;
-  size_t length;
-  /* Set by an explicit shmdt. The finalizer then only frees this record: a later attachment or mapping may
-     already live at the same address, and detaching again would pull it out from under its owner. */
-  bool detached;
-  /* Attached with SHM_RDONLY behind the copy-on-write SIGSEGV handler (signals.c): detached with munmap, not shmdt. */
+  memmap_range range; /* first: unregister_attachment gets the record from it */
+  /* Attached with SHM_RDONLY behind the copy-on-write SIGSEGV handler (signals.c): registered there while live. */
   bool readonly;
-  /* True while napi_create_external_arraybuffer runs. Node-API may run the finalizer inside a failing creation
-     (node::Buffer::New does when the length is too large) or never (no external buffers allowed): a finalizer that
-     runs while this is set only detaches and sets `finalized`, and the creation's error path frees the record. */
-  bool creating;
-  bool finalized;
 } memmap_attachment;
 
+/* The type tag of memmap's attachment ArrayBuffers: C unwraps a record only from an object carrying it. */
+static const napi_type_tag attachment_tag = {0x6d656d6d61702d73ULL, 0x7973762d61747431ULL}; /* "memmap-sysv-att1" */
+
 /* Read-only attachments are registered with the SIGSEGV handler in signals.c, which turns a JavaScript write into
-   a private copy of the page instead of a crash (see there). */
+   a private copy of the page instead of a crash (see there). A retired one is taken out once its range holds
+   anonymous memory (writable: nothing faults there any more), so the handler never copies a page into it. */
+static void unregister_attachment(memmap_range *range) {
+  memmap_attachment *attachment = (memmap_attachment *)range;
+  if (attachment->readonly) memmap_readonly_remove(range->address);
+}
+
+/* Drops one of the two holds; the last one unmaps the range (munmap: for a live attachment this detaches it just as
+   shmdt does, and also drops the private copies the SIGSEGV handler made, which shmdt would leave) and frees the
+   record. */
+static void release_attachment(memmap_attachment *attachment) {
+  if (memmap_range_release(&attachment->range)) free(attachment);
+}
+
+static void finalize_backing_store(napi_env env, void *data, void *hint) {
+  (void)env;
+  (void)data;
+  release_attachment(hint);
+}
+
+static void finalize_object(napi_env env, void *data, void *hint) {
+  (void)env;
+  (void)hint;
+  release_attachment(data);
+}
 
 static size_t page_rounded(size_t length) {
   size_t page = (size_t)sysconf(_SC_PAGESIZE);
   return (length + page - 1) / page * page;
-}
-
-/* shmdt, or for a read-only attachment munmap of its whole range: shmdt only unmaps the pieces still backed by the
-   segment and would leave the private copies the SIGSEGV handler made. munmap of a segment's pages detaches it
-   just as shmdt does (the kernel updates shm_nattch, shm_dtime and shm_lpid when the mapping closes). */
-static int detach_pages(memmap_attachment *attachment) {
-  if (!attachment->readonly) return shmdt(attachment->address);
-  memmap_readonly_remove(attachment->address);
-  return munmap(attachment->address, page_rounded(attachment->length));
-}
-
-static void finalize_attachment(napi_env env, void *data, void *hint) {
-  (void)env;
-  (void)data;
-  memmap_attachment *attachment = hint;
-  if (!attachment->detached) detach_pages(attachment);
-  attachment->detached = true;
-  if (attachment->creating) {
-    attachment->finalized = true; /* inside a failing creation: attachment_buffer frees the record */
-    return;
-  }
-  free(attachment);
 }
 
 static bool get_string(napi_env env, napi_value value, char *out, size_t size) {
@@ -101,41 +102,40 @@ static napi_value js_shmget(napi_env env, napi_callback_info info) {
   return memmap_int64(env, id);
 }
 
-/* Wraps an attached segment in its one external ArrayBuffer. */
+/* Wraps an attached segment in its one external ArrayBuffer. On failure no JavaScript has seen it: it is retired
+   (which ends the attachment) and released like one that was detached. */
 static napi_value attachment_buffer(napi_env env, void *address, size_t length, bool readonly) {
   memmap_attachment *attachment = malloc(sizeof *attachment);
   if (attachment == NULL) {
     if (readonly) memmap_readonly_remove(address);
-    readonly ? munmap(address, page_rounded(length)) : shmdt(address);
+    munmap(address, length);
     return memmap_throw_errno(env, ENOMEM, "shmat");
   }
-  attachment->address = address;
-  attachment->length = length;
-  attachment->detached = false;
+  memmap_range_init(&attachment->range, address, length, unregister_attachment);
   attachment->readonly = readonly;
-  attachment->creating = true;
-  attachment->finalized = false;
 
   napi_value arraybuffer;
   napi_status status =
-      napi_create_external_arraybuffer(env, address, length, finalize_attachment, attachment, &arraybuffer);
-  attachment->creating = false;
+      napi_create_external_arraybuffer(env, address, length, finalize_backing_store, attachment, &arraybuffer);
   if (status != napi_ok) {
-    /* The finalizer has run (it detached; free the record), or has not and may still run later (then it frees
-       the record: detach here and leave it), or never will (a record of a few bytes leaks, never a double free). */
-    bool finalized = attachment->finalized;
-    if (!attachment->detached) detach_pages(attachment);
-    attachment->detached = true;
-    if (finalized) free(attachment);
+    /* The finalizer has been handed the record: Node runs it inside the failed call, another runtime later or
+       never. Retire the range (the attachment ends now, whichever happens) and drop the object's hold only: the
+       last of the two unmaps and frees, nothing twice. (If the finalizer never runs, the reserved range leaks.) */
+    memmap_range_retire(&attachment->range);
+    release_attachment(attachment);
     memmap_throw_napi_failure(env, status, "napi_create_external_arraybuffer");
     return NULL;
   }
-  /* The ArrayBuffer carries its record so shmdt can find it; the buffer's own finalizer frees it. */
-  status = napi_wrap(env, arraybuffer, attachment, NULL, NULL, NULL);
+  /* The ArrayBuffer carries its record so shmdt can find it; the wrap's finalizer is the object's hold. */
+  status = napi_wrap(env, arraybuffer, attachment, finalize_object, NULL, NULL);
   if (status != napi_ok) {
+    napi_detach_arraybuffer(env, arraybuffer);
+    memmap_range_retire(&attachment->range);
+    release_attachment(attachment); /* no wrap, so no object finalizer: the backing store's finalizer frees */
     memmap_throw_napi_failure(env, status, "napi_wrap");
-    return NULL; /* the ArrayBuffer's finalizer still detaches */
+    return NULL;
   }
+  NAPI_CALL(env, napi_type_tag_object(env, arraybuffer, &attachment_tag)); /* on failure both finalizers still run */
   return arraybuffer;
 }
 
@@ -178,17 +178,24 @@ static napi_value js_shmat_readonly(napi_env env, napi_callback_info info) {
   return attachment_buffer(env, address, (size_t)length, true);
 }
 
-/* shmdt(arraybuffer): detach the ArrayBuffer first, so no JavaScript view can reach the pages once they are gone. */
+/* shmdt(arraybuffer): retires the attachment (retire.h): detaches the ArrayBuffer first, so every view over it reads
+   as length 0, then maps anonymous memory over the range, which detaches the segment in the kernel as shmdt would
+   while a thread-pool thread still writing through the old pointer writes into memory nobody reads. Once per
+   attachment. (The name stays shmdt: what the caller asks for, and what the kernel records.) */
 static napi_value js_shmdt(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   void *record = NULL;
+  bool tagged = false;
   if (!memmap_get_args(env, info, 1, argv)) return NULL;
+  NAPI_CALL(env, napi_check_object_type_tag(env, argv[0], &attachment_tag, &tagged));
+  assert(tagged && "TypeScript passes only ArrayBuffers made by shmat");
   NAPI_CALL(env, napi_unwrap(env, argv[0], &record));
   memmap_attachment *attachment = record;
-  assert(!attachment->detached && "TypeScript detaches an attachment once");
+  assert(!__atomic_load_n(&attachment->range.retired, __ATOMIC_ACQUIRE) && "TypeScript detaches an attachment once");
   NAPI_CALL(env, napi_detach_arraybuffer(env, argv[0]));
-  attachment->detached = true;
-  if (detach_pages(attachment) != 0) return memmap_throw_errno(env, errno, attachment->readonly ? "munmap" : "shmdt");
+  /* On failure the segment stays attached (and registered) until the finalizers unmap it: still safe to touch. */
+  int error_number = memmap_range_retire(&attachment->range);
+  if (error_number != 0) return memmap_throw_errno(env, error_number, "mmap");
   return memmap_undefined(env);
 }
 

@@ -133,7 +133,10 @@ export interface NativeAddon {
    * gives the page a private copy instead of killing the process (native/sysv.c).
    */
   shmatReadOnly(id: number, length: number): ArrayBuffer;
-  /** Detaches the ArrayBuffer (every view over it becomes length 0), then shmdt(2) (munmap for read-only ones). */
+  /**
+   * Detaches the ArrayBuffer (every view over it becomes length 0), then maps anonymous memory over the range, which
+   * ends the attachment (nattch drops) while the addresses stay reserved until both finalizers ran (retire.h).
+   */
   shmdt(attachment: ArrayBuffer): void;
   /** shmctl(2) IPC_STAT. */
   shmctlStat(id: number): NativeSegmentStat;
