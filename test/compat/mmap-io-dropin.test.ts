@@ -8,34 +8,14 @@ import { closeSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import mmap from '../../src/compat/mmap-io.ts';
 import { useTempDir } from '../helpers/temp.ts';
+import type { MmapIo } from '../helpers/mmap-io-oracle.ts';
 
 const P = mmap.PAGESIZE;
 const RW = mmap.PROT_READ | mmap.PROT_WRITE;
 const tmp = useTempDir('memmap-dropin-');
 
-/** mmap-io 1.4's API as its users program against it (its published types, restated here). */
-interface MmapIo14 {
-  map(size: number, protection: number, flags: number, fd: number, offset?: number, advise?: number): Buffer;
-  advise(buffer: Buffer, offset: number, length: number, advise: number): void;
-  advise(buffer: Buffer, advise: number): void;
-  incore(buffer: Buffer): [number, number];
-  sync(buffer: Buffer, offset?: number, size?: number, blocking_sync?: boolean, invalidate_pages?: boolean): void;
-  sync(buffer: Buffer, blocking_sync: boolean, invalidate_pages?: boolean): void;
-  readonly PROT_READ: 1;
-  readonly PROT_WRITE: 2;
-  readonly PROT_EXEC: 4;
-  readonly PROT_NONE: 0;
-  readonly MAP_SHARED: 1;
-  readonly MAP_PRIVATE: 2;
-  readonly MAP_NONBLOCK: 65536;
-  readonly MAP_POPULATE: 32768;
-  readonly MADV_NORMAL: 0;
-  readonly MADV_RANDOM: 1;
-  readonly MADV_SEQUENTIAL: 2;
-  readonly MADV_WILLNEED: 3;
-  readonly MADV_DONTNEED: 4;
-  readonly PAGESIZE: number;
-}
+/** mmap-io 1.4's API as its users program against it (its published types, restated once for the tests). */
+type MmapIo14 = MmapIo;
 
 /** A file of `size` bytes, byte i = (i * 13 + 5) & 0xff. */
 function fileOf(name: string, size: number): { path: string; bytes: Buffer } {
