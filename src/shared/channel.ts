@@ -896,6 +896,7 @@ export class Channel implements Disposable {
     this.#file.close();
   }
 
+  /** `using channel = Channel.open(...)` closes it at the end of the scope. */
   [Symbol.dispose](): void {
     this.close();
   }
@@ -942,8 +943,11 @@ function createIfMissing(path: string, capacity: number): void {
 
 /** What `Channel.of` needs of a type: its size, and reading and writing one value at an offset (a layout struct). */
 export interface RecordCodec<Value, Input> {
+  /** Bytes of one record. */
   readonly size: number;
+  /** Reads the record at `offset` (default 0) of `source`. */
   read(source: Uint8Array, offset?: number): Value;
+  /** Writes `value` as one record at `offset` of `source`. */
   write(source: Uint8Array, offset: number, value: Input): void;
 }
 
@@ -1048,6 +1052,7 @@ export class TypedChannel<T extends RecordCodec<unknown, unknown>> implements Di
     this.channel.close();
   }
 
+  /** `using channel = Channel.open(...)` closes it at the end of the scope. */
   [Symbol.dispose](): void {
     this.close();
   }
