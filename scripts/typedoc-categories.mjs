@@ -1,10 +1,19 @@
 /**
- * TypeDoc plugin (loaded by typedoc.json): names the three entry points by their import path and groups the main
- * module's items into categories by the source file each is declared in, so that no `@category` tag has to be
- * written across src/. Runs before TypeDoc resolves links and categories, so that validation, links and the
- * category index all see the final names.
+ * TypeDoc plugin (loaded by typedoc.json): names the three entry points by their import path, gives each module
+ * page the description at the top of its entry file (for memmap/mmap-io, also its default export's, which lists
+ * every difference from mmap-io), and groups the main module's items into categories by the source file each is
+ * declared in, so that no `@category` tag has to be written across src/. Each category's description is the
+ * opening of its main file's header comment (the mode tables of MappedFile and RecordFile), without the
+ * parenthetical pointers to repository files that only a developer can follow. Runs before TypeDoc resolves
+ * links and categories, so that validation, links and the category index all see the final names.
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Comment, CommentTag, Converter, ReflectionKind } from 'typedoc';
+
+/** The package's root: this plugin lives in its scripts/ directory. */
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 /** Entry file (package-relative) → the import path users write. */
 const MODULE_NAMES = new Map([
@@ -28,6 +37,45 @@ const CATEGORIES = [
   [/^src\/error-codes\.ts$/, 'Errors'],
 ];
 
+/** Category → the file whose header comment describes it. */
+const CATEGORY_FILES = new Map([
+  ['Mapping', 'src/mapped-file.ts'],
+  ['Layout', 'src/layout/index.ts'],
+  ['Record files', 'src/records/record-file.ts'],
+  ['Followers', 'src/records/follow.ts'],
+  ['Shared memory', 'src/shared/index.ts'],
+  ['Channels', 'src/shared/channel.ts'],
+  ['System V', 'src/sysv/index.ts'],
+  ['Export', 'src/export/export-records.ts'],
+  ['Errors', 'src/errors.ts'],
+]);
+
+/** A parenthesis that points into the repository's sources: `(./commit-word.ts, ...)`, `(native/sigbus.c)`. */
+const SOURCE_POINTER = /\s*\([^()]*(?:\b(?:src|native|include|lib)\/|\.\/)[^()]*\)/g;
+
+/** The paragraphs of the `/** ... *\/` comment a file opens with (empty when it opens with something else). */
+function headerParagraphs(file) {
+  const text = readFileSync(join(ROOT, file), 'utf8');
+  const match = /^\/\*\*([\s\S]*?)\*\//.exec(text);
+  if (!match) return [];
+  const lines = match[1].split('\n').map((line) => line.replace(/^\s*\* ?/, '').trimEnd());
+  return lines
+    .join('\n')
+    .split(/\n\s*\n/)
+    .map((paragraph) => paragraph.trim())
+    .filter((paragraph) => paragraph !== '');
+}
+
+/** What a category's heading says: the header's first paragraph, and the table right after it if there is one. */
+function categoryDescription(file) {
+  const [first, second] = headerParagraphs(file);
+  if (first === undefined) return undefined;
+  const parts = [first.replace(SOURCE_POINTER, '')];
+  // A `|` inside a cell (O_RDWR|O_CREAT) would split it: escape those not written as a column separator.
+  if (second?.startsWith('|')) parts.push(second.replace(/(?<=\w)\|(?=\w)/g, '\\|'));
+  return parts.join('\n\n');
+}
+
 /** The file (relative to the package) a reflection's symbol is declared in, or undefined. */
 function declaredIn(project, reflection) {
   return project.getSymbolIdFromReflection(reflection)?.packagePath?.replace(/\\/g, '/');
@@ -45,6 +93,40 @@ function assignCategory(reflection, name) {
   }
 }
 
+/** The module's comment: its entry file's header; for memmap/mmap-io, its default export's documentation. */
+function describeModule(app, module, file) {
+  const header = headerParagraphs(file).join('\n\n').replace(SOURCE_POINTER, '');
+  if (header === '') {
+    app.logger.error(`typedoc-categories: ${file} opens with no doc comment to describe ${module.name}`);
+    return;
+  }
+  let summary = [{ kind: 'text', text: header }];
+  if (module.name === 'memmap/mmap-io') {
+    // The file's header only points to the default export, whose comment says it all (and ships in the .d.ts).
+    const defaultExport = module.getChildByName('default');
+    if (!defaultExport?.comment) {
+      app.logger.error('typedoc-categories: memmap/mmap-io has no documented default export to describe it');
+      return;
+    }
+    summary = defaultExport.comment.summary.map((part) => ({ ...part }));
+  }
+  module.comment = new Comment(summary, module.comment?.blockTags ?? []);
+}
+
+/** `@categoryDescription` tags on the main module, which TypeDoc's CategoryPlugin puts under each heading. */
+function describeCategories(app, module) {
+  for (const [category, file] of CATEGORY_FILES) {
+    const description = categoryDescription(file);
+    if (description === undefined) {
+      app.logger.error(`typedoc-categories: ${file} opens with no doc comment to describe ${category}`);
+      continue;
+    }
+    module.comment.blockTags.push(
+      new CommentTag('@categoryDescription', [{ kind: 'text', text: `${category}\n${description}` }]),
+    );
+  }
+}
+
 /** @param {import('typedoc').Application} app */
 export function load(app) {
   app.converter.on(
@@ -59,7 +141,9 @@ export function load(app) {
           continue;
         }
         module.name = name;
+        describeModule(app, module, file);
         if (name !== 'memmap') continue;
+        describeCategories(app, module);
         for (const child of module.children ?? []) {
           const source = declaredIn(project, child);
           const category = CATEGORIES.find(([pattern]) => source !== undefined && pattern.test(source))?.[1];
