@@ -127,12 +127,22 @@ function describeCategories(app, module) {
   }
 }
 
+/** Each guide (projectDocuments) is named by its `# Title` (up to a colon or comma) rather than its file name. */
+function nameDocuments(project) {
+  for (const document of project.documents ?? []) {
+    const text = document.content.map((part) => part.text).join('');
+    const title = /^#\s+([^:,\n]+)/m.exec(text)?.[1]?.trim();
+    if (title) document.name = title;
+  }
+}
+
 /** @param {import('typedoc').Application} app */
 export function load(app) {
   app.converter.on(
     Converter.EVENT_RESOLVE_BEGIN,
     (context) => {
       const { project } = context;
+      nameDocuments(project);
       for (const module of project.getChildrenByKind(ReflectionKind.Module)) {
         const file = declaredIn(project, module);
         const name = file === undefined ? undefined : MODULE_NAMES.get(file);
