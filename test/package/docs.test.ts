@@ -50,7 +50,10 @@ function categorySections(html: string): Map<string, string[]> {
   for (const section of html.split('<details class="tsd-panel-group').slice(1)) {
     const heading = h2Headings(section)[0];
     if (heading === undefined) continue;
-    sections.set(heading, [...section.matchAll(/<a href="[^"#]+">([^<]+)<\/a>/g)].map((match) => match[1]!));
+    sections.set(
+      heading,
+      [...section.matchAll(/<a href="[^"#]+">([^<]+)<\/a>/g)].map((match) => match[1]!),
+    );
   }
   return sections;
 }
