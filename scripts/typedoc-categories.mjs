@@ -1,11 +1,12 @@
 /**
  * TypeDoc plugin (loaded by typedoc.json): names the three entry points by their import path, gives each module
- * page the description at the top of its entry file (for memmap/mmap-io, also its default export's, which lists
- * every difference from mmap-io), and groups the main module's items into categories by the source file each is
- * declared in, so that no `@category` tag has to be written across src/. Each category's description is the
- * opening of its main file's header comment (the mode tables of MappedFile and RecordFile), without the
- * parenthetical pointers to repository files that only a developer can follow. Runs before TypeDoc resolves
- * links and categories, so that validation, links and the category index all see the final names.
+ * page the description at the top of its entry file (for memmap/mmap-io, its default export's instead, which is
+ * what the published .d.ts carries and lists every difference from mmap-io), names each guide by its title, and
+ * groups the main module's items into categories by the source file each is declared in, so that no `@category`
+ * tag has to be written across src/. Each category's description is the opening of its main file's header
+ * comment (the mode tables of MappedFile and RecordFile), without the parenthetical pointers to repository files
+ * that only a developer can follow. Runs before TypeDoc resolves links and categories, so that validation, links
+ * and the category index all see the final names.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
