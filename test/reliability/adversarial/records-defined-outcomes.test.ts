@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { char, int32, RecordFile, struct } from '../../../src/index.js';
 import { runScript, SRC_INDEX, type ChildResult } from '../../helpers/child.js';
 import { useTempDir } from '../../helpers/temp.js';
+import { stageForUser } from '../../helpers/as-user.js';
 
 const tmp = useTempDir('memmap-adv-outcomes-');
 const Student = struct({ name: char(8), age: int32 });
@@ -173,10 +174,15 @@ describe('a directory this process cannot write (no file can be built beside)', 
        try { RecordFile.open(dir + '/new.db', S); out.created = 'none'; } catch (e) { out.created = e.code; }
        console.log(JSON.stringify(out));`,
     );
-    chmodSync(file, 0o644);
+    // Bundled into a place that user can read: the checkout (src/, tsx) may live in a private directory.
+    const staged = stageForUser(file, 65534);
+    if (!staged.ok) {
+      console.log(`records-defined-outcomes: the run as user nobody does not happen: ${staged.reason}`);
+      return;
+    }
     const stdout = execFileSync(
       'setpriv',
-      ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, '--import', 'tsx', file, dir],
+      ['--reuid=65534', '--regid=65534', '--clear-groups', staged.node, staged.script, dir],
       { encoding: 'utf8', env: { ...process.env, HOME: '/tmp' } },
     );
     expect(JSON.parse(stdout.trim().split('\n').pop()!)).toEqual({
