@@ -48,8 +48,7 @@ async function child(role: Role): Promise<void> {
     const text = 'x'.repeat(size);
     process.on('message', async () => {
       // Respect back-pressure: process.send returns false when the pipe is full.
-      for (let n = 0; n < count; n++)
-        if (!process.send!(text)) await new Promise((resolve) => setImmediate(resolve));
+      for (let n = 0; n < count; n++) if (!process.send!(text)) await new Promise((resolve) => setImmediate(resolve));
     });
     process.send!('ready');
     return;

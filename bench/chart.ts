@@ -55,7 +55,8 @@ function escapeXml(text: string): string {
  * and C. Every other row is one of memmap's own operations (MappedFile, StructArray, views, RecordFile, Mutex,
  * Segment, memmap/mmap-io, ...).
  */
-const PEER = /hand-written|restructure|JS array|^fs\.|\bfs\.(read|write)|@riaskov\/mmap-io|\blmdb\b|sqlite|^C |pthread|numpy/i;
+const PEER =
+  /hand-written|restructure|JS array|^fs\.|\bfs\.(read|write)|@riaskov\/mmap-io|\blmdb\b|sqlite|^C |pthread|numpy/i;
 
 /** Whether a row measures memmap itself (drawn in colour) rather than a peer (grey). */
 export function isMemmapRow(name: string): boolean {
@@ -124,7 +125,10 @@ export function renderChart(results: BenchResults): string {
   if (high === low) high = low + 1;
   // The label column fits the longest operation name; the plot and value columns follow it.
   const textWidth = (text: string, bold: boolean) => text.length * (bold ? BOLD_CHAR_WIDTH : CHAR_WIDTH);
-  const longest = Math.max(130, ...all.flatMap((group) => group.bars.map((bar) => textWidth(label(bar.name), bar.memmap))));
+  const longest = Math.max(
+    130,
+    ...all.flatMap((group) => group.bars.map((bar) => textWidth(label(bar.name), bar.memmap))),
+  );
   const PLOT_LEFT = 16 + Math.ceil(longest) + 10;
   const WIDTH = Math.max(MIN_WIDTH, PLOT_LEFT + PLOT_WIDTH + VALUE_WIDTH);
   const x = (ratio: number) => PLOT_LEFT + ((Math.log10(ratio) - low) / (high - low)) * PLOT_WIDTH;

@@ -57,9 +57,21 @@ export default async function exportBench(): Promise<BenchTable[]> {
     const out = (name: string) => join(dir, name);
     const rows = [
       await measure('better-sqlite3 rows → Parquet (same writer)', sqliteToParquet, { runs: 1, warmup: 0 }),
-      await measure('memmap exportRecords → Parquet', () => exportRecords(path, { to: 'parquet', out: out('a.parquet'), chunkRecords: CHUNK }), { runs: 1, warmup: 0 }),
-      await measure('memmap exportRecords → CSV', () => exportRecords(path, { to: 'csv', out: out('a.csv'), chunkRecords: CHUNK }), { runs: 1, warmup: 0 }),
-      await measure('memmap exportRecords → JSON Lines', () => exportRecords(path, { to: 'jsonl', out: out('a.jsonl'), chunkRecords: CHUNK }), { runs: 1, warmup: 0 }),
+      await measure(
+        'memmap exportRecords → Parquet',
+        () => exportRecords(path, { to: 'parquet', out: out('a.parquet'), chunkRecords: CHUNK }),
+        { runs: 1, warmup: 0 },
+      ),
+      await measure(
+        'memmap exportRecords → CSV',
+        () => exportRecords(path, { to: 'csv', out: out('a.csv'), chunkRecords: CHUNK }),
+        { runs: 1, warmup: 0 },
+      ),
+      await measure(
+        'memmap exportRecords → JSON Lines',
+        () => exportRecords(path, { to: 'jsonl', out: out('a.jsonl'), chunkRecords: CHUNK }),
+        { runs: 1, warmup: 0 },
+      ),
     ];
     sqlite.close();
     return [

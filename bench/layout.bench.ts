@@ -12,7 +12,17 @@
 import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import { char, float64, int32, int64, struct, uint16, uint8, type StructArray, type AnyFieldType } from '../src/layout/index.ts';
+import {
+  char,
+  float64,
+  int32,
+  int64,
+  struct,
+  uint16,
+  uint8,
+  type StructArray,
+  type AnyFieldType,
+} from '../src/layout/index.ts';
 import { measure, type BenchTable, type Measurement } from './harness.ts';
 
 /** The part of restructure's API used here (it ships no types). */
@@ -56,7 +66,11 @@ function use(value: unknown): void {
 }
 
 /** The two other record types a program has alive, filled and used through the same API as Student. */
-function otherTypes(): { arrays: StructArray<AnyFieldType>[]; types: { read(b: Buffer, o: number): unknown; write(b: Buffer, o: number, v: never): void; size: number }[]; buffers: Buffer[] } {
+function otherTypes(): {
+  arrays: StructArray<AnyFieldType>[];
+  types: { read(b: Buffer, o: number): unknown; write(b: Buffer, o: number, v: never): void; size: number }[];
+  buffers: Buffer[];
+} {
   const Point = struct({ x: float64, y: float64, id: int32 });
   const Event = struct({ at: int64, kind: uint8, code: uint16, tag: char(8) });
   const points = Buffer.alloc(N * Point.size);
@@ -104,80 +118,132 @@ function warmUp(
 }
 
 /** The memmap rows of every table, for Student; run once with three types alive and once (child) with one. */
-async function memmapRows(students: StructArray<typeof Student>, buffer: Buffer, inputs: Student[]): Promise<Record<string, Measurement[]>> {
+async function memmapRows(
+  students: StructArray<typeof Student>,
+  buffer: Buffer,
+  inputs: Student[],
+): Promise<Record<string, Measurement[]>> {
   return {
     get: [
-      await measure('StructArray.get(i)', () => {
-        let total = 0;
-        for (let i = 0; i < N; i++) {
-          const s = students.get(i);
-          total += s.age + s.name.length;
-        }
-        use(total);
-      }, opts),
-      await measure('Student.read(buf, offset)', () => {
-        let total = 0;
-        for (let i = 0; i < N; i++) {
-          const s = Student.read(buffer, i * 8);
-          total += s.age + s.name.length;
-        }
-        use(total);
-      }, opts),
+      await measure(
+        'StructArray.get(i)',
+        () => {
+          let total = 0;
+          for (let i = 0; i < N; i++) {
+            const s = students.get(i);
+            total += s.age + s.name.length;
+          }
+          use(total);
+        },
+        opts,
+      ),
+      await measure(
+        'Student.read(buf, offset)',
+        () => {
+          let total = 0;
+          for (let i = 0; i < N; i++) {
+            const s = Student.read(buffer, i * 8);
+            total += s.age + s.name.length;
+          }
+          use(total);
+        },
+        opts,
+      ),
     ],
     set: [
-      await measure('StructArray.set(i, v) (checked)', () => {
-        for (let i = 0; i < N; i++) students.set(i, inputs[i]!);
-      }, opts),
-      await measure('Student.write(buf, offset, v) (checked)', () => {
-        for (let i = 0; i < N; i++) Student.write(buffer, i * 8, inputs[i]!);
-      }, opts),
-      await measure('cursor: c.at(i).name = n; c.at(i).age = a (checked)', () => {
-        const c = students.cursor();
-        for (let i = 0; i < N; i++) {
-          const v = inputs[i]!;
-          const s = c.at(i);
-          s.name = v.name;
-          s.age = v.age;
-        }
-      }, opts),
+      await measure(
+        'StructArray.set(i, v) (checked)',
+        () => {
+          for (let i = 0; i < N; i++) students.set(i, inputs[i]!);
+        },
+        opts,
+      ),
+      await measure(
+        'Student.write(buf, offset, v) (checked)',
+        () => {
+          for (let i = 0; i < N; i++) Student.write(buffer, i * 8, inputs[i]!);
+        },
+        opts,
+      ),
+      await measure(
+        'cursor: c.at(i).name = n; c.at(i).age = a (checked)',
+        () => {
+          const c = students.cursor();
+          for (let i = 0; i < N; i++) {
+            const v = inputs[i]!;
+            const s = c.at(i);
+            s.name = v.name;
+            s.age = v.age;
+          }
+        },
+        opts,
+      ),
     ],
     field: [
-      await measure('students.at(i).age += 1', () => {
-        for (let i = 0; i < N; i++) students.at(i).age += 1;
-      }, opts),
-      await measure('cursor: c.at(i).age += 1', () => {
-        const c = students.cursor();
-        for (let i = 0; i < N; i++) c.at(i).age += 1;
-      }, opts),
+      await measure(
+        'students.at(i).age += 1',
+        () => {
+          for (let i = 0; i < N; i++) students.at(i).age += 1;
+        },
+        opts,
+      ),
+      await measure(
+        'cursor: c.at(i).age += 1',
+        () => {
+          const c = students.cursor();
+          for (let i = 0; i < N; i++) c.at(i).age += 1;
+        },
+        opts,
+      ),
     ],
     iterate: [
-      await measure('students.at(i).age', () => {
-        let sum = 0;
-        for (let i = 0; i < N; i++) sum += students.at(i).age;
-        use(sum);
-      }, opts),
-      await measure('students.forEach((s) => s.age)', () => {
-        let sum = 0;
-        students.forEach((s) => (sum += s.age));
-        use(sum);
-      }, opts),
-      await measure('for (const s of students) s.age', () => {
-        let sum = 0;
-        for (const s of students) sum += s.age;
-        use(sum);
-      }, opts),
-      await measure('cursor: c.at(i).age', () => {
-        let sum = 0;
-        const c = students.cursor();
-        for (let i = 0; i < N; i++) sum += c.at(i).age;
-        use(sum);
-      }, opts),
-      await measure('students.column("age") (copy), summed', () => {
-        let sum = 0;
-        const ages = students.column('age');
-        for (let i = 0; i < ages.length; i++) sum += ages[i]!;
-        use(sum);
-      }, opts),
+      await measure(
+        'students.at(i).age',
+        () => {
+          let sum = 0;
+          for (let i = 0; i < N; i++) sum += students.at(i).age;
+          use(sum);
+        },
+        opts,
+      ),
+      await measure(
+        'students.forEach((s) => s.age)',
+        () => {
+          let sum = 0;
+          students.forEach((s) => (sum += s.age));
+          use(sum);
+        },
+        opts,
+      ),
+      await measure(
+        'for (const s of students) s.age',
+        () => {
+          let sum = 0;
+          for (const s of students) sum += s.age;
+          use(sum);
+        },
+        opts,
+      ),
+      await measure(
+        'cursor: c.at(i).age',
+        () => {
+          let sum = 0;
+          const c = students.cursor();
+          for (let i = 0; i < N; i++) sum += c.at(i).age;
+          use(sum);
+        },
+        opts,
+      ),
+      await measure(
+        'students.column("age") (copy), summed',
+        () => {
+          let sum = 0;
+          const ages = students.column('age');
+          for (let i = 0; i < ages.length; i++) sum += ages[i]!;
+          use(sum);
+        },
+        opts,
+      ),
     ],
   };
 }
@@ -217,7 +283,11 @@ export default async function (): Promise<BenchTable[]> {
   const { buffer, students, inputs } = studentData();
   const dv = new DataView(buffer.buffer, buffer.byteOffset, buffer.byteLength);
   const others = otherTypes();
-  warmUp([students as unknown as StructArray<AnyFieldType>, ...others.arrays], [Student as never, ...others.types], [buffer, ...others.buffers]);
+  warmUp(
+    [students as unknown as StructArray<AnyFieldType>, ...others.arrays],
+    [Student as never, ...others.types],
+    [buffer, ...others.buffers],
+  );
   const objects: Student[] = students.toArray();
 
   const require = createRequire(import.meta.url);
@@ -226,61 +296,93 @@ export default async function (): Promise<BenchTable[]> {
   const RStudents = new r.Array(RStudent, N);
 
   const hand = {
-    get: await measure('hand-written DataView', () => {
-      let total = 0;
-      for (let i = 0; i < N; i++) {
-        const s = { name: readName(dv, i * 8), age: dv.getInt32(i * 8 + 4, true) };
-        total += s.age + s.name.length;
-      }
-      use(total);
-    }, opts),
-    set: await measure('hand-written DataView', () => {
-      for (let i = 0; i < N; i++) {
-        const v = inputs[i]!;
-        writeName(dv, i * 8, v.name);
-        dv.setInt32(i * 8 + 4, v.age, true);
-      }
-    }, opts),
-    field: await measure('hand-written DataView', () => {
-      for (let i = 0; i < N; i++) dv.setInt32(i * 8 + 4, dv.getInt32(i * 8 + 4, true) + 1, true);
-    }, opts),
-    iterate: await measure('hand-written DataView', () => {
-      let sum = 0;
-      for (let i = 0; i < N; i++) sum += dv.getInt32(i * 8 + 4, true);
-      use(sum);
-    }, opts),
+    get: await measure(
+      'hand-written DataView',
+      () => {
+        let total = 0;
+        for (let i = 0; i < N; i++) {
+          const s = { name: readName(dv, i * 8), age: dv.getInt32(i * 8 + 4, true) };
+          total += s.age + s.name.length;
+        }
+        use(total);
+      },
+      opts,
+    ),
+    set: await measure(
+      'hand-written DataView',
+      () => {
+        for (let i = 0; i < N; i++) {
+          const v = inputs[i]!;
+          writeName(dv, i * 8, v.name);
+          dv.setInt32(i * 8 + 4, v.age, true);
+        }
+      },
+      opts,
+    ),
+    field: await measure(
+      'hand-written DataView',
+      () => {
+        for (let i = 0; i < N; i++) dv.setInt32(i * 8 + 4, dv.getInt32(i * 8 + 4, true) + 1, true);
+      },
+      opts,
+    ),
+    iterate: await measure(
+      'hand-written DataView',
+      () => {
+        let sum = 0;
+        for (let i = 0; i < N; i++) sum += dv.getInt32(i * 8 + 4, true);
+        use(sum);
+      },
+      opts,
+    ),
   };
   const multi = await memmapRows(students, buffer, inputs);
   const peers = {
     get: [
       await measure('restructure decode', () => use(RStudents.fromBuffer(buffer)), slow),
-      await measure('JS array of objects (copy)', () => {
-        let total = 0;
-        for (let i = 0; i < N; i++) {
-          const o = objects[i]!;
-          const s = { name: o.name, age: o.age };
-          total += s.age + s.name.length;
-        }
-        use(total);
-      }, opts),
+      await measure(
+        'JS array of objects (copy)',
+        () => {
+          let total = 0;
+          for (let i = 0; i < N; i++) {
+            const o = objects[i]!;
+            const s = { name: o.name, age: o.age };
+            total += s.age + s.name.length;
+          }
+          use(total);
+        },
+        opts,
+      ),
     ],
     set: [
       await measure('restructure encode', () => use(RStudents.toBuffer(inputs)), slow),
-      await measure('JS array of objects (assign)', () => {
-        for (let i = 0; i < N; i++) objects[i] = inputs[i]!;
-      }, opts),
+      await measure(
+        'JS array of objects (assign)',
+        () => {
+          for (let i = 0; i < N; i++) objects[i] = inputs[i]!;
+        },
+        opts,
+      ),
     ],
     field: [
-      await measure('JS array of objects', () => {
-        for (let i = 0; i < N; i++) objects[i]!.age += 1;
-      }, opts),
+      await measure(
+        'JS array of objects',
+        () => {
+          for (let i = 0; i < N; i++) objects[i]!.age += 1;
+        },
+        opts,
+      ),
     ],
     iterate: [
-      await measure('JS array of objects, for-of', () => {
-        let sum = 0;
-        for (const o of objects) sum += o.age;
-        use(sum);
-      }, opts),
+      await measure(
+        'JS array of objects, for-of',
+        () => {
+          let sum = 0;
+          for (const o of objects) sum += o.age;
+          use(sum);
+        },
+        opts,
+      ),
     ],
   };
   if (sink === 42) console.log('');
@@ -299,7 +401,12 @@ export default async function (): Promise<BenchTable[]> {
     `record types alive and warmed up through the same API; "(1 type: upper bound)" rows ran in a process with ` +
     `Student alone. Median of ${opts.runs} runs (restructure: ${slow.runs}). Ratio > 1 is faster than the baseline.`;
   return [
-    { title: 'layout: get (read every record into an object)', baseline: 'hand-written DataView', rows: rows('get'), note },
+    {
+      title: 'layout: get (read every record into an object)',
+      baseline: 'hand-written DataView',
+      rows: rows('get'),
+      note,
+    },
     { title: 'layout: set (write every record from an object)', baseline: 'hand-written DataView', rows: rows('set') },
     { title: 'layout: view field (age += 1 on every record)', baseline: 'hand-written DataView', rows: rows('field') },
     {

@@ -11,15 +11,7 @@
  * All files live in one directory under os.tmpdir(), removed at the end even on failure.
  */
 import { execFileSync } from 'node:child_process';
-import {
-  closeSync,
-  mkdtempSync,
-  openSync,
-  readFileSync,
-  readSync,
-  rmSync,
-  writeSync,
-} from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, writeSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -126,8 +118,18 @@ async function sequential(dir: string, binary: string): Promise<BenchTable[]> {
     const note = `${cpuNote()}; one pass over 256 MiB in 1 MiB chunks, warm (page cache and page tables), median of ${RUNS}; the C rows time themselves inside bench/c/seqio.c (cc -O2). Ratio = C time / row time: goal for memmap >= 0.90.`;
     return [
       { title: 'Sequential write, 256 MiB MAP_SHARED file mapping', baseline: write[0]!.name, rows: write, note },
-      { title: 'Sequential read (copy out), 256 MiB MAP_SHARED file mapping', baseline: copy[0]!.name, rows: copy, note },
-      { title: 'Sequential read (sum as float64), 256 MiB MAP_SHARED file mapping', baseline: sum[0]!.name, rows: sum, note },
+      {
+        title: 'Sequential read (copy out), 256 MiB MAP_SHARED file mapping',
+        baseline: copy[0]!.name,
+        rows: copy,
+        note,
+      },
+      {
+        title: 'Sequential read (sum as float64), 256 MiB MAP_SHARED file mapping',
+        baseline: sum[0]!.name,
+        rows: sum,
+        note,
+      },
     ];
   } finally {
     file.close();
@@ -195,11 +197,15 @@ async function openBig(dir: string): Promise<BenchTable> {
       await measure('fs.readFileSync', () => {
         sink += readFileSync(path)[BIG_SIZE - 1]!;
       }),
-      await measure('memmap: MappedFile.open + close', () => {
-        const file = MappedFile.open(path);
-        sink += file.length;
-        file.close();
-      }, { warmup: 5, runs: 9 }), // microseconds each: more warm-up runs so the JIT has settled
+      await measure(
+        'memmap: MappedFile.open + close',
+        () => {
+          const file = MappedFile.open(path);
+          sink += file.length;
+          file.close();
+        },
+        { warmup: 5, runs: 9 },
+      ), // microseconds each: more warm-up runs so the JIT has settled
       await measure('memmap: MappedFile.open + read one byte per page + close', () => {
         const file = MappedFile.open(path);
         const buffer = file.buffer;
@@ -242,4 +248,3 @@ export default async function (): Promise<BenchTable[]> {
     rmSync(dir, { recursive: true, force: true });
   }
 }
-

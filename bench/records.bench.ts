@@ -84,7 +84,10 @@ async function pushTable(dir: string): Promise<BenchTable> {
     await measure(
       'lmdb putSync ×1e6 in one transaction',
       () => {
-        const db = openLmdb<{ name: string; age: number }, number>({ path: join(dir, `lmdb-${run++}`), keyEncoding: 'uint32' });
+        const db = openLmdb<{ name: string; age: number }, number>({
+          path: join(dir, `lmdb-${run++}`),
+          keyEncoding: 'uint32',
+        });
         db.transactionSync(() => {
           for (let i = 0; i < N; i++) db.putSync(i, studentAt(i));
         });
@@ -225,17 +228,13 @@ async function flushTable(dir: string): Promise<BenchTable> {
     for (let i = 0; i < capacity; i += 512) db.set(i, studentAt(i));
     db.flush();
     rows.push(
-      await measure(
-        'touch every page (1 GiB) + flush',
-        () => db.flush(),
-        {
-          runs: 1,
-          warmup: 0,
-          setup: () => {
-            for (let i = 0; i < capacity; i += 512) db.set(i, studentAt(i + 1));
-          },
+      await measure('touch every page (1 GiB) + flush', () => db.flush(), {
+        runs: 1,
+        warmup: 0,
+        setup: () => {
+          for (let i = 0; i < capacity; i += 512) db.set(i, studentAt(i + 1));
         },
-      ),
+      }),
     );
     for (const k of [1, 10, 100, 1000, 10_000]) {
       rows.push(

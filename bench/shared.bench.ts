@@ -121,7 +121,9 @@ function run(command: string, args: string[], env: NodeJS.ProcessEnv = process.e
   return new Promise((resolve, reject) => {
     const proc = spawn(command, args, { stdio: 'inherit', env });
     proc.on('error', reject);
-    proc.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`${command} ${args.join(' ')} exited ${code}`))));
+    proc.on('close', (code) =>
+      code === 0 ? resolve() : reject(new Error(`${command} ${args.join(' ')} exited ${code}`)),
+    );
   });
 }
 
@@ -131,7 +133,12 @@ function results(path: string): number {
 }
 
 /** Runs both sides of a two-process measurement `runs` times; the median of the slower side's time. */
-async function twoProcess(dir: string, name: string, side: (path: string, role: number) => Promise<void>, runs = 3): Promise<Measurement> {
+async function twoProcess(
+  dir: string,
+  name: string,
+  side: (path: string, role: number) => Promise<void>,
+  runs = 3,
+): Promise<Measurement> {
   const times: number[] = [];
   for (let i = 0; i < runs; i++) {
     const path = freshFile(dir, `two-process-${i}.bin`);
@@ -174,11 +181,18 @@ export default async function (): Promise<BenchTable[]> {
     });
 
     // Two-process handoff and wait/notify round trips.
-    const cHandoff = await twoProcess(dir, 'C pthread robust mutex, 2 processes', (path, role) => run(peer, ['handoff', path, String(HANDOFF), String(role)]));
+    const cHandoff = await twoProcess(dir, 'C pthread robust mutex, 2 processes', (path, role) =>
+      run(peer, ['handoff', path, String(HANDOFF), String(role)]),
+    );
     const nodeSide = (mode: string, n: number) => (path: string, role: number) =>
-      run(process.execPath, ['--import', 'tsx', self], { ...process.env, MEMMAP_BENCH_CHILD: `${mode},${role},${path},${n}` });
+      run(process.execPath, ['--import', 'tsx', self], {
+        ...process.env,
+        MEMMAP_BENCH_CHILD: `${mode},${role},${path},${n}`,
+      });
     const jsHandoff = await twoProcess(dir, 'memmap Mutex, 2 processes', nodeSide('handoff', HANDOFF));
-    const cFutex = await twoProcess(dir, 'C futex wait/wake', (path, role) => run(peer, ['futex', path, String(ROUND_TRIPS), String(role)]));
+    const cFutex = await twoProcess(dir, 'C futex wait/wake', (path, role) =>
+      run(peer, ['futex', path, String(ROUND_TRIPS), String(role)]),
+    );
     const jsFutex = await twoProcess(dir, 'memmap wait/notify', nodeSide('pingpong', ROUND_TRIPS));
 
     // System V attach + read vs a file mapping.
@@ -226,7 +240,7 @@ export default async function (): Promise<BenchTable[]> {
         title: 'System V attach + read vs a file mapping (1 MiB, one int per page read)',
         baseline: mapRead.name,
         rows: [mapRead, attachRead],
-        note: "Segment.attach costs an IPC_STAT (for the size) and a shmat; MappedFile.open an open, fstat, mmap and close.",
+        note: 'Segment.attach costs an IPC_STAT (for the size) and a shmat; MappedFile.open an open, fstat, mmap and close.',
       },
     ];
   } finally {

@@ -9,20 +9,35 @@
 #include <sys/shm.h>
 
 int main(int argc, char **argv) {
-  if (argc != 3) { fprintf(stderr, "usage: %s create|reply KEY\n", argv[0]); return 2; }
+  if (argc != 3) {
+    fprintf(stderr, "usage: %s create|reply KEY\n", argv[0]);
+    return 2;
+  }
   key_t key = (key_t)strtol(argv[2], NULL, 10);
   int creating = strcmp(argv[1], "create") == 0;
   int id = shmget(key, 4096, creating ? IPC_CREAT | IPC_EXCL | 0600 : 0);
-  if (id < 0) { perror("shmget"); return 1; }
+  if (id < 0) {
+    perror("shmget");
+    return 1;
+  }
   char *memory = shmat(id, NULL, 0);
-  if (memory == (void *)-1) { perror("shmat"); return 1; }
+  if (memory == (void *)-1) {
+    perror("shmat");
+    return 1;
+  }
   if (creating) {
     strcpy(memory, "hello, world");
     printf("C wrote \"%s\" to segment %d\n", memory, id);
   } else {
     printf("C read Node's answer: \"%.64s\"\n", memory + 64);
-    if (shmctl(id, IPC_RMID, NULL) != 0) { perror("shmctl"); return 1; }
+    if (shmctl(id, IPC_RMID, NULL) != 0) {
+      perror("shmctl");
+      return 1;
+    }
   }
-  if (shmdt(memory) != 0) { perror("shmdt"); return 1; }
+  if (shmdt(memory) != 0) {
+    perror("shmdt");
+    return 1;
+  }
   return 0;
 }

@@ -37,7 +37,7 @@ static inline uint64_t commit_wait(uint32_t *commit, uint64_t *count, uint64_t w
         continue;
       seen |= 0x80000000u;
     }
-    struct timespec slice = { timeout_ms / 1000, (timeout_ms % 1000) * 1000000L };
+    struct timespec slice = {timeout_ms / 1000, (timeout_ms % 1000) * 1000000L};
     syscall(SYS_futex, commit, FUTEX_WAIT, seen, &slice, NULL, 0);
     timeout_ms = 0; /* one bounded sleep per call: the caller loops, re-checking what it needs */
   }

@@ -23,10 +23,16 @@ static long now_ms(void) {
   return t.tv_sec * 1000L + t.tv_nsec / 1000000L;
 }
 
-static int fail(const char *what) { perror(what); return 3; }
+static int fail(const char *what) {
+  perror(what);
+  return 3;
+}
 
 int main(int argc, char **argv) {
-  if (argc < 3) { fprintf(stderr, "usage: follow-reader FILE COUNT [IDLE_MS]\n"); return 64; }
+  if (argc < 3) {
+    fprintf(stderr, "usage: follow-reader FILE COUNT [IDLE_MS]\n");
+    return 64;
+  }
   const char *path = argv[1];
   uint64_t target = strtoull(argv[2], NULL, 10);
   long idle_ms = argc > 3 ? strtol(argv[3], NULL, 10) : 10000;
@@ -60,7 +66,10 @@ int main(int argc, char **argv) {
       return 5;
     }
     if (n == next) {
-      if (now_ms() - last_progress > idle_ms) { fprintf(stderr, "idle at %llu\n", (unsigned long long)next); return 4; }
+      if (now_ms() - last_progress > idle_ms) {
+        fprintf(stderr, "idle at %llu\n", (unsigned long long)next);
+        return 4;
+      }
       continue;
     }
     size_t needed = header_size + n * record_size;
@@ -71,7 +80,10 @@ int main(int argc, char **argv) {
       if (fstat(fd, &st) != 0) return fail("fstat");
       size_t want = header_size + cap * record_size;
       if (want > (size_t)st.st_size) want = (size_t)st.st_size;
-      if (want < needed) { fprintf(stderr, "file shorter than its count\n"); return 3; }
+      if (want < needed) {
+        fprintf(stderr, "file shorter than its count\n");
+        return 3;
+      }
       if (data) munmap(data, mapped);
       data = mmap(NULL, want, PROT_READ, MAP_SHARED, fd, 0);
       if (data == MAP_FAILED) return fail("mmap records");

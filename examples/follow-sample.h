@@ -4,8 +4,8 @@
 #include <stdint.h>
 
 struct sample {
-  uint64_t seq;  /* the record's index */
-  double value;  /* seq * 0.5 */
+  uint64_t seq; /* the record's index */
+  double value; /* seq * 0.5 */
 };
 
 #define HEADER_MAGIC "MMRECORD"

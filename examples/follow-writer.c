@@ -19,10 +19,16 @@
 #include "follow-commit.h"
 #include "follow-sample.h"
 
-static int fail(const char *what) { perror(what); return 2; }
+static int fail(const char *what) {
+  perror(what);
+  return 2;
+}
 
 int main(int argc, char **argv) {
-  if (argc < 4) { fprintf(stderr, "usage: follow-writer FILE COUNT BATCH [PAUSE_US]\n"); return 64; }
+  if (argc < 4) {
+    fprintf(stderr, "usage: follow-writer FILE COUNT BATCH [PAUSE_US]\n");
+    return 64;
+  }
   const char *path = argv[1];
   uint64_t total = strtoull(argv[2], NULL, 10), batch = strtoull(argv[3], NULL, 10);
   long pause_us = argc > 4 ? strtol(argv[4], NULL, 10) : 0;

@@ -34,7 +34,9 @@ if (role === 'worker') {
     });
     const codes = await Promise.all(exits);
     if (codes.some((code) => code !== 0)) throw new Error(`a worker failed: exit codes ${codes.join(', ')}`);
-    console.log(`${WORKERS} processes x ${ROUNDS} locked increments: counter = ${file.buffer.readUInt32LE(COUNTER_AT)} (expected ${WORKERS * ROUNDS})`);
+    console.log(
+      `${WORKERS} processes x ${ROUNDS} locked increments: counter = ${file.buffer.readUInt32LE(COUNTER_AT)} (expected ${WORKERS * ROUNDS})`,
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

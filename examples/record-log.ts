@@ -45,9 +45,13 @@ async function main(): Promise<void> {
     const total = 1000;
     // The writer: commits (msync the new events, then the count) after every 100 events.
     const log = RecordFile.open(path, Event, { mode: 'w+', initialCapacity: 64, flush: { everyWrites: 100 } });
-    const reader = spawn(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), 'follow', path, String(total)], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
+    const reader = spawn(
+      process.execPath,
+      [...process.execArgv, fileURLToPath(import.meta.url), 'follow', path, String(total)],
+      {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
     const done = new Promise<number | null>((resolve) => reader.on('close', resolve));
     // Start writing once the reader follows the log.
     await new Promise<void>((resolve) =>

@@ -46,7 +46,10 @@ else {
   const self = fileURLToPath(import.meta.url);
   try {
     const run = (step: string) =>
-      execFileSync(process.execPath, [...process.execArgv, self, step, file], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+      execFileSync(process.execPath, [...process.execArgv, self, step, file], {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
     process.stdout.write(run('write'));
     console.log(`process A wrote ${COUNT} students to ${file} and exited; process B reads them:`);
     process.stdout.write(run('read'));

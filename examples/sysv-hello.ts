@@ -30,7 +30,9 @@ if (role === 'reader') {
     using attachment = segment.attach();
     attachment.buffer.write('hello, world', 64, 'latin1');
     console.log(`A wrote "hello, world" to segment ${segment.id} (key 0x${(segment.key >>> 0).toString(16)})`);
-    const b = spawnSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), 'reader', path], { stdio: 'inherit' });
+    const b = spawnSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), 'reader', path], {
+      stdio: 'inherit',
+    });
     if (b.status !== 0) throw new Error('process B failed');
     console.log(`A sees the counter B bumped: ${new AtomicInt32(attachment.buffer, 8).load()}`);
     console.log(`attachments now: ${segment.stat().nattch}`);

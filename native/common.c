@@ -76,10 +76,23 @@ bool memmap_get_bytes(napi_env env, napi_value value, void **data, size_t *lengt
     if (status == napi_ok) {
       size_t element_size = 1;
       switch (type) {
-        case napi_int16_array: case napi_uint16_array: element_size = 2; break;
-        case napi_int32_array: case napi_uint32_array: case napi_float32_array: element_size = 4; break;
-        case napi_float64_array: case napi_bigint64_array: case napi_biguint64_array: element_size = 8; break;
-        default: element_size = 1; break;
+      case napi_int16_array:
+      case napi_uint16_array:
+        element_size = 2;
+        break;
+      case napi_int32_array:
+      case napi_uint32_array:
+      case napi_float32_array:
+        element_size = 4;
+        break;
+      case napi_float64_array:
+      case napi_bigint64_array:
+      case napi_biguint64_array:
+        element_size = 8;
+        break;
+      default:
+        element_size = 1;
+        break;
       }
       *length = element_count * element_size;
     }

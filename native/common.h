@@ -19,23 +19,23 @@
 #include <stdint.h>
 
 /* Throws (unless an exception is already pending, which is never overwritten) and returns NULL from the caller. */
-#define NAPI_CALL(env, call)                                   \
-  do {                                                         \
-    napi_status memmap_status_ = (call);                       \
-    if (memmap_status_ != napi_ok) {                           \
-      memmap_throw_napi_failure((env), memmap_status_, #call); \
-      return NULL;                                             \
-    }                                                          \
+#define NAPI_CALL(env, call)                                                                                           \
+  do {                                                                                                                 \
+    napi_status memmap_status_ = (call);                                                                               \
+    if (memmap_status_ != napi_ok) {                                                                                   \
+      memmap_throw_napi_failure((env), memmap_status_, #call);                                                         \
+      return NULL;                                                                                                     \
+    }                                                                                                                  \
   } while (0)
 
 /* The same, for functions that return void (async work callbacks, finalizers). */
-#define NAPI_CALL_VOID(env, call)                              \
-  do {                                                         \
-    napi_status memmap_status_ = (call);                       \
-    if (memmap_status_ != napi_ok) {                           \
-      memmap_throw_napi_failure((env), memmap_status_, #call); \
-      return;                                                  \
-    }                                                          \
+#define NAPI_CALL_VOID(env, call)                                                                                      \
+  do {                                                                                                                 \
+    napi_status memmap_status_ = (call);                                                                               \
+    if (memmap_status_ != napi_ok) {                                                                                   \
+      memmap_throw_napi_failure((env), memmap_status_, #call);                                                         \
+      return;                                                                                                          \
+    }                                                                                                                  \
   } while (0)
 
 void memmap_throw_napi_failure(napi_env env, napi_status status, const char *call);

@@ -120,8 +120,8 @@ static napi_value js_mmap(napi_env env, napi_callback_info info) {
      full or its descriptor cannot be duplicated, the call fails instead. Anonymous memory cannot be truncated. */
   if (!(flags & MAP_ANONYMOUS)) {
     size_t page = (size_t)sysconf(_SC_PAGESIZE);
-    int error = memmap_registry_add(address, ((size_t)length + page - 1) / page * page, fd, (off_t)offset,
-                                    &mapping->entry);
+    int error =
+        memmap_registry_add(address, ((size_t)length + page - 1) / page * page, fd, (off_t)offset, &mapping->entry);
     if (error != 0) {
       /* No JavaScript has seen the ArrayBuffer: retire it as close() would (detach, drop the file's pages); the
          finalizers release the range. */
@@ -269,7 +269,8 @@ static napi_value js_msync_async(napi_env env, napi_callback_info info) {
   napi_status status = napi_create_promise(env, &job->deferred, &promise);
   if (status == napi_ok) status = napi_create_reference(env, argv[0], 1, &job->keep_alive);
   if (status == napi_ok) status = napi_create_string_utf8(env, "memmap:msync", NAPI_AUTO_LENGTH, &name);
-  if (status == napi_ok) status = napi_create_async_work(env, NULL, name, msync_execute, msync_complete, job, &job->work);
+  if (status == napi_ok)
+    status = napi_create_async_work(env, NULL, name, msync_execute, msync_complete, job, &job->work);
   if (status == napi_ok) status = napi_queue_async_work(env, job->work);
   if (status != napi_ok) {
     if (job->work != NULL) napi_delete_async_work(env, job->work);
@@ -319,10 +320,14 @@ static napi_value lock_call(napi_env env, napi_callback_info info, bool lock) {
 }
 
 /* mlock(arraybuffer, offset, length) */
-static napi_value js_mlock(napi_env env, napi_callback_info info) { return lock_call(env, info, true); }
+static napi_value js_mlock(napi_env env, napi_callback_info info) {
+  return lock_call(env, info, true);
+}
 
 /* munlock(arraybuffer, offset, length) */
-static napi_value js_munlock(napi_env env, napi_callback_info info) { return lock_call(env, info, false); }
+static napi_value js_munlock(napi_env env, napi_callback_info info) {
+  return lock_call(env, info, false);
+}
 
 /* pageSize() -> sysconf(_SC_PAGESIZE) */
 static napi_value js_page_size(napi_env env, napi_callback_info info) {
@@ -352,13 +357,31 @@ bool memmap_init_mapping(napi_env env, napi_value exports) {
   napi_value constants;
   if (napi_create_object(env, &constants) != napi_ok) return false;
   bool ok = true;
-  CONSTANT(PROT_NONE); CONSTANT(PROT_READ); CONSTANT(PROT_WRITE); CONSTANT(PROT_EXEC);
-  CONSTANT(MAP_SHARED); CONSTANT(MAP_PRIVATE); CONSTANT(MAP_ANONYMOUS); CONSTANT(MAP_FIXED);
-  CONSTANT(MAP_NORESERVE); CONSTANT(MAP_POPULATE); CONSTANT(MAP_NONBLOCK);
-  CONSTANT(MS_ASYNC); CONSTANT(MS_SYNC); CONSTANT(MS_INVALIDATE);
-  CONSTANT(MADV_NORMAL); CONSTANT(MADV_RANDOM); CONSTANT(MADV_SEQUENTIAL); CONSTANT(MADV_WILLNEED);
-  CONSTANT(MADV_DONTNEED); CONSTANT(MADV_REMOVE); CONSTANT(MADV_DONTFORK); CONSTANT(MADV_DOFORK);
-  CONSTANT(MADV_HUGEPAGE); CONSTANT(MADV_NOHUGEPAGE); CONSTANT(MADV_FREE);
+  CONSTANT(PROT_NONE);
+  CONSTANT(PROT_READ);
+  CONSTANT(PROT_WRITE);
+  CONSTANT(PROT_EXEC);
+  CONSTANT(MAP_SHARED);
+  CONSTANT(MAP_PRIVATE);
+  CONSTANT(MAP_ANONYMOUS);
+  CONSTANT(MAP_FIXED);
+  CONSTANT(MAP_NORESERVE);
+  CONSTANT(MAP_POPULATE);
+  CONSTANT(MAP_NONBLOCK);
+  CONSTANT(MS_ASYNC);
+  CONSTANT(MS_SYNC);
+  CONSTANT(MS_INVALIDATE);
+  CONSTANT(MADV_NORMAL);
+  CONSTANT(MADV_RANDOM);
+  CONSTANT(MADV_SEQUENTIAL);
+  CONSTANT(MADV_WILLNEED);
+  CONSTANT(MADV_DONTNEED);
+  CONSTANT(MADV_REMOVE);
+  CONSTANT(MADV_DONTFORK);
+  CONSTANT(MADV_DOFORK);
+  CONSTANT(MADV_HUGEPAGE);
+  CONSTANT(MADV_NOHUGEPAGE);
+  CONSTANT(MADV_FREE);
   return ok && napi_set_named_property(env, exports, "constants", constants) == napi_ok &&
          memmap_export(env, exports, "mmap", js_mmap) && memmap_export(env, exports, "retire", js_retire) &&
          memmap_export(env, exports, "msync", js_msync) && memmap_export(env, exports, "msyncAsync", js_msync_async) &&

@@ -68,7 +68,9 @@ void memmap_registry_lock(memmap_registry_entry *entry) {
   while (__atomic_exchange_n(&entry->busy, 1, __ATOMIC_ACQUIRE) != 0) sched_yield();
 }
 
-void memmap_registry_unlock(memmap_registry_entry *entry) { __atomic_store_n(&entry->busy, 0, __ATOMIC_RELEASE); }
+void memmap_registry_unlock(memmap_registry_entry *entry) {
+  __atomic_store_n(&entry->busy, 0, __ATOMIC_RELEASE);
+}
 
 int memmap_registry_add(void *address, size_t length, int fd, off_t file_offset, memmap_registry_entry **out) {
   *out = NULL;

@@ -24,26 +24,27 @@
 #define MEMMAP_REGISTRY_SLOTS 65536
 
 typedef struct {
-  uintptr_t address;   /* 0: free slot; 1: being filled (claimed, not yet readable) */
-  size_t length;       /* bytes mapped, a whole number of pages */
-  int fd;              /* the registry's own descriptor of the mapped file (close-on-exec), shared per file */
-  size_t file_record;  /* which shared descriptor (mapping_registry.c), released by remove */
-  off_t file_offset;   /* file offset of the first mapped page */
-  dev_t dev;           /* the file's identity when mapped: the handler repairs only if fd still names it */
+  uintptr_t address;  /* 0: free slot; 1: being filled (claimed, not yet readable) */
+  size_t length;      /* bytes mapped, a whole number of pages */
+  int fd;             /* the registry's own descriptor of the mapped file (close-on-exec), shared per file */
+  size_t file_record; /* which shared descriptor (mapping_registry.c), released by remove */
+  off_t file_offset;  /* file offset of the first mapped page */
+  dev_t dev;          /* the file's identity when mapped: the handler repairs only if fd still names it */
   ino_t ino;
-  uint32_t faults;     /* truncation faults repaired in this mapping (see signals.c) */
-  uint32_t io_faults;  /* pages the file covers but the kernel could not provide (full filesystem, I/O error) */
-  size_t lost_from;    /* bytes from the mapping's start to the first page replaced by zero-filled memory;
-                          == length while nothing has been replaced */
-  int busy;            /* a spin flag: held by the one handler repairing this mapping, and by remove, so two threads
-                          faulting at once never repair the same pages twice and a slot is never freed mid-repair */
+  uint32_t faults;    /* truncation faults repaired in this mapping (see signals.c) */
+  uint32_t io_faults; /* pages the file covers but the kernel could not provide (full filesystem, I/O error) */
+  size_t lost_from;   /* bytes from the mapping's start to the first page replaced by zero-filled memory;
+                         == length while nothing has been replaced */
+  int busy;           /* a spin flag: held by the one handler repairing this mapping, and by remove, so two threads
+                         faulting at once never repair the same pages twice and a slot is never freed mid-repair */
 } memmap_registry_entry;
 
 /*
  * Registers the file mapping of `length` bytes at `address`, of `fd` from `file_offset`, and stores its slot in
  * `*out`. Returns 0, or an errno and registers nothing: ENOMEM when every slot is taken, or why the descriptor
- * could not be duplicated or examined (EMFILE...). Not async-signal-safe (takes a mutex). The caller must then unmap and fail the call: a file mapping
- * handed out unregistered would kill the process on the first access past a truncated end.
+ * could not be duplicated or examined (EMFILE...). Not async-signal-safe (takes a mutex). The caller must then unmap
+ * and fail the call: a file mapping handed out unregistered would kill the process on the first access past a truncated
+ * end.
  */
 int memmap_registry_add(void *address, size_t length, int fd, off_t file_offset, memmap_registry_entry **out);
 

@@ -178,8 +178,8 @@ static fault_outcome repair(uintptr_t address, memmap_registry_entry *entry) {
        the file grew back over it). Ask the kernel to provide the page for writing, which faults nothing: if it can
        now, there is nothing to repair. */
     if (madvise((void *)fault_page, page_size, MADV_POPULATE_WRITE) == 0) return FAULT_SETTLED;
-    if (mmap((void *)fault_page, page_size, PROT_READ | PROT_WRITE, MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS, -1,
-             0) == MAP_FAILED)
+    if (mmap((void *)fault_page, page_size, PROT_READ | PROT_WRITE, MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS, -1, 0) ==
+        MAP_FAILED)
       return FAULT_FOREIGN;
     __atomic_add_fetch(&entry->io_faults, 1, __ATOMIC_ACQ_REL);
     return FAULT_REPAIRED;
@@ -192,8 +192,8 @@ static fault_outcome repair(uintptr_t address, memmap_registry_entry *entry) {
   size_t from = end_page <= (uint64_t)entry->file_offset ? 0 : (size_t)(end_page - (uint64_t)entry->file_offset);
   /* Pages from lost_from on were replaced by an earlier fault and hold what this process wrote since: keep them. */
   size_t to = __atomic_load_n(&entry->lost_from, __ATOMIC_ACQUIRE);
-  void *replaced = mmap((void *)(start + from), to - from, PROT_READ | PROT_WRITE,
-                        MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  void *replaced =
+      mmap((void *)(start + from), to - from, PROT_READ | PROT_WRITE, MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (replaced == MAP_FAILED) return FAULT_FOREIGN; /* e.g. vm.max_map_count reached: crash as without memmap */
   __atomic_store_n(&entry->lost_from, from, __ATOMIC_RELEASE);
   __atomic_add_fetch(&entry->faults, 1, __ATOMIC_ACQ_REL);
@@ -222,7 +222,9 @@ static void on_sigbus(int signal_number, siginfo_t *info, void *context) {
   if (outcome == FAULT_FOREIGN) pass_on(&sigbus_chain, info, context);
 }
 
-bool memmap_sigbus_ensure(void) { return install_in_front(&sigbus_chain); }
+bool memmap_sigbus_ensure(void) {
+  return install_in_front(&sigbus_chain);
+}
 
 /* ---- SIGSEGV: writes into read-only System V attachments ------------------------------------------------------ */
 
@@ -289,7 +291,9 @@ static void on_sigsegv(int signal_number, siginfo_t *info, void *context) {
   if (!repaired) pass_on(&sigsegv_chain, info, context);
 }
 
-bool memmap_sigsegv_ensure(void) { return install_in_front(&sigsegv_chain); }
+bool memmap_sigsegv_ensure(void) {
+  return install_in_front(&sigsegv_chain);
+}
 
 bool memmap_readonly_add(void *address, size_t length) {
   for (int i = 0; i < READONLY_SLOTS; i++) {
@@ -360,8 +364,7 @@ static napi_value js_fault_epoch(napi_env env, napi_callback_info info) {
   registration->env = env;
   for (size_t i = 0; i < MEMMAP_EPOCH_SLOTS; i++) {
     uint32_t *expected = NULL;
-    if (__atomic_compare_exchange_n(&epoch_words[i], &expected, &words[0], false, __ATOMIC_ACQ_REL,
-                                    __ATOMIC_RELAXED)) {
+    if (__atomic_compare_exchange_n(&epoch_words[i], &expected, &words[0], false, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED)) {
       registration->slot = i;
       if (napi_create_reference(env, arraybuffer, 1, &registration->keep_alive) != napi_ok ||
           napi_add_env_cleanup_hook(env, release_epoch, registration) != napi_ok) {

@@ -75,8 +75,7 @@ static napi_value js_futex_wait(napi_env env, napi_callback_info info) {
   int32_t *word, expected;
   double timeout_ms;
   struct timespec storage;
-  if (!memmap_get_args(env, info, 4, argv) || !get_word(env, argv, &word) ||
-      !memmap_get_int32(env, argv[2], &expected))
+  if (!memmap_get_args(env, info, 4, argv) || !get_word(env, argv, &word) || !memmap_get_int32(env, argv[2], &expected))
     return NULL;
   NAPI_CALL(env, napi_get_value_double(env, argv[3], &timeout_ms));
   int result = futex_wait_until(word, expected, deadline_of(timeout_ms, &storage));
@@ -124,8 +123,7 @@ static napi_value js_futex_wait_async(napi_env env, napi_callback_info info) {
   napi_value argv[4], promise, name;
   int32_t *word, expected;
   double timeout_ms;
-  if (!memmap_get_args(env, info, 4, argv) || !get_word(env, argv, &word) ||
-      !memmap_get_int32(env, argv[2], &expected))
+  if (!memmap_get_args(env, info, 4, argv) || !get_word(env, argv, &word) || !memmap_get_int32(env, argv[2], &expected))
     return NULL;
   NAPI_CALL(env, napi_get_value_double(env, argv[3], &timeout_ms));
   wait_job *job = calloc(1, sizeof *job);

@@ -213,13 +213,14 @@ static napi_value js_shmctl_stat(napi_env env, napi_callback_info info) {
   if (!memmap_get_args(env, info, 1, argv) || !memmap_get_int32(env, argv[0], &id)) return NULL;
   if (shmctl(id, IPC_STAT, &ds) != 0) return memmap_throw_errno(env, errno, "shmctl");
   NAPI_CALL(env, napi_create_object(env, &result));
-  bool ok = set_number(env, result, "key", ds.shm_perm.__key) && set_number(env, result, "size", (double)ds.shm_segsz) &&
-            set_number(env, result, "mode", ds.shm_perm.mode) && set_number(env, result, "uid", ds.shm_perm.uid) &&
-            set_number(env, result, "gid", ds.shm_perm.gid) && set_number(env, result, "cuid", ds.shm_perm.cuid) &&
-            set_number(env, result, "cgid", ds.shm_perm.cgid) && set_number(env, result, "cpid", ds.shm_cpid) &&
-            set_number(env, result, "lpid", ds.shm_lpid) && set_number(env, result, "nattch", (double)ds.shm_nattch) &&
-            set_number(env, result, "atime", (double)ds.shm_atime) &&
-            set_number(env, result, "dtime", (double)ds.shm_dtime) && set_number(env, result, "ctime", (double)ds.shm_ctime);
+  bool ok =
+      set_number(env, result, "key", ds.shm_perm.__key) && set_number(env, result, "size", (double)ds.shm_segsz) &&
+      set_number(env, result, "mode", ds.shm_perm.mode) && set_number(env, result, "uid", ds.shm_perm.uid) &&
+      set_number(env, result, "gid", ds.shm_perm.gid) && set_number(env, result, "cuid", ds.shm_perm.cuid) &&
+      set_number(env, result, "cgid", ds.shm_perm.cgid) && set_number(env, result, "cpid", ds.shm_cpid) &&
+      set_number(env, result, "lpid", ds.shm_lpid) && set_number(env, result, "nattch", (double)ds.shm_nattch) &&
+      set_number(env, result, "atime", (double)ds.shm_atime) &&
+      set_number(env, result, "dtime", (double)ds.shm_dtime) && set_number(env, result, "ctime", (double)ds.shm_ctime);
   if (!ok) {
     memmap_throw_napi_failure(env, napi_generic_failure, "shmctl result");
     return NULL;
@@ -407,8 +408,9 @@ bool memmap_init_sysv(napi_env env, napi_value exports) {
          memmap_export(env, exports, "shmatReadOnly", js_shmat_readonly) &&
          memmap_export(env, exports, "shmctlStat", js_shmctl_stat) &&
          memmap_export(env, exports, "shmctlSet", js_shmctl_set) &&
-         memmap_export(env, exports, "shmctlRemove", js_shmctl_rmid) && memmap_export(env, exports, "semget", js_semget) &&
-         memmap_export(env, exports, "semop", js_semop) && memmap_export(env, exports, "semopAsync", js_semop_async) &&
+         memmap_export(env, exports, "shmctlRemove", js_shmctl_rmid) &&
+         memmap_export(env, exports, "semget", js_semget) && memmap_export(env, exports, "semop", js_semop) &&
+         memmap_export(env, exports, "semopAsync", js_semop_async) &&
          memmap_export(env, exports, "semctlGetValue", js_semctl_getval) &&
          memmap_export(env, exports, "semctlSetValue", js_semctl_setval) &&
          memmap_export(env, exports, "semctlRemove", js_semctl_rmid);

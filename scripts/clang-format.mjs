@@ -1,23 +1,37 @@
 #!/usr/bin/env node
 /**
- * `npm run format` / `npm run format:check`: clang-format over native/*.c and native/*.h (.clang-format). Where
- * clang-format is not installed (Debian: `apt-get install clang-format`), says so in one line and does nothing: the
- * TypeScript side (prettier) still runs.
+ * `npm run format` / `npm run format:check`: clang-format (the WebAssembly build, a dev dependency, so every machine
+ * and runtime formats alike and nothing has to be installed) over the C of native/, include/ and examples/ with the
+ * style in .clang-format. `--check` lists the files that differ and fails; without it, rewrites them.
  */
-import { spawnSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { format } from '@wasm-fmt/clang-format';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const files = readdirSync(join(root, 'native'))
-  .filter((name) => /\.[ch]$/.test(name))
-  .map((name) => join('native', name));
-const check = process.argv.includes('--check');
-const args = check ? ['--dry-run', '-Werror', ...files] : ['-i', ...files];
-const result = spawnSync('clang-format', args, { cwd: root, stdio: 'inherit' });
-if (result.error && /** @type {NodeJS.ErrnoException} */ (result.error).code === 'ENOENT') {
-  console.log('clang-format is not installed: native/ was not checked (apt-get install clang-format)');
-  process.exit(0);
+const style = readFileSync(join(root, '.clang-format'), 'utf8');
+
+/** @param {string} dir @returns {string[]} */
+function cFiles(dir) {
+  return readdirSync(dir, { withFileTypes: true, recursive: true })
+    .filter((entry) => entry.isFile() && /\.[ch]$/.test(entry.name))
+    .map((entry) => join(entry.parentPath, entry.name));
 }
-process.exit(result.status ?? 1);
+
+const check = process.argv.includes('--check');
+const files = ['native', 'include', 'examples', 'test/fixtures'].flatMap((dir) => cFiles(join(root, dir))).sort();
+const differ = [];
+for (const file of files) {
+  const source = readFileSync(file, 'utf8');
+  const formatted = format(source, file, style);
+  if (formatted === source) continue;
+  differ.push(relative(root, file));
+  if (!check) writeFileSync(file, formatted);
+}
+if (check && differ.length > 0) {
+  console.error(
+    `clang-format: ${differ.length} file(s) differ (npm run format rewrites them):\n  ${differ.join('\n  ')}`,
+  );
+  process.exit(1);
+}

@@ -18,7 +18,10 @@ const addon = join(root, 'build', 'Release', 'memmap.node');
 
 if (existsSync(addon)) {
   const built = statSync(addon).mtimeMs;
-  const sources = [join(root, 'binding.gyp'), ...readdirSync(join(root, 'native')).map((name) => join(root, 'native', name))];
+  const sources = [
+    join(root, 'binding.gyp'),
+    ...readdirSync(join(root, 'native')).map((name) => join(root, 'native', name)),
+  ];
   const stale = sources.filter((path) => statSync(path).mtimeMs > built);
   if (stale.length > 0) {
     console.log(`memmap: ${stale.length} native source(s) newer than build/Release/memmap.node: node-gyp rebuild`);

@@ -57,7 +57,8 @@ function parseArgs(argv: string[]): Args {
     process.stdout.write(`memmap ${version()}\n`);
     process.exit(0);
   }
-  if (command !== 'inspect') throw new UsageError(command === undefined ? 'no command given' : `unknown command '${command}'`);
+  if (command !== 'inspect')
+    throw new UsageError(command === undefined ? 'no command given' : `unknown command '${command}'`);
   let file: string | undefined;
   let json = false;
   let from = 0;
@@ -87,7 +88,11 @@ function toJson(value: unknown, indent?: number): string {
   return JSON.stringify(
     value,
     (_key, v: unknown) =>
-      typeof v === 'bigint' ? v.toString() : v instanceof Uint8Array ? Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64') : v,
+      typeof v === 'bigint'
+        ? v.toString()
+        : v instanceof Uint8Array
+          ? Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64')
+          : v,
     indent,
   );
 }
@@ -98,7 +103,9 @@ function cell(value: unknown): string {
   if (typeof value === 'bigint') return `${value}n`;
   if (value instanceof Uint8Array) return hex(value);
   if (value !== null && typeof value === 'object')
-    return JSON.stringify(value, (_key, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v instanceof Uint8Array ? hex(v) : v));
+    return JSON.stringify(value, (_key, v: unknown) =>
+      typeof v === 'bigint' ? `${v}n` : v instanceof Uint8Array ? hex(v) : v,
+    );
   return String(value);
 }
 
@@ -137,7 +144,12 @@ function inspect(args: Args): void {
     const forEachRecord = (each: (value: unknown, index: number) => void): void => {
       for (let start = from; start < to; start += RECORDS_PER_CHUNK) {
         const end = Math.min(to, start + RECORDS_PER_CHUNK);
-        const bytes = readAt(fd, header.headerSize + start * header.recordSize, (end - start) * header.recordSize, args.file);
+        const bytes = readAt(
+          fd,
+          header.headerSize + start * header.recordSize,
+          (end - start) * header.recordSize,
+          args.file,
+        );
         const whole = Math.floor(bytes.length / header.recordSize); // a file cut meanwhile: print what is there
         for (let k = 0; k < whole; k++) each(record.read(bytes, k * header.recordSize), start + k);
         if (whole < end - start) break;

@@ -48,7 +48,9 @@ export function systemError(errno: number, syscall: string, path?: string, descr
   const code = errnoName(errno);
   const where = path === undefined ? syscall : `${syscall} '${path}'`;
   const hint = HINTS[code];
-  const error = new Error(`${code}: ${describeErrno(errno) ?? description ?? 'system error'}, ${where}${hint ? ` (${hint})` : ''}`) as SystemError;
+  const error = new Error(
+    `${code}: ${describeErrno(errno) ?? description ?? 'system error'}, ${where}${hint ? ` (${hint})` : ''}`,
+  ) as SystemError;
   error.code = code;
   error.errno = -Math.abs(errno);
   error.syscall = syscall;

@@ -73,7 +73,9 @@ function checkRegular(stats: Stats, path: string): void {
  * `fileMode` is the permission of a file 'create' makes (before the umask).
  */
 export function openFile(path: string, access: OpenAccess, fileMode = 0o644): number {
-  const { O_RDONLY, O_RDWR, O_CREAT, O_NONBLOCK, O_CLOEXEC } = fsConstants as typeof fsConstants & { O_CLOEXEC?: number };
+  const { O_RDONLY, O_RDWR, O_CREAT, O_NONBLOCK, O_CLOEXEC } = fsConstants as typeof fsConstants & {
+    O_CLOEXEC?: number;
+  };
   const flags =
     (access === 'read' ? O_RDONLY : access === 'write' ? O_RDWR : O_RDWR | O_CREAT) | O_NONBLOCK | (O_CLOEXEC ?? 0);
   let fd: number;
@@ -262,7 +264,10 @@ export function createFile(path: string, options: CreateOptions): number {
     if (existing === 'exclusive') throw systemError(osConstants.errno.EEXIST, 'open', path);
     return createInPlace(path, size, fileMode, sparse, fill);
   }
-  const temporary = join(dirname(target.path), `.${basename(target.path)}.memmap-${process.pid}-${randomBytes(6).toString('hex')}`);
+  const temporary = join(
+    dirname(target.path),
+    `.${basename(target.path)}.memmap-${process.pid}-${randomBytes(6).toString('hex')}`,
+  );
   const { O_RDWR, O_CREAT, O_EXCL, O_NOFOLLOW } = fsConstants;
   let fd: number;
   try {
@@ -320,13 +325,20 @@ function resolveTarget(path: string): { path: string; stats: Stats | undefined; 
   } catch (error) {
     // A dangling link names a file that does not exist yet: `dangling` makes createFile create it in place, through
     // the link, as open(O_CREAT) would, instead of replacing the link itself.
-    if (Math.abs((error as { errno?: number }).errno ?? 0) === ENOENT) return { path, stats: undefined, dangling: true };
+    if (Math.abs((error as { errno?: number }).errno ?? 0) === ENOENT)
+      return { path, stats: undefined, dangling: true };
     throw fsError(error, 'stat', path);
   }
 }
 
 /** The last resort of `createFile` where no temporary file can be made beside the target: O_TRUNC in place. */
-function createInPlace(path: string, size: number, fileMode: number, sparse: boolean, fill: CreateOptions['fill']): number {
+function createInPlace(
+  path: string,
+  size: number,
+  fileMode: number,
+  sparse: boolean,
+  fill: CreateOptions['fill'],
+): number {
   const fd = openFile(path, 'create', fileMode);
   try {
     truncateFile(fd, 0, path);

@@ -228,7 +228,8 @@ function validateOpenOptions(options: unknown): OpenRequest {
   if (size !== undefined && length === undefined && offset >= size)
     throw outOfRange('options.offset', `< options.size (${size})`, offset);
   // With a size, the mapped length is known now: refuse a window too large before any file is created or grown.
-  if (size !== undefined) checkMappable(offset, length ?? size - offset, length === undefined ? 'options.size' : 'options.length');
+  if (size !== undefined)
+    checkMappable(offset, length ?? size - offset, length === undefined ? 'options.size' : 'options.length');
   else if (length !== undefined) checkMappable(offset, length, 'options.length');
   return { mode, size, offset, length, populate, sparse, fileMode, advice };
 }
@@ -345,14 +346,22 @@ export class MappedFile implements Disposable {
         reserveSpace(fd, current, size, { sparse, path: shown });
         current = size;
       } else if (size !== undefined && size > current && mode !== 'w+') {
-        throw outOfRange('options.size', `<= the file's size (${current}) with mode '${mode}', which never grows a file`, size);
+        throw outOfRange(
+          'options.size',
+          `<= the file's size (${current}) with mode '${mode}', which never grows a file`,
+          size,
+        );
       }
       const length = request.length ?? (size ?? current) - offset;
       if (current === 0)
-        throw memmapError('ERR_MAPPING_EMPTY', `cannot map the empty file '${shown}': open it with mode 'r+' and a size to grow it`, {
-          path: shown,
-          kind: 'RangeError',
-        });
+        throw memmapError(
+          'ERR_MAPPING_EMPTY',
+          `cannot map the empty file '${shown}': open it with mode 'r+' and a size to grow it`,
+          {
+            path: shown,
+            kind: 'RangeError',
+          },
+        );
       if (offset >= current) throw outOfRange('options.offset', `< the file's size (${current})`, offset);
       if (offset + length > current)
         throw outOfRange(
@@ -574,7 +583,12 @@ export class MappedFile implements Disposable {
    */
   #pages(r: RawRange, name = 'range'): { start: number; length: number } {
     const offset = validateInteger(r.offset ?? 0, `${name}.offset`, 0, this.#window.length);
-    const length = validateInteger(r.length ?? this.#window.length - offset, `${name}.length`, 0, this.#window.length - offset);
+    const length = validateInteger(
+      r.length ?? this.#window.length - offset,
+      `${name}.length`,
+      0,
+      this.#window.length - offset,
+    );
     const first = this.#window.delta + offset;
     const start = first - (first % PAGE_SIZE);
     const end = Math.min(Math.ceil((first + length) / PAGE_SIZE) * PAGE_SIZE, this.#window.delta + this.#window.length);
@@ -653,11 +667,16 @@ export class MappedFile implements Disposable {
   /** Which pages of `range` are in RAM (mincore(2)); `{ pages: true }` adds the per-page map. */
   residency(range?: ByteRange, options: { pages?: boolean } = {}): Residency {
     const raw = readRange(range, 'range');
-    const withPages = validateBoolean(validateObject<{ pages: boolean }>(options, 'options').pages, 'options.pages', false);
+    const withPages = validateBoolean(
+      validateObject<{ pages: boolean }>(options, 'options').pages,
+      'options.pages',
+      false,
+    );
     const mapping = this.#open();
     const { start, length } = this.#pages(raw);
     const total = Math.ceil(length / PAGE_SIZE);
-    const vector = total === 0 ? new Uint8Array(0) : callNative(this.path, () => native.mincore(mapping, start, length));
+    const vector =
+      total === 0 ? new Uint8Array(0) : callNative(this.path, () => native.mincore(mapping, start, length));
     const pages = new Uint8Array(total);
     let resident = 0;
     for (let i = 0; i < total; i++) {

@@ -13,14 +13,35 @@ import { fileURLToPath } from 'node:url';
 
 /** The numeric constants of <sys/mman.h> (native/mapping.c) and <sys/file.h> (native/file.c) on this machine. */
 export interface NativeConstants {
-  PROT_NONE: number; PROT_READ: number; PROT_WRITE: number; PROT_EXEC: number;
-  MAP_SHARED: number; MAP_PRIVATE: number; MAP_ANONYMOUS: number; MAP_FIXED: number;
-  MAP_NORESERVE: number; MAP_POPULATE: number; MAP_NONBLOCK: number;
-  MS_ASYNC: number; MS_SYNC: number; MS_INVALIDATE: number;
-  MADV_NORMAL: number; MADV_RANDOM: number; MADV_SEQUENTIAL: number; MADV_WILLNEED: number;
-  MADV_DONTNEED: number; MADV_REMOVE: number; MADV_DONTFORK: number; MADV_DOFORK: number;
-  MADV_HUGEPAGE: number; MADV_NOHUGEPAGE: number; MADV_FREE: number;
-  LOCK_SH: number; LOCK_EX: number; LOCK_UN: number; LOCK_NB: number;
+  PROT_NONE: number;
+  PROT_READ: number;
+  PROT_WRITE: number;
+  PROT_EXEC: number;
+  MAP_SHARED: number;
+  MAP_PRIVATE: number;
+  MAP_ANONYMOUS: number;
+  MAP_FIXED: number;
+  MAP_NORESERVE: number;
+  MAP_POPULATE: number;
+  MAP_NONBLOCK: number;
+  MS_ASYNC: number;
+  MS_SYNC: number;
+  MS_INVALIDATE: number;
+  MADV_NORMAL: number;
+  MADV_RANDOM: number;
+  MADV_SEQUENTIAL: number;
+  MADV_WILLNEED: number;
+  MADV_DONTNEED: number;
+  MADV_REMOVE: number;
+  MADV_DONTFORK: number;
+  MADV_DOFORK: number;
+  MADV_HUGEPAGE: number;
+  MADV_NOHUGEPAGE: number;
+  MADV_FREE: number;
+  LOCK_SH: number;
+  LOCK_EX: number;
+  LOCK_UN: number;
+  LOCK_NB: number;
 }
 
 /**
@@ -111,14 +132,30 @@ export const PAGE_SIZE: number = native.pageSize();
 
 /** The <sys/ipc.h>, <sys/shm.h> and <sys/sem.h> constants. */
 export interface NativeConstants {
-  IPC_PRIVATE: number; IPC_CREAT: number; IPC_EXCL: number; IPC_NOWAIT: number;
-  SHM_RDONLY: number; SHM_DEST: number; SEM_UNDO: number;
+  IPC_PRIVATE: number;
+  IPC_CREAT: number;
+  IPC_EXCL: number;
+  IPC_NOWAIT: number;
+  SHM_RDONLY: number;
+  SHM_DEST: number;
+  SEM_UNDO: number;
 }
 
 /** shmctl(IPC_STAT) as the addon returns it; times are seconds since the epoch (0: never). */
 export interface NativeSegmentStat {
-  key: number; size: number; mode: number; uid: number; gid: number; cuid: number; cgid: number;
-  cpid: number; lpid: number; nattch: number; atime: number; dtime: number; ctime: number;
+  key: number;
+  size: number;
+  mode: number;
+  uid: number;
+  gid: number;
+  cuid: number;
+  cgid: number;
+  cpid: number;
+  lpid: number;
+  nattch: number;
+  atime: number;
+  dtime: number;
+  ctime: number;
 }
 
 export interface NativeAddon {

@@ -17,7 +17,8 @@ const Student = struct({ name: char(4), age: uint8, score: float64, id: int64 })
 function studentFile(n: number): string {
   const path = tmp(`students-${n}.db`);
   using db = RecordFile.open(path, Student, { mode: 'w+' });
-  for (let i = 0; i < n; i++) db.push({ name: `s${i}`, age: 20 + (i % 5), score: i / 2, id: BigInt(i) * 1_000_000_007n });
+  for (let i = 0; i < n; i++)
+    db.push({ name: `s${i}`, age: 20 + (i % 5), score: i / 2, id: BigInt(i) * 1_000_000_007n });
   return path;
 }
 
@@ -118,17 +119,23 @@ describe('memmap inspect', () => {
     const file = tmp('tiny.db');
     {
       using db = RecordFile.open(file, Tiny, { mode: 'w+', initialCapacity: 1_000_000 });
-      db.pushMany((function* () {
-        for (let i = 0; i < 1_000_000; i++) yield { v: i & 0xff };
-      })());
+      db.pushMany(
+        (function* () {
+          for (let i = 0; i < 1_000_000; i++) yield { v: i & 0xff };
+        })(),
+      );
     }
     for (const json of [false, true]) {
       const args = ['inspect', file, '--limit', '100000000', ...(json ? ['--json'] : [])];
       // The built CLI (npm test builds dist/ first): under tsx, the transpiler's own memory crowds a 24 MiB heap.
-      const result = await runChild(process.execPath, ['--max-old-space-size=24', builtCli, ...args], { timeoutMs: 120_000 });
+      const result = await runChild(process.execPath, ['--max-old-space-size=24', builtCli, ...args], {
+        timeoutMs: 120_000,
+      });
       expect(result.stderr).toBe('');
       expect(result.code).toBe(0);
-      expect(result.stdout.split('\n').filter((line) => (json ? /^ {4}\{/ : /^\| \d/).test(line)).length).toBe(1_000_000);
+      expect(result.stdout.split('\n').filter((line) => (json ? /^ {4}\{/ : /^\| \d/).test(line)).length).toBe(
+        1_000_000,
+      );
       expect(result.stdout).toContain(json ? '{"v":63}' : '| 999999 | 63 |');
     }
   }, 240_000);
@@ -154,7 +161,9 @@ describe('memmap inspect', () => {
   it('--version prints the package version', async () => {
     const { code, stdout } = await runFile(cli, ['--version']);
     expect(code).toBe(0);
-    const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+    const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+      version: string;
+    };
     expect(stdout).toBe(`memmap ${version}\n`);
   });
 

@@ -17,7 +17,9 @@ describe('MAP_SHARED between unrelated processes', () => {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     let output = '';
-    await new Promise<void>((resolve) => child.stdout.on('data', (chunk: Buffer) => ((output += chunk), output.includes('ready') && resolve())));
+    await new Promise<void>((resolve) =>
+      child.stdout.on('data', (chunk: Buffer) => ((output += chunk), output.includes('ready') && resolve())),
+    );
     mine.buffer.write('ping', 100, 'latin1');
     const code = await new Promise((resolve) => child.on('close', resolve));
     expect(code).toBe(0);

@@ -31,7 +31,10 @@ describe('error codes', () => {
 
   it("the README's Errors table lists exactly memmap's own codes", () => {
     const readme = readFileSync(join(root, 'README.md'), 'utf8');
-    const section = readme.slice(readme.indexOf('\n## Errors'), readme.indexOf('\n## ', readme.indexOf('\n## Errors') + 1));
+    const section = readme.slice(
+      readme.indexOf('\n## Errors'),
+      readme.indexOf('\n## ', readme.indexOf('\n## Errors') + 1),
+    );
     const rows = section.split('\n').filter((line) => line.startsWith('| `ERR_'));
     const listed = rows.flatMap((row) => [...row.split('|')[1]!.matchAll(/`(ERR_[A-Z0-9_]+)`/g)].map((m) => m[1]!));
     expect([...listed].sort()).toEqual(own);

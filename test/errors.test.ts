@@ -102,6 +102,7 @@ describe('validators', () => {
     expect(validateBoolean(false, 'b', true)).toBe(false);
     expect(thrown(() => validateBoolean(0, 'b', true)).code).toBe('ERR_INVALID_ARG_TYPE');
     expect(validateObject(undefined, 'o')).toEqual({});
-    for (const bad of [null, 1, 'x', []]) expect(thrown(() => validateObject(bad, 'o')).code).toBe('ERR_INVALID_ARG_TYPE');
+    for (const bad of [null, 1, 'x', []])
+      expect(thrown(() => validateObject(bad, 'o')).code).toBe('ERR_INVALID_ARG_TYPE');
   });
 });

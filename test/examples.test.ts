@@ -17,7 +17,9 @@ const example = (name: string) => join(examplesDir, name);
 const run = (name: string) => execFileSync(process.execPath, ['--import', 'tsx', example(name)], { encoding: 'utf8' });
 
 /** The example programs: TypeScript, Python and C files directly in examples/. */
-const examples = readdirSync(examplesDir).filter((name) => /\.(ts|mts|py|c)$/.test(name)).sort();
+const examples = readdirSync(examplesDir)
+  .filter((name) => /\.(ts|mts|py|c)$/.test(name))
+  .sort();
 
 /** Every test file's path and text. */
 function testFiles(dir = join(root, 'test')): { path: string; text: string }[] {
@@ -48,7 +50,10 @@ describe('examples', () => {
   it.each(examples)('%s is run by a test', (name) => {
     // A test that runs it names the file and the examples folder (as a path or a URL).
     const runners = testFiles().filter(({ text }) => text.includes(name) && text.includes('examples'));
-    expect(runners.map(({ path }) => path), `no test under test/ runs examples/${name}`).not.toEqual([]);
+    expect(
+      runners.map(({ path }) => path),
+      `no test under test/ runs examples/${name}`,
+    ).not.toEqual([]);
   });
 
   it.each(examples.filter((name) => /\.m?ts$/.test(name)))('%s imports memmap as a user would, not ../src', (name) => {

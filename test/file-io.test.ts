@@ -2,7 +2,19 @@
  * file-io.ts: the one home of memmap's file-system side. Real files, a real FIFO, a real device, real symlinks.
  */
 import { execFileSync } from 'node:child_process';
-import { chmodSync, closeSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  closeSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { closeFile, createFile, fileSize, openFile, readAt, reserveSpace, writeAt } from '../src/file-io.js';
 import { MappedFile } from '../src/index.js';
@@ -25,10 +37,18 @@ describe('openFile', () => {
     const fifo = tmp('fifo');
     execFileSync('mkfifo', [fifo]);
     for (const access of ['read', 'write', 'create'] as const)
-      expect(caught(() => openFile(fifo, access))).toEqual({ threw: true, code: 'ERR_NOT_REGULAR_FILE', syscall: undefined, path: fifo });
+      expect(caught(() => openFile(fifo, access))).toEqual({
+        threw: true,
+        code: 'ERR_NOT_REGULAR_FILE',
+        syscall: undefined,
+        path: fifo,
+      });
     // and through the public API, every mode
     for (const mode of ['r', 'r+', 'c', 'w+'] as const)
-      expect(caught(() => MappedFile.open(fifo, { mode, size: mode === 'w+' ? 10 : undefined }))).toMatchObject({ code: 'ERR_NOT_REGULAR_FILE', path: fifo });
+      expect(caught(() => MappedFile.open(fifo, { mode, size: mode === 'w+' ? 10 : undefined }))).toMatchObject({
+        code: 'ERR_NOT_REGULAR_FILE',
+        path: fifo,
+      });
     expect(lstatSync(fifo).isFIFO()).toBe(true); // 'w+' did not replace it
   });
 
@@ -37,12 +57,22 @@ describe('openFile', () => {
     mkdirSync(dir);
     expect(caught(() => openFile(dir, 'read'))).toEqual({ threw: true, code: 'EISDIR', syscall: 'open', path: dir });
     expect(caught(() => openFile(dir, 'write'))).toEqual({ threw: true, code: 'EISDIR', syscall: 'open', path: dir });
-    expect(caught(() => openFile('/dev/null', 'read'))).toMatchObject({ code: 'ERR_NOT_REGULAR_FILE', path: '/dev/null' });
-    expect(caught(() => MappedFile.open('/dev/zero', { mode: 'r', length: 4096 }))).toMatchObject({ code: 'ERR_NOT_REGULAR_FILE' });
+    expect(caught(() => openFile('/dev/null', 'read'))).toMatchObject({
+      code: 'ERR_NOT_REGULAR_FILE',
+      path: '/dev/null',
+    });
+    expect(caught(() => MappedFile.open('/dev/zero', { mode: 'r', length: 4096 }))).toMatchObject({
+      code: 'ERR_NOT_REGULAR_FILE',
+    });
   });
 
   it('ENOENT with syscall and path for a missing file', () => {
-    expect(caught(() => openFile(tmp('missing'), 'read'))).toEqual({ threw: true, code: 'ENOENT', syscall: 'open', path: tmp('missing') });
+    expect(caught(() => openFile(tmp('missing'), 'read'))).toEqual({
+      threw: true,
+      code: 'ENOENT',
+      syscall: 'open',
+      path: tmp('missing'),
+    });
   });
 });
 

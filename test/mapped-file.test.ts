@@ -1,4 +1,14 @@
-import { closeSync, existsSync, ftruncateSync, openSync, readdirSync, readFileSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  ftruncateSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { MappedFile, MAX_MAPPING_LENGTH, PAGE_SIZE } from '../src/index.js';
 import { useTempDir } from './helpers/temp.js';
@@ -254,7 +264,6 @@ describe('system errors have the fs shape', () => {
     }
     expect(error).toMatchObject({ code: 'EISDIR', syscall: 'open', path: tmp('') });
   });
-
 });
 
 describe('flush', () => {
@@ -312,7 +321,15 @@ describe('flush', () => {
 describe('advise, residency, lock', () => {
   it('advises every kind over all or part of the mapping', () => {
     using file = MappedFile.open(tmp('advise.bin'), { mode: 'w+', size: 8 * PAGE_SIZE, advise: 'sequential' });
-    for (const advice of ['normal', 'random', 'sequential', 'willneed', 'dontneed', 'hugepage', 'nohugepage'] as const) {
+    for (const advice of [
+      'normal',
+      'random',
+      'sequential',
+      'willneed',
+      'dontneed',
+      'hugepage',
+      'nohugepage',
+    ] as const) {
       file.advise(advice);
       file.advise(advice, { offset: PAGE_SIZE + 1, length: 10 });
     }
@@ -512,7 +529,9 @@ describe('MappedFile.fromDescriptor: mapping a file its caller opened', () => {
   it("refuses 'w+' and bad descriptors before touching anything; an owned fd is closed when mapping fails", () => {
     const path = tmp('from-fd-bad.bin');
     writeFileSync(path, '');
-    expect(codeOf(() => MappedFile.fromDescriptor(3, path, { mode: 'w+', size: 1, ownsFd: false }))).toBe('ERR_INVALID_ARG_VALUE');
+    expect(codeOf(() => MappedFile.fromDescriptor(3, path, { mode: 'w+', size: 1, ownsFd: false }))).toBe(
+      'ERR_INVALID_ARG_VALUE',
+    );
     expect(codeOf(() => MappedFile.fromDescriptor(-1, path, { mode: 'r', ownsFd: false }))).toBe('ERR_OUT_OF_RANGE');
     const fd = openSync(path, 'r');
     expect(codeOf(() => MappedFile.fromDescriptor(fd, path, { mode: 'r', ownsFd: true }))).toBe('ERR_MAPPING_EMPTY');

@@ -33,7 +33,11 @@ function stagedFor(uid: number): StagedChild {
 }
 
 /** Runs the sysv child on a segment, optionally as another user; returns its trimmed stdout. */
-function child(id: number, command: string, options: { uid?: number } = {}): Promise<{ out: string; code: number | null; signal: string | null; err: string }> {
+function child(
+  id: number,
+  command: string,
+  options: { uid?: number } = {},
+): Promise<{ out: string; code: number | null; signal: string | null; err: string }> {
   const [node, args] =
     options.uid === undefined
       ? [process.execPath, ['--import', 'tsx', CHILD]]
@@ -105,7 +109,9 @@ describe('Segment: create, open, private, and their errors', () => {
 
   it('EINVAL: a size larger than the existing segment with the key', () => {
     const segment = fresh(4096);
-    expect(() => Segment.create(segment.key, 8192)).toThrow(expect.objectContaining({ code: 'EINVAL', syscall: 'shmget' }));
+    expect(() => Segment.create(segment.key, 8192)).toThrow(
+      expect.objectContaining({ code: 'EINVAL', syscall: 'shmget' }),
+    );
   });
 
   it('private segments have key 0, and another process attaches them by id', async () => {
@@ -124,17 +130,25 @@ describe('Segment: create, open, private, and their errors', () => {
     expect(() => Segment.create(1.5, 4096)).toThrow(expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }));
     expect(() => Segment.create(randomKey(), 0)).toThrow(expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }));
     expect(() => Segment.create(randomKey(), -1)).toThrow(expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }));
-    expect(() => Segment.create(randomKey(), '1' as never)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }));
-    expect(() => Segment.create(randomKey(), 4096, { mode: 0o1000 })).toThrow(expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }));
+    expect(() => Segment.create(randomKey(), '1' as never)).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }),
+    );
+    expect(() => Segment.create(randomKey(), 4096, { mode: 0o1000 })).toThrow(
+      expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }),
+    );
     expect(() => Segment.create(randomKey(), 4096, { exclusive: 1 as never })).toThrow(
       expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }),
     );
-    expect(() => Segment.create(randomKey(), 4096, 5 as never)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }));
+    expect(() => Segment.create(randomKey(), 4096, 5 as never)).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }),
+    );
     expect(() => Segment.open(0)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
     expect(() => Segment.private(0)).toThrow(expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }));
     expect(() => Segment.fromId(-1)).toThrow(expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }));
     const segment = fresh();
-    expect(() => segment.attach({ readOnly: 'yes' as never })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }));
+    expect(() => segment.attach({ readOnly: 'yes' as never })).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }),
+    );
     expect(() => segment.set({ mode: 0o7777 })).toThrow(expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }));
     expect(() => segment.set({ uid: -1 })).toThrow(expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }));
     expect(() => segment.set(undefined as never)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }));
@@ -148,7 +162,9 @@ describe('Segment: create, open, private, and their errors', () => {
     expect(() => new construct(Symbol('Attachment'), segment, forged, false)).toThrow(
       expect.objectContaining({ code: 'ERR_ILLEGAL_CONSTRUCTOR', name: 'TypeError' }),
     );
-    expect(() => new construct(segment, forged, false)).toThrow(expect.objectContaining({ code: 'ERR_ILLEGAL_CONSTRUCTOR' }));
+    expect(() => new construct(segment, forged, false)).toThrow(
+      expect.objectContaining({ code: 'ERR_ILLEGAL_CONSTRUCTOR' }),
+    );
     expect(segment.stat().nattch).toBe(0);
     using attachment = segment.attach();
     expect(attachment).toBeInstanceOf(Attachment);
@@ -215,8 +231,20 @@ describe('stat, set, remove', () => {
     const before = Math.floor(Date.now() / 1000) * 1000;
     const segment = fresh(5000, 0o640);
     let stat = segment.stat();
-    expect(stat).toMatchObject({ key: segment.key | 0, size: 5000, mode: 0o640, removed: false, nattch: 0, cpid: process.pid });
-    expect(stat).toMatchObject({ uid: process.getuid!(), gid: process.getgid!(), cuid: process.getuid!(), cgid: process.getgid!() });
+    expect(stat).toMatchObject({
+      key: segment.key | 0,
+      size: 5000,
+      mode: 0o640,
+      removed: false,
+      nattch: 0,
+      cpid: process.pid,
+    });
+    expect(stat).toMatchObject({
+      uid: process.getuid!(),
+      gid: process.getgid!(),
+      cuid: process.getuid!(),
+      cgid: process.getgid!(),
+    });
     expect(stat.atime).toBeNull();
     expect(stat.dtime).toBeNull();
     expect(stat.ctime!.getTime()).toBeGreaterThanOrEqual(before);
@@ -250,7 +278,9 @@ describe('stat, set, remove', () => {
   it('the id of a removed segment: EINVAL, even once its slot holds a new segment (EIDRM is the semaphore test below)', () => {
     const removed = track.segment(Segment.private(4096));
     removed.remove();
-    expect(() => removed.stat()).toThrow(expect.objectContaining({ code: 'EINVAL', syscall: 'shmctl', id: removed.id }));
+    expect(() => removed.stat()).toThrow(
+      expect.objectContaining({ code: 'EINVAL', syscall: 'shmctl', id: removed.id }),
+    );
     // An id is slot + 32768 * sequence; slots are handed out cyclically. Even when a new segment lands in the
     // removed one's slot, Linux (since 4.x) answers EINVAL for the stale id: for segments it reports EIDRM only to
     // a call that races with the removal, which no test can schedule. Semaphores reach EIDRM deterministically.
@@ -436,11 +466,18 @@ describe('Semaphore (System V, SEM_UNDO)', () => {
 
   it('EIDRM: a waiter whose semaphore is removed (errno 43, which libuv does not name); ENOENT: open of a missing key; EEXIST: exclusive create', async () => {
     const semaphore = track.semaphore(Semaphore.create(randomKey(), { initial: 0, exclusive: true }));
-    expect(() => Semaphore.create(semaphore.key, { exclusive: true })).toThrow(expect.objectContaining({ code: 'EEXIST' }));
+    expect(() => Semaphore.create(semaphore.key, { exclusive: true })).toThrow(
+      expect.objectContaining({ code: 'EEXIST' }),
+    );
     const waiting = semaphore.acquireAsync();
     await new Promise((resolve) => setTimeout(resolve, 20));
     semaphore.remove();
-    await expect(waiting).rejects.toMatchObject({ code: 'EIDRM', syscall: 'semop', errno: -43, key: semaphore.key | 0 });
+    await expect(waiting).rejects.toMatchObject({
+      code: 'EIDRM',
+      syscall: 'semop',
+      errno: -43,
+      key: semaphore.key | 0,
+    });
     expect(() => Semaphore.open(semaphore.key)).toThrow(expect.objectContaining({ code: 'ENOENT', syscall: 'semget' }));
     expect(() => semaphore.value).toThrow(expect.objectContaining({ code: 'EINVAL' }));
   });
@@ -448,10 +485,14 @@ describe('Semaphore (System V, SEM_UNDO)', () => {
   it('rejects bad arguments with Node codes', () => {
     const semaphore = track.semaphore(Semaphore.private());
     expect(() => Semaphore.create(0)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
-    expect(() => Semaphore.create(randomKey(), { initial: -1 })).toThrow(expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }));
+    expect(() => Semaphore.create(randomKey(), { initial: -1 })).toThrow(
+      expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }),
+    );
     expect(() => semaphore.acquire(0)).toThrow(expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }));
     expect(() => semaphore.acquire(1, { timeout: -1 })).toThrow(expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }));
-    expect(() => semaphore.acquire(1, { timeout: '1' as never })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }));
+    expect(() => semaphore.acquire(1, { timeout: '1' as never })).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }),
+    );
     expect(() => semaphore.release(1.5)).toThrow(expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }));
     expect(() => semaphore.tryAcquire('1' as never)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }));
   });
@@ -466,4 +507,3 @@ describe('Semaphore (System V, SEM_UNDO)', () => {
     expect(semaphore.value).toBe(3);
   });
 });
-

@@ -375,16 +375,19 @@ static inline int mm_ch_wait(mm_channel *ch, int64_t result, uint32_t seq_offset
   atomic_thread_fence(memory_order_seq_cst); /* the peeks below use acquire loads: order them after the count */
   uint32_t seen = atomic_load(seq);
   int ready;
-  if (busy) ready = 0;
+  if (busy)
+    ready = 0;
   else if (is_consumer) {
     uint32_t at, word;
     ready = mm_ch_try_take(ch, 0, 1, &at, &word) >= 0;
-  } else ready = atomic_load(mm_ch_word_at(ch, MM_CH_OFF_RELEASED)) != released_seen;
+  } else
+    ready = atomic_load(mm_ch_word_at(ch, MM_CH_OFF_RELEASED)) != released_seen;
   long rc = ready ? 0 : mm_ch_futex_wait(seq, seen, ms);
   int timed_out = !ready && rc != 0 && errno == ETIMEDOUT;
   if (!busy) atomic_fetch_sub(waiters, 1);
   if (timed_out) {
-    if (result == MM_CH_BLOCKED) mm_ch_repair(ch, stuck_at, stuck_word);
+    if (result == MM_CH_BLOCKED)
+      mm_ch_repair(ch, stuck_at, stuck_word);
     else {
       uint32_t released = atomic_load(mm_ch_word_at(ch, MM_CH_OFF_RELEASED));
       mm_ch_repair(ch, released, atomic_load(mm_ch_state(ch, released)));

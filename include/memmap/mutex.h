@@ -135,8 +135,8 @@ static inline int memmap_mutex_timedlock(memmap_mutex *mutex, int64_t timeout_ms
   seen = __atomic_load_n(&mutex->word, __ATOMIC_SEQ_CST);
   if ((seen & MEMMAP_MUTEX_OWNER_MASK) == self) return EDEADLK;
   /* Past 2^40 ms (about 35 years) a timeout is none, as in Node: its nanoseconds would overflow. */
-  int64_t deadline = timeout_ms < 0 || timeout_ms > ((int64_t)1 << 40) ? INT64_MAX
-                                                                       : memmap_mutex_now_ns_() + timeout_ms * 1000000;
+  int64_t deadline =
+      timeout_ms < 0 || timeout_ms > ((int64_t)1 << 40) ? INT64_MAX : memmap_mutex_now_ns_() + timeout_ms * 1000000;
   for (;;) {
     int rc = memmap_mutex_attempt_(mutex, self, MEMMAP_MUTEX_WAITERS, &seen);
     if (rc != EBUSY) return rc;
@@ -147,8 +147,8 @@ static inline int memmap_mutex_timedlock(memmap_mutex *mutex, int64_t timeout_ms
     int64_t slice = (int64_t)MEMMAP_MUTEX_LIVENESS_SLICE_MS * 1000000;
     int64_t until = deadline - now < slice ? deadline : now + slice;
     struct timespec absolute = {.tv_sec = (time_t)(until / 1000000000), .tv_nsec = (long)(until % 1000000000)};
-    long result = syscall(SYS_futex, &mutex->word, FUTEX_WAIT_BITSET, expected, &absolute, NULL,
-                          FUTEX_BITSET_MATCH_ANY);
+    long result =
+        syscall(SYS_futex, &mutex->word, FUTEX_WAIT_BITSET, expected, &absolute, NULL, FUTEX_BITSET_MATCH_ANY);
     if (result == 0 || errno == EAGAIN || errno == EINTR) continue;
     if (errno != ETIMEDOUT) return errno;
     /* A slice without a wake-up: is the owner still alive? */

@@ -163,7 +163,11 @@ function mappedView(buffer: unknown, fn: string): MappedView {
   }
   const state = mappings.get(view.mapping);
   if (state === undefined)
-    throw invalidArgValue('buffer', buffer, `must be a Buffer returned by map() (or a view of one) to be passed to ${fn}()`);
+    throw invalidArgValue(
+      'buffer',
+      buffer,
+      `must be a Buffer returned by map() (or a view of one) to be passed to ${fn}()`,
+    );
   // A length of 0 with a mapping never 0 long: detached, by unmap() or by a transfer elsewhere (structuredClone).
   if (state.unmapped || (arrayBufferByteLength.call(view.mapping) as number) === 0)
     throw memmapError('ERR_MAPPING_CLOSED', `${fn}(): the buffer's mapping was unmapped; map the file again`);
@@ -210,7 +214,11 @@ export function map(
   const advice = advise === undefined || advise === null || advise === 0 ? 0 : validateAdvice(advise, 'advise');
 
   if ((prot & (C.PROT_READ | C.PROT_WRITE | C.PROT_EXEC)) === 0)
-    throw invalidArgValue('protection', protection, 'must include PROT_READ or PROT_WRITE: any access to a PROT_NONE mapping crashes the process');
+    throw invalidArgValue(
+      'protection',
+      protection,
+      'must include PROT_READ or PROT_WRITE: any access to a PROT_NONE mapping crashes the process',
+    );
   const unknownFlags = mapFlags & ~ALLOWED_FLAGS;
   if (unknownFlags !== 0)
     throw invalidArgValue(
@@ -220,7 +228,11 @@ export function map(
     );
   const sharedAnonymous = C.MAP_SHARED | C.MAP_ANONYMOUS;
   if ((mapFlags & (sharedAnonymous | C.MAP_NORESERVE)) === (sharedAnonymous | C.MAP_NORESERVE))
-    throw invalidArgValue('flags', flags, 'must not combine MAP_NORESERVE with MAP_SHARED | MAP_ANONYMOUS: such memory raises SIGBUS when it runs out');
+    throw invalidArgValue(
+      'flags',
+      flags,
+      'must not combine MAP_NORESERVE with MAP_SHARED | MAP_ANONYMOUS: such memory raises SIGBUS when it runs out',
+    );
   // The kernel's own rules, checked here because the addon asserts them (mmap-io lets mmap(2) say EINVAL).
   if (length === 0) throw kernelEinval('mmap', 'mmap failed', map);
   if (fileOffset % PAGE_SIZE !== 0) throw kernelEinval('mmap', 'mmap failed', map);
@@ -269,7 +281,12 @@ export function map(
   const buffer = Buffer.from(mapping, 0, length);
   // Buffer.from(value) uses value.valueOf() when it is another object: so Buffer.from(buffer), the way mmap-io 1.5+
   // code wraps what map() returns, gives a view of these pages instead of a copy that writes would never leave.
-  Object.defineProperty(buffer, 'valueOf', { value: () => mapping, enumerable: false, writable: true, configurable: true });
+  Object.defineProperty(buffer, 'valueOf', {
+    value: () => mapping,
+    enumerable: false,
+    writable: true,
+    configurable: true,
+  });
   return buffer as MappedBuffer;
 }
 
@@ -313,7 +330,13 @@ export function incore(buffer: MappedBytes): [number, number] {
  * (MS_ASYNC); `invalidate` adds MS_INVALIDATE. `offset` and `length` are relative to the buffer; a `length` of 0
  * or none means to its end, and the start must fall on a page boundary.
  */
-export function sync(buffer: MappedBytes, offset?: number, length?: number, blocking?: boolean, invalidate?: boolean): void;
+export function sync(
+  buffer: MappedBytes,
+  offset?: number,
+  length?: number,
+  blocking?: boolean,
+  invalidate?: boolean,
+): void;
 export function sync(buffer: MappedBytes, blocking: boolean, invalidate?: boolean): void;
 export function sync(buffer: MappedBytes, a?: number | boolean, b?: number | boolean, c?: boolean, d?: boolean): void {
   const view = mappedView(buffer, 'sync');
@@ -348,7 +371,12 @@ export function unmap(buffer: MappedBytes): boolean {
   else if (types.isAnyArrayBuffer(buffer)) mapping = buffer as ArrayBuffer;
   else throw invalidArgType('buffer', 'an instance of Buffer, TypedArray, DataView or ArrayBuffer', buffer);
   const state = mappings.get(mapping);
-  if (state === undefined) throw invalidArgValue('buffer', buffer, 'must be a Buffer returned by map() (or a view of one) to be passed to unmap()');
+  if (state === undefined)
+    throw invalidArgValue(
+      'buffer',
+      buffer,
+      'must be a Buffer returned by map() (or a view of one) to be passed to unmap()',
+    );
   if (state.unmapped) return false;
   state.unmapped = true;
   call('munmap() failed', unmap, () => native.retire(mapping));

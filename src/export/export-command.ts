@@ -41,14 +41,17 @@ export function parseExportArgs(rest: readonly string[]): ExportArgs {
     else if (arg === '--chunk' || arg.startsWith('--chunk=')) {
       const text = value('--chunk');
       chunk = Number(text);
-      if (!Number.isSafeInteger(chunk) || chunk < 1) throw new ExportUsageError(`--chunk needs a whole number >= 1 (got '${text}')`);
+      if (!Number.isSafeInteger(chunk) || chunk < 1)
+        throw new ExportUsageError(`--chunk needs a whole number >= 1 (got '${text}')`);
     } else if (arg.startsWith('-')) throw new ExportUsageError(`unknown option '${arg}'`);
     else if (file === undefined) file = arg;
     else throw new ExportUsageError(`more than one FILE given ('${file}', '${arg}')`);
   }
   if (file === undefined) throw new ExportUsageError('no FILE given');
   if (to !== 'parquet' && to !== 'csv' && to !== 'jsonl')
-    throw new ExportUsageError(to === undefined ? '--to is required' : `--to must be parquet, csv or jsonl (got '${to}')`);
+    throw new ExportUsageError(
+      to === undefined ? '--to is required' : `--to must be parquet, csv or jsonl (got '${to}')`,
+    );
   return { file, to, ...(out === undefined ? {} : { out }), ...(chunk === undefined ? {} : { chunk }) };
 }
 

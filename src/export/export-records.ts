@@ -74,7 +74,11 @@ export async function exportRecords(path: string, options: ExportOptions): Promi
   try {
     fd = openSync(temporary, 'wx', 0o644);
     const sink: RecordSink =
-      to === 'parquet' ? await parquetSink(fd, source.schema) : to === 'csv' ? csvSink(fd, source.schema) : jsonLinesSink(fd);
+      to === 'parquet'
+        ? await parquetSink(fd, source.schema)
+        : to === 'csv'
+          ? csvSink(fd, source.schema)
+          : jsonLinesSink(fd);
     const total = source.count;
     const step = chunkRecords ?? Math.max(1, Math.min(100_000, Math.floor((8 << 20) / source.header.recordSize)));
     for (let from = 0; from < total; from += step) {

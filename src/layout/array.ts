@@ -7,8 +7,11 @@ import type { AnyFieldType, FieldType, Infer, InferInput } from './field.js';
 import type { StructArray } from './struct-array.js';
 
 /** A `T name[length]` field type. */
-export interface ArrayType<T extends AnyFieldType = AnyFieldType>
-  extends FieldType<Infer<T>[], readonly InferInput<T>[], StructArray<T>> {
+export interface ArrayType<T extends AnyFieldType = AnyFieldType> extends FieldType<
+  Infer<T>[],
+  readonly InferInput<T>[],
+  StructArray<T>
+> {
   readonly kind: 'array';
   /** The element type. */
   readonly element: T;

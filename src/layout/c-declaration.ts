@@ -59,7 +59,9 @@ export function toCDeclaration(type: Aggregate, name: string, options: CDeclarat
     asserts.push(`_Static_assert(sizeof(${cName}) == ${record.size}, "sizeof(${cName})");`);
     asserts.push(`_Static_assert(_Alignof(${cName}) == ${record.align}, "_Alignof(${cName})");`);
     for (const field of record.fields)
-      asserts.push(`_Static_assert(offsetof(${cName}, ${field.name}) == ${field.offset}, "offsetof(${cName}, ${field.name})");`);
+      asserts.push(
+        `_Static_assert(offsetof(${cName}, ${field.name}) == ${field.offset}, "offsetof(${cName}, ${field.name})");`,
+      );
     return tag;
   };
 

@@ -56,10 +56,18 @@ export function charInput(value: unknown, length: number, path: string, key: str
     if (i === chars) return value; // all ASCII (1..127): one byte per character
   }
   if (value.includes('\0'))
-    throw invalidArgValue(fieldPath(path, key), value, 'must not contain a NUL character (C strings end at the first NUL)');
+    throw invalidArgValue(
+      fieldPath(path, key),
+      value,
+      'must not contain a NUL character (C strings end at the first NUL)',
+    );
   const encoded = encoder.encode(value);
   if (encoded.length > length)
-    throw outOfRange(fieldPath(path, key), `a string of at most ${length} bytes in UTF-8 (char[${length}])`, `${encoded.length} bytes`);
+    throw outOfRange(
+      fieldPath(path, key),
+      `a string of at most ${length} bytes in UTF-8 (char[${length}])`,
+      `${encoded.length} bytes`,
+    );
   return encoded;
 }
 

@@ -43,8 +43,22 @@ export const hostEndian: Endian = new Uint8Array(new Uint16Array([1]).buffer)[0]
 
 /** Every kind this module makes. */
 const kinds = new Set([
-  'int8', 'uint8', 'int16', 'uint16', 'int32', 'uint32', 'int64', 'uint64', 'float32', 'float64', 'bool',
-  'char', 'bytes', 'array', 'struct', 'union',
+  'int8',
+  'uint8',
+  'int16',
+  'uint16',
+  'int32',
+  'uint32',
+  'int64',
+  'uint64',
+  'float32',
+  'float64',
+  'bool',
+  'char',
+  'bytes',
+  'array',
+  'struct',
+  'union',
 ]);
 
 /** Checks that `value` is a field type made by this module. */

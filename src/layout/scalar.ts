@@ -6,17 +6,7 @@ import type { FieldType } from './field.js';
 
 /** The name of a scalar kind. */
 export type ScalarKind =
-  | 'int8'
-  | 'uint8'
-  | 'int16'
-  | 'uint16'
-  | 'int32'
-  | 'uint32'
-  | 'int64'
-  | 'uint64'
-  | 'float32'
-  | 'float64'
-  | 'bool';
+  'int8' | 'uint8' | 'int16' | 'uint16' | 'int32' | 'uint32' | 'int64' | 'uint64' | 'float32' | 'float64' | 'bool';
 
 /** A scalar field type: its kind, C size and alignment, and the C and numpy names it prints as. */
 export interface ScalarType<K extends ScalarKind = ScalarKind, T = unknown> extends FieldType<T, T, T> {

@@ -67,7 +67,11 @@ function build(value: unknown, path: string, inherited: Endian = hostEndian): An
         Object.defineProperty(shape, name, { value: member, enumerable: true, writable: true, configurable: true });
       });
       const endian = record.endian === inherited ? undefined : record.endian;
-      const options = { packed: record.packed, endian, ...(record.requestedAlign == null ? {} : { align: record.requestedAlign }) };
+      const options = {
+        packed: record.packed,
+        endian,
+        ...(record.requestedAlign == null ? {} : { align: record.requestedAlign }),
+      };
       const type = createStructType(record.kind, shape, options);
       const differs =
         type.size !== record.size ||

@@ -11,7 +11,9 @@ export const SCHEMA_HASH_PREFIX = 'memmap-layout-1\n';
 
 /** SHA-256 (64 hex digits) of SCHEMA_HASH_PREFIX followed by `text`, a schema as JSON text. */
 export function schemaTextHash(text: string): string {
-  return createHash('sha256').update(SCHEMA_HASH_PREFIX + text, 'utf8').digest('hex');
+  return createHash('sha256')
+    .update(SCHEMA_HASH_PREFIX + text, 'utf8')
+    .digest('hex');
 }
 
 /** The sha-256 (hex) of the record's JSON description: equal records, equal hashes, on any run. */

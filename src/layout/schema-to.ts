@@ -80,7 +80,11 @@ function fieldSchema(type: AnyFieldType, endian: Endian): FieldSchema {
     case 'bytes':
       return { kind: type.kind, length: type.size };
     case 'array':
-      return { kind: 'array', element: fieldSchema((type as ArrayType).element, endian), length: (type as ArrayType).length };
+      return {
+        kind: 'array',
+        element: fieldSchema((type as ArrayType).element, endian),
+        length: (type as ArrayType).length,
+      };
     case 'struct':
     case 'union':
       return aggregateSchema(type as Aggregate, endianOf(type, endian));
@@ -88,4 +92,3 @@ function fieldSchema(type: AnyFieldType, endian: Endian): FieldSchema {
       return type.kind as ScalarKind;
   }
 }
-

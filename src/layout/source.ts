@@ -93,7 +93,11 @@ export function checkedOffset(window: ByteWindow, offset: unknown, size: number,
   if (typeof offset !== 'number' || !Number.isInteger(offset) || offset < 0 || offset + size > window.byteLength) {
     if (isDetached(window.buffer)) throw detachedBuffer();
     validateInteger(offset, name, 0);
-    throw outOfRange(name, `>= 0 && <= ${window.byteLength - size} (a record of ${size} bytes in ${window.byteLength} bytes)`, offset);
+    throw outOfRange(
+      name,
+      `>= 0 && <= ${window.byteLength - size} (a record of ${size} bytes in ${window.byteLength} bytes)`,
+      offset,
+    );
   }
   return window.byteOffset + (offset as number);
 }
@@ -120,7 +124,8 @@ export function locate(source: ByteSource, offset: number, size: number): number
     lastLength = window.byteLength;
     lastSource = source;
   }
-  if ((offset >>> 0) !== offset || offset + size > lastLength) return checkedOffset(windowOf(source, 'source'), offset, size, 'offset');
+  if (offset >>> 0 !== offset || offset + size > lastLength)
+    return checkedOffset(windowOf(source, 'source'), offset, size, 'offset');
   return lastBase + offset;
 }
 

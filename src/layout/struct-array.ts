@@ -98,11 +98,23 @@ export class StructArray<T extends AnyFieldType> {
   readonly #write: ElementCodec['write'];
 
   /** @internal Arrays come from `Struct.array()` and live views; a user calling it gets ERR_ILLEGAL_CONSTRUCTOR. */
-  constructor(token: typeof internal, type: T, dv: DataView, base: number, length: number, endian: Endian, codec: ElementCodec) {
+  constructor(
+    token: typeof internal,
+    type: T,
+    dv: DataView,
+    base: number,
+    length: number,
+    endian: Endian,
+    codec: ElementCodec,
+  ) {
     if (token !== internal)
-      throw memmapError('ERR_ILLEGAL_CONSTRUCTOR', 'Illegal constructor: make a StructArray with Struct.array(source)', {
-        kind: 'TypeError',
-      });
+      throw memmapError(
+        'ERR_ILLEGAL_CONSTRUCTOR',
+        'Illegal constructor: make a StructArray with Struct.array(source)',
+        {
+          kind: 'TypeError',
+        },
+      );
     this.type = type;
     this.length = length;
     this.#dv = dv;
@@ -174,24 +186,45 @@ export class StructArray<T extends AnyFieldType> {
     const n = this.length;
     try {
       switch (scalarKind) {
-        case 'int8': for (let i = 0; i < n; i++) out[i] = dv.getInt8(first + i * stride); break;
-        case 'uint8': for (let i = 0; i < n; i++) out[i] = dv.getUint8(first + i * stride); break;
-        case 'bool': for (let i = 0; i < n; i++) out[i] = dv.getUint8(first + i * stride) === 0 ? 0 : 1; break;
-        case 'int16': for (let i = 0; i < n; i++) out[i] = dv.getInt16(first + i * stride, little); break;
-        case 'uint16': for (let i = 0; i < n; i++) out[i] = dv.getUint16(first + i * stride, little); break;
-        case 'int32': for (let i = 0; i < n; i++) out[i] = dv.getInt32(first + i * stride, little); break;
-        case 'uint32': for (let i = 0; i < n; i++) out[i] = dv.getUint32(first + i * stride, little); break;
-        case 'int64': for (let i = 0; i < n; i++) out[i] = dv.getBigInt64(first + i * stride, little); break;
-        case 'uint64': for (let i = 0; i < n; i++) out[i] = dv.getBigUint64(first + i * stride, little); break;
-        case 'float32': for (let i = 0; i < n; i++) out[i] = dv.getFloat32(first + i * stride, little); break;
-        case 'float64': for (let i = 0; i < n; i++) out[i] = dv.getFloat64(first + i * stride, little); break;
+        case 'int8':
+          for (let i = 0; i < n; i++) out[i] = dv.getInt8(first + i * stride);
+          break;
+        case 'uint8':
+          for (let i = 0; i < n; i++) out[i] = dv.getUint8(first + i * stride);
+          break;
+        case 'bool':
+          for (let i = 0; i < n; i++) out[i] = dv.getUint8(first + i * stride) === 0 ? 0 : 1;
+          break;
+        case 'int16':
+          for (let i = 0; i < n; i++) out[i] = dv.getInt16(first + i * stride, little);
+          break;
+        case 'uint16':
+          for (let i = 0; i < n; i++) out[i] = dv.getUint16(first + i * stride, little);
+          break;
+        case 'int32':
+          for (let i = 0; i < n; i++) out[i] = dv.getInt32(first + i * stride, little);
+          break;
+        case 'uint32':
+          for (let i = 0; i < n; i++) out[i] = dv.getUint32(first + i * stride, little);
+          break;
+        case 'int64':
+          for (let i = 0; i < n; i++) out[i] = dv.getBigInt64(first + i * stride, little);
+          break;
+        case 'uint64':
+          for (let i = 0; i < n; i++) out[i] = dv.getBigUint64(first + i * stride, little);
+          break;
+        case 'float32':
+          for (let i = 0; i < n; i++) out[i] = dv.getFloat32(first + i * stride, little);
+          break;
+        case 'float64':
+          for (let i = 0; i < n; i++) out[i] = dv.getFloat64(first + i * stride, little);
+          break;
       }
     } catch (error) {
       throw accessError(dv, error);
     }
     return out as unknown as ColumnOf<T, K>;
   }
-
 }
 
 /** The generated per-element methods (see codegen.ts); declared here so that every StructArray has them. */

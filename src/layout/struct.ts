@@ -87,17 +87,14 @@ export interface ArrayOptions {
  * property every object has (`toString`, `valueOf`, `constructor`, `__proto__`, ...) would break `String(view)`,
  * `view + ''`, `instanceof` or the plain objects a read returns; `toJSON` is the view's own copy method.
  */
-const reservedNames = new Set([
-  ...Object.getOwnPropertyNames(Object.prototype),
-  'toJSON',
-  'prototype',
-]);
+const reservedNames = new Set([...Object.getOwnPropertyNames(Object.prototype), 'toJSON', 'prototype']);
 const identifier = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /** A C struct or union type: layout, inferred types, and accessors over bytes. */
-export class StructType<S extends Shape = Shape, K extends 'struct' | 'union' = 'struct' | 'union'>
-  implements FieldType<RecordOf<S>, K extends 'union' ? UnionInput<S> : RecordInput<S>, RecordView<S>>
-{
+export class StructType<
+  S extends Shape = Shape,
+  K extends 'struct' | 'union' = 'struct' | 'union',
+> implements FieldType<RecordOf<S>, K extends 'union' ? UnionInput<S> : RecordInput<S>, RecordView<S>> {
   /** 'struct' or 'union'. */
   readonly kind: K;
   /** `sizeof`, trailing padding included. */
@@ -310,7 +307,8 @@ function checkShape(shape: unknown): asserts shape is Shape {
   if (shape === null || typeof shape !== 'object' || Array.isArray(shape))
     throw invalidArgType('fields', 'an object of field types', shape);
   const names = Object.keys(shape);
-  if (names.length === 0) throw invalidArgValue('fields', shape, 'must have at least one member (C has no empty structs)');
+  if (names.length === 0)
+    throw invalidArgValue('fields', shape, 'must have at least one member (C has no empty structs)');
   for (const name of names) {
     if (!identifier.test(name))
       throw invalidArgValue('fields', name, 'must use C identifiers as member names ([A-Za-z_][A-Za-z0-9_]*)');

@@ -169,14 +169,34 @@ export function decodeHeader(bytes: Buffer, fileSize: number): Header | HeaderPr
   });
   if (recordSize === 0) return corrupt('recordSize', 'the header gives a record size of 0', '>= 1', 0);
   if (recordAlign === 0 || (recordAlign & (recordAlign - 1)) !== 0 || recordSize % recordAlign !== 0)
-    return corrupt('recordAlign', `the header gives a record alignment of ${recordAlign} for records of ${recordSize} bytes`, 'a power of two dividing the record size', recordAlign);
+    return corrupt(
+      'recordAlign',
+      `the header gives a record alignment of ${recordAlign} for records of ${recordSize} bytes`,
+      'a power of two dividing the record size',
+      recordAlign,
+    );
   const tail = version >= 2 ? COMMIT_TAIL_SIZE : 0;
   if (schemaLength > MAX_SCHEMA_LENGTH || FIXED_HEADER_SIZE + schemaLength + tail > headerSize)
-    return corrupt('schemaLength', `the header gives a schema of ${schemaLength} bytes, which does not fit in its header of ${headerSize} bytes`, `<= ${headerSize - FIXED_HEADER_SIZE - tail}`, schemaLength);
+    return corrupt(
+      'schemaLength',
+      `the header gives a schema of ${schemaLength} bytes, which does not fit in its header of ${headerSize} bytes`,
+      `<= ${headerSize - FIXED_HEADER_SIZE - tail}`,
+      schemaLength,
+    );
   if (headerSize % Math.max(HEADER_ALIGN, recordAlign) !== 0)
-    return corrupt('headerSize', `the header size ${headerSize} is not a multiple of ${Math.max(HEADER_ALIGN, recordAlign)}`, `a multiple of ${Math.max(HEADER_ALIGN, recordAlign)}`, headerSize);
+    return corrupt(
+      'headerSize',
+      `the header size ${headerSize} is not a multiple of ${Math.max(HEADER_ALIGN, recordAlign)}`,
+      `a multiple of ${Math.max(HEADER_ALIGN, recordAlign)}`,
+      headerSize,
+    );
   if (fileSize < headerSize || bytes.length < headerSize)
-    return corrupt('size', `the file is ${fileSize} bytes, shorter than its header (${headerSize} bytes)`, headerSize, fileSize);
+    return corrupt(
+      'size',
+      `the file is ${fileSize} bytes, shorter than its header (${headerSize} bytes)`,
+      headerSize,
+      fileSize,
+    );
   if ((flags & ~KNOWN_FLAGS) !== 0)
     return {
       kind: 'mismatch',
@@ -188,14 +208,34 @@ export function decodeHeader(bytes: Buffer, fileSize: number): Header | HeaderPr
   const schema = bytes.toString('utf8', OFFSET.schema, OFFSET.schema + schemaLength);
   const storedHash = bytes.toString('hex', OFFSET.schemaHash, OFFSET.schemaHash + 32);
   if (schemaHash(schema) !== storedHash)
-    return corrupt('schemaHash', 'the schema stored in the header does not match its SHA-256 hash: the header is damaged', schemaHash(schema), storedHash);
+    return corrupt(
+      'schemaHash',
+      'the schema stored in the header does not match its SHA-256 hash: the header is damaged',
+      schemaHash(schema),
+      storedHash,
+    );
   if (count > capacity)
-    return corrupt('count', `the header counts ${count} records but the file has room for only ${capacity}`, `<= ${capacity}`, count);
+    return corrupt(
+      'count',
+      `the header counts ${count} records but the file has room for only ${capacity}`,
+      `<= ${capacity}`,
+      count,
+    );
   const countNeeds = BigInt(headerSize) + count * BigInt(recordSize);
   if (BigInt(fileSize) < countNeeds)
-    return corrupt('count', `the file is ${fileSize} bytes, too short for the ${count} records its header counts (${countNeeds} bytes)`, countNeeds, fileSize);
+    return corrupt(
+      'count',
+      `the file is ${fileSize} bytes, too short for the ${count} records its header counts (${countNeeds} bytes)`,
+      countNeeds,
+      fileSize,
+    );
   if (capacity > BigInt(Number.MAX_SAFE_INTEGER))
-    return corrupt('capacity', `the header gives a capacity of ${capacity} records`, `<= ${Number.MAX_SAFE_INTEGER}`, capacity);
+    return corrupt(
+      'capacity',
+      `the header gives a capacity of ${capacity} records`,
+      `<= ${Number.MAX_SAFE_INTEGER}`,
+      capacity,
+    );
   return {
     version,
     headerSize,

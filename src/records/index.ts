@@ -4,4 +4,10 @@ export type { RecordFileError } from './errors.js';
 export type { Column } from './columns.js';
 export { FORMAT_VERSION as RECORD_FILE_FORMAT_VERSION } from './format.js';
 export { followFile } from './follow-file.js';
-export type { FollowFileOptions, FollowOptions, TruncatedError, WaitForAsyncOptions, WaitForOptions } from './follow.js';
+export type {
+  FollowFileOptions,
+  FollowOptions,
+  TruncatedError,
+  WaitForAsyncOptions,
+  WaitForOptions,
+} from './follow.js';

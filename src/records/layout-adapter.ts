@@ -48,7 +48,10 @@ export function validateLayout(layout: unknown, name = 'layout'): RecordLayout {
 
 /** The layout's byte order for the header flag: its `byteOrder` (the host's unless the struct names one). */
 export function isBigEndian(layout: RecordLayout): boolean {
-  const order = (layout as { byteOrder?: Endian; endian?: Endian }).byteOrder ?? (layout as { endian?: Endian }).endian ?? hostEndian;
+  const order =
+    (layout as { byteOrder?: Endian; endian?: Endian }).byteOrder ??
+    (layout as { endian?: Endian }).endian ??
+    hostEndian;
   return order === 'big';
 }
 

@@ -223,14 +223,30 @@ export class RecordFile<S extends AnyFieldType = AnyFieldType> implements Dispos
     const lockTimeoutMs = validateInteger(opts.lockTimeoutMs ?? 10_000, 'options.lockTimeoutMs', 0, 2 ** 31 - 1);
     const fileMode = validateInteger(opts.fileMode ?? 0o644, 'options.fileMode', 0, 0o7777);
     const maxCapacity = Math.floor((MAX_MAPPING_LENGTH - 65536) / layout.size);
-    const initialCapacity = validateInteger(opts.initialCapacity ?? Math.min(DEFAULT_CAPACITY, maxCapacity), 'options.initialCapacity', 1, maxCapacity);
+    const initialCapacity = validateInteger(
+      opts.initialCapacity ?? Math.min(DEFAULT_CAPACITY, maxCapacity),
+      'options.initialCapacity',
+      1,
+      maxCapacity,
+    );
     const shown = path instanceof URL ? fileURLToPath(path) : path;
 
     const schema = schemaText(codec);
     const flags = isBigEndian(codec) ? FLAG_BIG_ENDIAN : 0;
     const who = mode === 'r' ? 'reader' : 'writer';
-    const header = encodeHeader({ recordSize: layout.size, recordAlign: layout.align, capacity: initialCapacity, flags, schema });
-    const creation = (): Creation => ({ header, size: header.length + initialCapacity * layout.size, sparse, fileMode });
+    const header = encodeHeader({
+      recordSize: layout.size,
+      recordAlign: layout.align,
+      capacity: initialCapacity,
+      flags,
+      schema,
+    });
+    const creation = (): Creation => ({
+      header,
+      size: header.length + initialCapacity * layout.size,
+      sparse,
+      fileMode,
+    });
     const opened = openRecordFd(shown, mode, { shared, lockTimeoutMs, creation });
     const { fd, lock } = opened;
     let file: MappedFile | undefined;
@@ -265,7 +281,9 @@ export class RecordFile<S extends AnyFieldType = AnyFieldType> implements Dispos
     const buffer = this.#file!.buffer;
     this.#dv = new DataView(buffer.buffer, buffer.byteOffset, buffer.byteLength);
     this.#bytes = new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
-    this.#header64 = HOST_LITTLE_ENDIAN ? new BigUint64Array(buffer.buffer, buffer.byteOffset, FIXED_HEADER_SIZE / 8) : undefined;
+    this.#header64 = HOST_LITTLE_ENDIAN
+      ? new BigUint64Array(buffer.buffer, buffer.byteOffset, FIXED_HEADER_SIZE / 8)
+      : undefined;
     // In bounds: open() and refresh() check that the file (so the mapping) holds header + capacity records.
     this.#records = this.#codec.array(buffer, { offset: this.dataOffset, length: this.#capacity });
     this.#flush.remapped();
@@ -288,7 +306,9 @@ export class RecordFile<S extends AnyFieldType = AnyFieldType> implements Dispos
 
   /** The header's committed count, read as one 8-byte load. */
   #committed(): number {
-    return this.#header64 ? Number(Atomics.load(this.#header64, COUNT_INDEX)) : Number(this.#dv.getBigUint64(OFFSET.count, true));
+    return this.#header64
+      ? Number(Atomics.load(this.#header64, COUNT_INDEX))
+      : Number(this.#dv.getBigUint64(OFFSET.count, true));
   }
 
   #storeCommitted(count: number): void {
@@ -334,7 +354,11 @@ export class RecordFile<S extends AnyFieldType = AnyFieldType> implements Dispos
     if (!(index >= 0 && index < this.#length && Number.isInteger(index))) {
       this.#open();
       if (typeof index !== 'number') throw invalidArgType(name, 'of type number', index);
-      throw outOfRange(name, this.#length === 0 ? 'an index into records, but there are none' : `an integer >= 0 && < ${this.#length}`, index);
+      throw outOfRange(
+        name,
+        this.#length === 0 ? 'an index into records, but there are none' : `an integer >= 0 && < ${this.#length}`,
+        index,
+      );
     }
   }
 
@@ -502,10 +526,15 @@ export class RecordFile<S extends AnyFieldType = AnyFieldType> implements Dispos
     if (typeof name !== 'string') throw invalidArgType('name', 'of type string', name);
     const field = (this.#codec as RecordLayout & { fields?: readonly Field[] }).fields?.find((f) => f.name === name);
     if (field === undefined) throw invalidArgValue('name', name, 'must name a field of the record');
-    const out = copyColumn(this.#dv, { offset: this.dataOffset, recordSize: this.recordSize, length: this.#length }, field, {
-      littleEndian: !isBigEndian(this.#codec),
-      read: (index) => (this.get(index) as Record<string, unknown>)[name],
-    });
+    const out = copyColumn(
+      this.#dv,
+      { offset: this.dataOffset, recordSize: this.recordSize, length: this.#length },
+      field,
+      {
+        littleEndian: !isBigEndian(this.#codec),
+        read: (index) => (this.get(index) as Record<string, unknown>)[name],
+      },
+    );
     this.#file!.checkIntact(); // a cut met while copying: the zeros it read are not returned
     return out;
   }
@@ -684,7 +713,11 @@ export class RecordFile<S extends AnyFieldType = AnyFieldType> implements Dispos
       const size = fileSize(this.#fd, this.path);
       if (size < this.dataOffset + this.recordSize)
         throw headerError(
-          { kind: 'corrupt', field: 'size', message: `the file was cut to ${size} bytes, shorter than its header and one record` },
+          {
+            kind: 'corrupt',
+            field: 'size',
+            message: `the file was cut to ${size} bytes, shorter than its header and one record`,
+          },
           this.path,
           this.#writable ? 'writer' : 'reader',
         );
@@ -713,7 +746,11 @@ export class RecordFile<S extends AnyFieldType = AnyFieldType> implements Dispos
     }
     if (count > this.#capacity)
       throw headerError(
-        { kind: 'corrupt', field: 'count', message: `the header counts ${count} records but the file holds only ${this.#capacity}` },
+        {
+          kind: 'corrupt',
+          field: 'count',
+          message: `the header counts ${count} records but the file holds only ${this.#capacity}`,
+        },
         this.path,
         this.#writable ? 'writer' : 'reader',
       );

@@ -458,7 +458,7 @@ export class Channel implements Disposable {
     const sizes = this.#sizesOf(messages, messages.length === 1 ? 'message' : 'messages[i]');
     const deadline = deadlineOf(options);
     this.#live();
-    for (let from = 0; from < messages.length; ) {
+    for (let from = 0; from < messages.length;) {
       const { to, bytes } = this.#part(sizes, from);
       let position = this.#tryClaim(bytes);
       while (position < 0) {
@@ -482,7 +482,7 @@ export class Channel implements Disposable {
     const sizes = this.#sizesOf(messages, messages.length === 1 ? 'message' : 'messages[i]');
     const deadline = deadlineOf(options);
     this.#live();
-    for (let from = 0; from < messages.length; ) {
+    for (let from = 0; from < messages.length;) {
       const { to, bytes } = this.#part(sizes, from);
       let position = this.#tryClaim(bytes);
       while (position < 0) {
@@ -564,7 +564,7 @@ export class Channel implements Disposable {
         const size = this.#sizeAt(end);
         if (size === 0) break; // reused under us (the exchange below fails), or corrupt (walkers report it)
         end = (end + size) | 0;
-        if (((end - released) >>> 0) >= this.capacity) break;
+        if ((end - released) >>> 0 >= this.capacity) break;
       }
       if (end === released) break;
       if (Atomics.compareExchange(words, I_RELEASED, released, end) === released) {
@@ -574,7 +574,6 @@ export class Channel implements Disposable {
     }
     if (moved && Atomics.load(words, I_NOT_FULL_WAITERS) !== 0) this.#wake(I_NOT_FULL);
   }
-
 
   /** The payload of the frame at `position` as a view into the ring (no copy). */
   #payload(position: number): Buffer {
@@ -707,7 +706,6 @@ export class Channel implements Disposable {
     }
     this.#advance(I_READ, position);
   }
-
 
   /** As `receive`, waiting on the thread pool: never blocks the event loop. */
   async receiveAsync(options?: ChannelWaitOptions): Promise<Buffer> {
@@ -1007,7 +1005,10 @@ export class TypedChannel<T extends RecordCodec<unknown, unknown>> implements Di
   /** Sends records in order. */
   sendMany(values: readonly ChannelInput<T>[], options?: ChannelWaitOptions): void {
     if (!Array.isArray(values)) throw invalidArgType('values', 'an Array', values);
-    this.channel.sendMany(values.map((value) => this.#encode(value)), options);
+    this.channel.sendMany(
+      values.map((value) => this.#encode(value)),
+      options,
+    );
   }
 
   /** As send, waiting on the thread pool when full. */

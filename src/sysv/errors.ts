@@ -23,8 +23,7 @@ export interface SysvTarget {
 const HINTS: Record<string, string> = {
   EEXIST: 'a segment with this key already exists: open it with Segment.open(key), or remove it first',
   ENOENT: 'nothing has this key: create it first (Segment.create(key, size)), or check the key',
-  EACCES:
-    'its mode does not let this user do that: check stat().mode and the owner, or attach with { readOnly: true }',
+  EACCES: 'its mode does not let this user do that: check stat().mode and the owner, or attach with { readOnly: true }',
   EINVAL:
     'the size is out of range (SHMMIN..SHMMAX) or larger than the existing segment with this key, ' +
     'or the id no longer exists',

@@ -143,7 +143,10 @@ export class Segment {
   /** Opens the existing segment with `key` (shmget(key, 0, 0)): ENOENT if there is none. */
   static open(key: number): Segment {
     const k = validateKey(key);
-    return new Segment(sysvCall({ key: k }, () => native.shmget(k, 0, 0)), k);
+    return new Segment(
+      sysvCall({ key: k }, () => native.shmget(k, 0, 0)),
+      k,
+    );
   }
 
   /** Creates a new segment no key can find (IPC_PRIVATE). Share its `id` with other processes to let them attach. */
@@ -303,5 +306,3 @@ export function attachReadOnlyRaw(segment: Segment): Attachment {
   const mapping = sysvCall(what, () => native.shmat(segment.id, size, SHM_RDONLY));
   return new Attachment(CONSTRUCTING, segment, mapping, true);
 }
-
-

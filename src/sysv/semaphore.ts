@@ -79,7 +79,10 @@ export class Semaphore {
   /** Opens the existing set with `key`: ENOENT if there is none. */
   static open(key: number): Semaphore {
     const k = validateKey(key);
-    return new Semaphore(sysvCall({ key: k }, () => native.semget(k, 1, 0)), k);
+    return new Semaphore(
+      sysvCall({ key: k }, () => native.semget(k, 1, 0)),
+      k,
+    );
   }
 
   /** A new semaphore no key can find (IPC_PRIVATE); pass its `id` to other processes (`Semaphore.fromId`). */

@@ -82,7 +82,13 @@ describe('memmap/mmap-io as a drop-in for mmap-io 1.4', () => {
     windows.forEach((window, i) => window.fill(0x40 + i, 0, P));
     for (const window of windows) mmap.sync(window, true);
     const file = readFileSync(path);
-    expect([file[0], file[3 * P], file[7 * P], file[12 * P], file[P]]).toEqual([0x40, 0x41, 0x42, 0x43, (P * 13 + 5) & 0xff]);
+    expect([file[0], file[3 * P], file[7 * P], file[12 * P], file[P]]).toEqual([
+      0x40,
+      0x41,
+      0x42,
+      0x43,
+      (P * 13 + 5) & 0xff,
+    ]);
     for (const window of windows) mmap.unmap(window);
   });
 
@@ -206,7 +212,14 @@ describe('memmap/mmap-io refuses what could crash', () => {
     Object.defineProperty(honest, 'byteOffset', { value: 2 ** 40 });
     expect(mmap.incore(honest)).toEqual(mmap.incore(buffer.subarray(0, P)));
     const view = new DataView(buffer.buffer, 0, P);
-    Object.setPrototypeOf(view, { get byteLength() { return 2 ** 40; }, get buffer() { return buffer.buffer; } });
+    Object.setPrototypeOf(view, {
+      get byteLength() {
+        return 2 ** 40;
+      },
+      get buffer() {
+        return buffer.buffer;
+      },
+    });
     expect(codeOf(() => mmap.sync(view as DataView, 0, 2 * P))).toBe('ERR_OUT_OF_RANGE');
     expect(mmap.sync(view as DataView, true)).toBeUndefined();
     mmap.unmap(buffer);

@@ -6,7 +6,16 @@
  * The oracle is an optional install (a native addon that must build): when it cannot be loaded, the comparisons are
  * not run and one line says so; mmap-io-dropin.test.ts checks memmap/mmap-io on its own either way.
  */
-import { closeSync, fstatSync, ftruncateSync, openSync, readFileSync, readSync, writeFileSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  fstatSync,
+  ftruncateSync,
+  openSync,
+  readFileSync,
+  readSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -56,7 +65,14 @@ function thrown(fn: () => unknown): Error & { code?: string; errno?: number; sys
 }
 
 /** Both threw for the same system call failure: the oracle's text, and the same errno with Node's shape here. */
-function expectSameSystemError(ours: () => unknown, theirs: () => unknown, code: string, errno: number, syscall: string, legacy: string) {
+function expectSameSystemError(
+  ours: () => unknown,
+  theirs: () => unknown,
+  code: string,
+  errno: number,
+  syscall: string,
+  legacy: string,
+) {
   const their = thrown(theirs);
   expect(their.message).toBe(`${legacy}, ${errno}`);
   const our = thrown(ours);
@@ -68,7 +84,12 @@ function expectSameSystemError(ours: () => unknown, theirs: () => unknown, code:
 }
 
 /** Both refused an argument: the oracle with a plain Error, memmap with the documented Node code (still an Error). */
-function expectArgumentError(ours: () => unknown, theirs: (() => unknown) | undefined, code: string, kind: ErrorConstructor) {
+function expectArgumentError(
+  ours: () => unknown,
+  theirs: (() => unknown) | undefined,
+  code: string,
+  kind: ErrorConstructor,
+) {
   if (theirs) expect(thrown(theirs)).toBeInstanceOf(Error);
   const our = thrown(ours);
   expect(our).toBeInstanceOf(kind);
@@ -100,7 +121,6 @@ compare('exports', () => {
     }
     expect(Object.isFrozen(mmap)).toBe(true);
   });
-
 
   it('exports the extra constants of this machine', () => {
     expect(mmap.MAP_ANONYMOUS).toBeGreaterThan(0);
@@ -238,13 +258,28 @@ compare('map', () => {
     });
 
     it('non-numbers for offset and advise: ERR_INVALID_ARG_TYPE (mmap-io converts them to 0)', () => {
-      expectArgumentError(() => mmap.map(P, RW, 1, fd, 'x' as unknown as number), undefined, 'ERR_INVALID_ARG_TYPE', TypeError);
+      expectArgumentError(
+        () => mmap.map(P, RW, 1, fd, 'x' as unknown as number),
+        undefined,
+        'ERR_INVALID_ARG_TYPE',
+        TypeError,
+      );
       expect(oracle.map(P, RW, 1, fd, 'x' as unknown as number).length).toBe(P);
-      expectArgumentError(() => mmap.map(P, RW, 1, fd, 0, '2' as unknown as number), undefined, 'ERR_INVALID_ARG_TYPE', TypeError);
+      expectArgumentError(
+        () => mmap.map(P, RW, 1, fd, 0, '2' as unknown as number),
+        undefined,
+        'ERR_INVALID_ARG_TYPE',
+        TypeError,
+      );
     });
 
     it('negative, fractional and too large sizes and offsets: ERR_OUT_OF_RANGE (mmap-io: ToInt32)', () => {
-      expectArgumentError(() => mmap.map(-1, RW, 1, fd), () => oracle.map(-1, RW, 1, fd), 'ERR_OUT_OF_RANGE', RangeError);
+      expectArgumentError(
+        () => mmap.map(-1, RW, 1, fd),
+        () => oracle.map(-1, RW, 1, fd),
+        'ERR_OUT_OF_RANGE',
+        RangeError,
+      );
       expectArgumentError(() => mmap.map(1.5, RW, 1, fd), undefined, 'ERR_OUT_OF_RANGE', RangeError);
       expect(oracle.map(1.5, RW, 1, fd).length).toBe(1); // truncated
       expectArgumentError(() => mmap.map(2 ** 33, RW, 1, fd), undefined, 'ERR_OUT_OF_RANGE', RangeError);
@@ -257,13 +292,41 @@ compare('map', () => {
     });
 
     it('size 0, an unaligned offset and flags without MAP_SHARED/MAP_PRIVATE: EINVAL, as the kernel says in mmap-io', () => {
-      expectSameSystemError(() => mmap.map(0, RW, 1, fd), () => oracle.map(0, RW, 1, fd), 'EINVAL', 22, 'mmap', 'mmap failed');
-      expectSameSystemError(() => mmap.map(P, RW, 1, fd, 1), () => oracle.map(P, RW, 1, fd, 1), 'EINVAL', 22, 'mmap', 'mmap failed');
-      expectSameSystemError(() => mmap.map(P, RW, 0, fd), () => oracle.map(P, RW, 0, fd), 'EINVAL', 22, 'mmap', 'mmap failed');
+      expectSameSystemError(
+        () => mmap.map(0, RW, 1, fd),
+        () => oracle.map(0, RW, 1, fd),
+        'EINVAL',
+        22,
+        'mmap',
+        'mmap failed',
+      );
+      expectSameSystemError(
+        () => mmap.map(P, RW, 1, fd, 1),
+        () => oracle.map(P, RW, 1, fd, 1),
+        'EINVAL',
+        22,
+        'mmap',
+        'mmap failed',
+      );
+      expectSameSystemError(
+        () => mmap.map(P, RW, 0, fd),
+        () => oracle.map(P, RW, 0, fd),
+        'EINVAL',
+        22,
+        'mmap',
+        'mmap failed',
+      );
     });
 
     it('bad file descriptors: EBADF; a shared writable map of a read-only fd: EACCES', () => {
-      expectSameSystemError(() => mmap.map(P, RW, 1, -1), () => oracle.map(P, RW, 1, -1), 'EBADF', 9, 'mmap', 'mmap failed');
+      expectSameSystemError(
+        () => mmap.map(P, RW, 1, -1),
+        () => oracle.map(P, RW, 1, -1),
+        'EBADF',
+        9,
+        'mmap',
+        'mmap failed',
+      );
       const closed = openSync(tmp('args.bin'), 'r');
       closeSync(closed);
       const bad = thrown(() => mmap.map(P, RW, 1, closed));
@@ -272,13 +335,25 @@ compare('map', () => {
       expect(thrown(() => oracle.map(P, RW, 1, closed)).message).toBe('mmap failed, 9');
       const readOnly = openSync(tmp('args.bin'), 'r');
       fds.push(readOnly);
-      expectSameSystemError(() => mmap.map(P, RW, 1, readOnly), () => oracle.map(P, RW, 1, readOnly), 'EACCES', 13, 'mmap', 'mmap failed');
+      expectSameSystemError(
+        () => mmap.map(P, RW, 1, readOnly),
+        () => oracle.map(P, RW, 1, readOnly),
+        'EACCES',
+        13,
+        'mmap',
+        'mmap failed',
+      );
     });
 
     it('PROT_NONE, MAP_FIXED and unknown advice: ERR_INVALID_ARG_VALUE (mmap-io maps them: a crash waiting to happen)', () => {
       expectArgumentError(() => mmap.map(P, mmap.PROT_NONE, 1, fd), undefined, 'ERR_INVALID_ARG_VALUE', TypeError);
       expectArgumentError(() => mmap.map(P, RW, 1 | 0x10, fd), undefined, 'ERR_INVALID_ARG_VALUE', TypeError);
-      expectArgumentError(() => mmap.map(P, RW, 1, fd, 0, 100 /* MADV_HWPOISON */), undefined, 'ERR_INVALID_ARG_VALUE', TypeError);
+      expectArgumentError(
+        () => mmap.map(P, RW, 1, fd, 0, 100 /* MADV_HWPOISON */),
+        undefined,
+        'ERR_INVALID_ARG_VALUE',
+        TypeError,
+      );
       expectArgumentError(() => mmap.map(P, RW, 1, fd, 0, 9999), undefined, 'ERR_INVALID_ARG_VALUE', TypeError);
       expect(thrown(() => oracle.map(P, RW, 1, fd, 0, 9999)).message).toBe('madvise() failed, 22');
     });
@@ -299,7 +374,13 @@ compare('advise', () => {
   const theirs = oracle.map(4 * P, RW, 1, fd);
 
   it('advises the whole buffer or a range, returning undefined like mmap-io', () => {
-    for (const advice of [mmap.MADV_RANDOM, mmap.MADV_SEQUENTIAL, mmap.MADV_WILLNEED, mmap.MADV_NORMAL, mmap.MADV_DONTNEED]) {
+    for (const advice of [
+      mmap.MADV_RANDOM,
+      mmap.MADV_SEQUENTIAL,
+      mmap.MADV_WILLNEED,
+      mmap.MADV_NORMAL,
+      mmap.MADV_DONTNEED,
+    ]) {
       expect(mmap.advise(ours, advice)).toBe(oracle.advise(theirs, advice));
       expect(mmap.advise(ours, P, 2 * P, advice)).toBe(oracle.advise(theirs, P, 2 * P, advice));
     }
@@ -330,24 +411,57 @@ compare('advise', () => {
   });
 
   it('1 or 3 arguments: ERR_MISSING_ARGS; 5: ERR_TOO_MANY_ARGS (mmap-io: Error)', () => {
-    const call = (target: { advise: unknown }, ...args: unknown[]) => () => (target.advise as (...a: unknown[]) => unknown)(...args);
+    const call =
+      (target: { advise: unknown }, ...args: unknown[]) =>
+      () =>
+        (target.advise as (...a: unknown[]) => unknown)(...args);
     expectArgumentError(call(mmap, ours), call(oracle, theirs), 'ERR_MISSING_ARGS', TypeError);
     expectArgumentError(call(mmap, ours, 0, P), call(oracle, theirs, 0, P), 'ERR_MISSING_ARGS', TypeError);
     expectArgumentError(call(mmap, ours, 0, P, 1, 1), call(oracle, theirs, 0, P, 1, 1), 'ERR_TOO_MANY_ARGS', TypeError);
   });
 
   it('not a buffer, or a non-number: ERR_INVALID_ARG_TYPE', () => {
-    expectArgumentError(() => mmap.advise(5 as unknown as Buffer, 1), () => oracle.advise(5, 1), 'ERR_INVALID_ARG_TYPE', TypeError);
-    expectArgumentError(() => mmap.advise(ours, 'x' as unknown as number), () => oracle.advise(theirs, 'x'), 'ERR_INVALID_ARG_TYPE', TypeError);
-    expectArgumentError(() => mmap.advise(ours, 'x' as unknown as number, P, 1), undefined, 'ERR_INVALID_ARG_TYPE', TypeError);
-    expectArgumentError(() => mmap.advise(ours, 0, null as unknown as number, 1), undefined, 'ERR_INVALID_ARG_TYPE', TypeError);
-    expectArgumentError(() => mmap.advise(ours, 0, P, undefined as unknown as number), undefined, 'ERR_INVALID_ARG_TYPE', TypeError);
+    expectArgumentError(
+      () => mmap.advise(5 as unknown as Buffer, 1),
+      () => oracle.advise(5, 1),
+      'ERR_INVALID_ARG_TYPE',
+      TypeError,
+    );
+    expectArgumentError(
+      () => mmap.advise(ours, 'x' as unknown as number),
+      () => oracle.advise(theirs, 'x'),
+      'ERR_INVALID_ARG_TYPE',
+      TypeError,
+    );
+    expectArgumentError(
+      () => mmap.advise(ours, 'x' as unknown as number, P, 1),
+      undefined,
+      'ERR_INVALID_ARG_TYPE',
+      TypeError,
+    );
+    expectArgumentError(
+      () => mmap.advise(ours, 0, null as unknown as number, 1),
+      undefined,
+      'ERR_INVALID_ARG_TYPE',
+      TypeError,
+    );
+    expectArgumentError(
+      () => mmap.advise(ours, 0, P, undefined as unknown as number),
+      undefined,
+      'ERR_INVALID_ARG_TYPE',
+      TypeError,
+    );
     // a plain object: mmap-io aborts the process in node::Buffer::Data, so it is not called here
     expectArgumentError(() => mmap.advise({} as Buffer, 1), undefined, 'ERR_INVALID_ARG_TYPE', TypeError);
   });
 
   it('a Buffer that is not a mapping of map(): ERR_INVALID_ARG_VALUE (mmap-io would madvise the heap)', () => {
-    expectArgumentError(() => mmap.advise(Buffer.alloc(P), mmap.MADV_DONTNEED), undefined, 'ERR_INVALID_ARG_VALUE', TypeError);
+    expectArgumentError(
+      () => mmap.advise(Buffer.alloc(P), mmap.MADV_DONTNEED),
+      undefined,
+      'ERR_INVALID_ARG_VALUE',
+      TypeError,
+    );
     expectArgumentError(() => mmap.advise(theirs, mmap.MADV_RANDOM), undefined, 'ERR_INVALID_ARG_VALUE', TypeError);
   });
 
@@ -356,7 +470,12 @@ compare('advise', () => {
     expectArgumentError(() => mmap.advise(ours, 5 * P, 0, 1), undefined, 'ERR_OUT_OF_RANGE', RangeError);
     expectArgumentError(() => mmap.advise(ours, -P, P, 1), undefined, 'ERR_OUT_OF_RANGE', RangeError);
     expectArgumentError(() => mmap.advise(ours.subarray(0, P), 0, 2 * P, 1), undefined, 'ERR_OUT_OF_RANGE', RangeError);
-    expectArgumentError(() => mmap.advise(ours, 100 /* MADV_HWPOISON */), undefined, 'ERR_INVALID_ARG_VALUE', TypeError);
+    expectArgumentError(
+      () => mmap.advise(ours, 100 /* MADV_HWPOISON */),
+      undefined,
+      'ERR_INVALID_ARG_VALUE',
+      TypeError,
+    );
     expectArgumentError(() => mmap.advise(ours, -1), undefined, 'ERR_OUT_OF_RANGE', RangeError);
   });
 });
@@ -387,16 +506,38 @@ compare('incore', () => {
   it('an unaligned view: EINVAL, as in mmap-io', () => {
     const ours = mmap.map(2 * P, RW, mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS, -1);
     const theirs = oracle.map(2 * P, RW, mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS, -1);
-    expectSameSystemError(() => mmap.incore(ours.subarray(1)), () => oracle.incore(theirs.subarray(1)), 'EINVAL', 22, 'mincore', 'mincore() failed');
+    expectSameSystemError(
+      () => mmap.incore(ours.subarray(1)),
+      () => oracle.incore(theirs.subarray(1)),
+      'EINVAL',
+      22,
+      'mincore',
+      'mincore() failed',
+    );
   });
 
   it('wrong argument count or types', () => {
     const ours = mmap.map(P, RW, mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS, -1);
     const theirs = oracle.map(P, RW, mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS, -1);
     const incore = mmap.incore as (...a: unknown[]) => unknown;
-    expectArgumentError(() => incore(), () => oracle.incore(), 'ERR_MISSING_ARGS', TypeError);
-    expectArgumentError(() => incore(ours, 1), () => oracle.incore(theirs, 1), 'ERR_TOO_MANY_ARGS', TypeError);
-    expectArgumentError(() => incore(5), () => oracle.incore(5), 'ERR_INVALID_ARG_TYPE', TypeError);
+    expectArgumentError(
+      () => incore(),
+      () => oracle.incore(),
+      'ERR_MISSING_ARGS',
+      TypeError,
+    );
+    expectArgumentError(
+      () => incore(ours, 1),
+      () => oracle.incore(theirs, 1),
+      'ERR_TOO_MANY_ARGS',
+      TypeError,
+    );
+    expectArgumentError(
+      () => incore(5),
+      () => oracle.incore(5),
+      'ERR_INVALID_ARG_TYPE',
+      TypeError,
+    );
     expectArgumentError(() => incore(Buffer.alloc(P)), undefined, 'ERR_INVALID_ARG_VALUE', TypeError);
   });
 });
@@ -443,14 +584,36 @@ compare('sync', () => {
   });
 
   it('an unaligned start: EINVAL, as in mmap-io', () => {
-    expectSameSystemError(() => mmap.sync(ours, 1, 10), () => oracle.sync(theirs, 1, 10), 'EINVAL', 22, 'msync', 'msync() failed');
+    expectSameSystemError(
+      () => mmap.sync(ours, 1, 10),
+      () => oracle.sync(theirs, 1, 10),
+      'EINVAL',
+      22,
+      'msync',
+      'msync() failed',
+    );
   });
 
   it('not a buffer: ERR_INVALID_ARG_TYPE (mmap-io: Error or TypeError)', () => {
     const sync = mmap.sync as (...a: unknown[]) => unknown;
-    expectArgumentError(() => sync('x'), () => oracle.sync('x'), 'ERR_INVALID_ARG_TYPE', TypeError);
-    expectArgumentError(() => sync(undefined), () => oracle.sync(undefined), 'ERR_INVALID_ARG_TYPE', TypeError);
-    expectArgumentError(() => sync(5, 0, 10), () => oracle.sync(5, 0, 10), 'ERR_INVALID_ARG_TYPE', TypeError);
+    expectArgumentError(
+      () => sync('x'),
+      () => oracle.sync('x'),
+      'ERR_INVALID_ARG_TYPE',
+      TypeError,
+    );
+    expectArgumentError(
+      () => sync(undefined),
+      () => oracle.sync(undefined),
+      'ERR_INVALID_ARG_TYPE',
+      TypeError,
+    );
+    expectArgumentError(
+      () => sync(5, 0, 10),
+      () => oracle.sync(5, 0, 10),
+      'ERR_INVALID_ARG_TYPE',
+      TypeError,
+    );
     expectArgumentError(() => sync({}), undefined, 'ERR_INVALID_ARG_TYPE', TypeError);
   });
 
@@ -493,7 +656,12 @@ describe('unmap (not in mmap-io)', () => {
   it('after unmap, advise, incore and sync throw ERR_MAPPING_CLOSED', () => {
     const buffer = mmap.map(P, RW, mmap.MAP_SHARED | mmap.MAP_ANONYMOUS, -1);
     mmap.unmap(buffer);
-    for (const call of [() => mmap.advise(buffer, 1), () => mmap.incore(buffer), () => mmap.sync(buffer), () => mmap.sync(buffer, true)])
+    for (const call of [
+      () => mmap.advise(buffer, 1),
+      () => mmap.incore(buffer),
+      () => mmap.sync(buffer),
+      () => mmap.sync(buffer, true),
+    ])
       expect(thrown(call).code).toBe('ERR_MAPPING_CLOSED');
   });
 

@@ -111,7 +111,12 @@ describe('exportRecords to Parquet, read by DuckDB', () => {
     const out = tmp('readings.parquet');
     // Small chunks: many row groups, so streaming across chunk boundaries is what is tested.
     const progress: number[] = [];
-    const result = await exportRecords(path, { to: 'parquet', out, chunkRecords: 700, onProgress: (w) => progress.push(w) });
+    const result = await exportRecords(path, {
+      to: 'parquet',
+      out,
+      chunkRecords: 700,
+      onProgress: (w) => progress.push(w),
+    });
     expect(result).toEqual({ out, records: N });
     expect(progress).toEqual([700, 1400, 2100, 2500]);
     const want = expected();
@@ -119,8 +124,16 @@ describe('exportRecords to Parquet, read by DuckDB', () => {
     const [totals] = await query(
       `select count(*) as n, sum(big) as big, sum(id) as id, sum(mid) as mid, count(*) filter (where ok) as trues from ${file}`,
     );
-    expect(totals).toEqual({ n: BigInt(want.count), big: want.sumBig, id: want.sumId, mid: BigInt(want.sumMid), trues: BigInt(want.trues) });
-    const groups = await query(`select "group", count(*) as count, sum(value) as sum from ${file} group by "group" order by "group"`);
+    expect(totals).toEqual({
+      n: BigInt(want.count),
+      big: want.sumBig,
+      id: want.sumId,
+      mid: BigInt(want.sumMid),
+      trues: BigInt(want.trues),
+    });
+    const groups = await query(
+      `select "group", count(*) as count, sum(value) as sum from ${file} group by "group" order by "group"`,
+    );
     expect(groups).toEqual(want.byGroup.map((g) => ({ group: g.group, count: BigInt(g.count), sum: g.sum })));
     const [row] = await query(
       `select name, small, huge, raw, samples, "at.x" as x, "at.y" as y, either from ${file} where name = 'r1234'`,
@@ -154,7 +167,9 @@ describe('exportRecords to CSV and JSON Lines', () => {
     const file = `read_csv('${out}', header = true)`;
     const [totals] = await query(`select count(*) as n, sum(big) as big, sum(mid) as mid from ${file}`);
     expect(totals).toEqual({ n: BigInt(want.count), big: want.sumBig, mid: BigInt(want.sumMid) });
-    const groups = await query(`select "group", count(*) as count, sum(value) as sum from ${file} group by "group" order by "group"`);
+    const groups = await query(
+      `select "group", count(*) as count, sum(value) as sum from ${file} group by "group" order by "group"`,
+    );
     expect(groups).toEqual(want.byGroup.map((g) => ({ group: BigInt(g.group), count: BigInt(g.count), sum: g.sum })));
     const header = readFileSync(out, 'utf8').split('\n', 1)[0];
     expect(header).toBe('name,group,small,mid,big,id,huge,value,ok,raw,samples,at.x,at.y,either');
@@ -168,9 +183,17 @@ describe('exportRecords to CSV and JSON Lines', () => {
     expect(lines).toHaveLength(3);
     const first = JSON.parse(lines[2]!);
     const r = readingAt(2);
-    expect(first).toMatchObject({ name: r.name, id: r.id.toString(), huge: r.huge.toString(), at: r.at, samples: r.samples });
+    expect(first).toMatchObject({
+      name: r.name,
+      id: r.id.toString(),
+      huge: r.huge.toString(),
+      at: r.at,
+      samples: r.samples,
+    });
     expect(Buffer.from(first.raw, 'base64').equals(Buffer.from(r.raw))).toBe(true);
-    const [totals] = await query(`select count(*) as n, sum(id::hugeint) as id from read_json('${out}', format = 'newline_delimited')`);
+    const [totals] = await query(
+      `select count(*) as n, sum(id::hugeint) as id from read_json('${out}', format = 'newline_delimited')`,
+    );
     expect(totals).toEqual({ n: 3n, id: [0, 1, 2].reduce((s, i) => s + readingAt(i).id, 0n) });
   });
 });
@@ -179,10 +202,18 @@ describe('exportRecords: bad input changes nothing', () => {
   it('rejects bad options with codes before opening anything', async () => {
     const path = recordFile(1);
     const out = tmp('never.csv');
-    await expect(exportRecords(path, { to: 'xml' as never, out })).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_VALUE' });
-    await expect(exportRecords(path, { to: 'csv', out: 5 as never })).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_TYPE' });
-    await expect(exportRecords(path, { to: 'csv', out, chunkRecords: 0 })).rejects.toMatchObject({ code: 'ERR_OUT_OF_RANGE' });
-    await expect(exportRecords(path, { to: 'csv', out: path })).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_VALUE' });
+    await expect(exportRecords(path, { to: 'xml' as never, out })).rejects.toMatchObject({
+      code: 'ERR_INVALID_ARG_VALUE',
+    });
+    await expect(exportRecords(path, { to: 'csv', out: 5 as never })).rejects.toMatchObject({
+      code: 'ERR_INVALID_ARG_TYPE',
+    });
+    await expect(exportRecords(path, { to: 'csv', out, chunkRecords: 0 })).rejects.toMatchObject({
+      code: 'ERR_OUT_OF_RANGE',
+    });
+    await expect(exportRecords(path, { to: 'csv', out: path })).rejects.toMatchObject({
+      code: 'ERR_INVALID_ARG_VALUE',
+    });
     await expect(exportRecords(123 as never, { to: 'csv' })).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_TYPE' });
     expect(existsSync(out)).toBe(false);
   });
@@ -192,7 +223,9 @@ describe('exportRecords: bad input changes nothing', () => {
     writeFileSync(notRecords, Buffer.alloc(4096, 1));
     const out = tmp('kept.csv');
     writeFileSync(out, 'keep me\n');
-    await expect(exportRecords(notRecords, { to: 'csv', out })).rejects.toMatchObject({ code: 'ERR_RECORD_FILE_MISMATCH' });
+    await expect(exportRecords(notRecords, { to: 'csv', out })).rejects.toMatchObject({
+      code: 'ERR_RECORD_FILE_MISMATCH',
+    });
     await expect(exportRecords(tmp('missing.db'), { to: 'csv', out })).rejects.toMatchObject({ code: 'ENOENT' });
     expect(readFileSync(out, 'utf8')).toBe('keep me\n');
     expect(readdirSync(tmp('.')).filter((f) => f.endsWith('.partial'))).toEqual([]);
@@ -233,7 +266,10 @@ describe('memmap export (the CLI)', () => {
 
   it('bad usage exits 2 with the reason; a file that is not a record file exits 1 with its code', async () => {
     const usage = await runFile(cli, ['export', recordFile(1), '--to', 'xml']);
-    expect([usage.code, usage.stderr]).toEqual([2, expect.stringContaining("--to must be parquet, csv or jsonl (got 'xml')")]);
+    expect([usage.code, usage.stderr]).toEqual([
+      2,
+      expect.stringContaining("--to must be parquet, csv or jsonl (got 'xml')"),
+    ]);
     const plain = tmp('plain-cli.bin');
     writeFileSync(plain, 'not records');
     const refused = await runFile(cli, ['export', plain, '--to', 'csv']);

@@ -81,7 +81,6 @@ export function stageForUser(childScript: string, uid: number, gid: number = uid
       target: 'node20',
       external: ['node-gyp-build'],
       logLevel: 'silent', // errors are thrown, and reported as the reason
-
     });
     mkdirSync(join(dir, 'build', 'Release'), { recursive: true });
     copyFileSync(addon, join(dir, 'build', 'Release', 'memmap.node'));

@@ -49,11 +49,19 @@ describe('FuzzChecks', () => {
       checks.count(name);
     }
     const coded = Object.assign(new Error('no'), { code: 'ERR_X' });
-    expect(checks.expectCode('ERR_X', 'call', () => { throw coded; })).toBeUndefined();
+    expect(
+      checks.expectCode('ERR_X', 'call', () => {
+        throw coded;
+      }),
+    ).toBeUndefined();
     expect(checks.codes).toEqual({ ERR_X: 1 });
     expect(checks.expectCode(undefined, 'call', () => 5)).toBe(5);
     expect(() => checks.expectCode('ERR_X', 'call', () => 5)).toThrow(Mismatch);
-    expect(() => checks.expectCode('ERR_X', 'call', () => { throw new Error('uncoded'); })).toThrow(/without a code/);
+    expect(() =>
+      checks.expectCode('ERR_X', 'call', () => {
+        throw new Error('uncoded');
+      }),
+    ).toThrow(/without a code/);
     const error = (() => {
       try {
         checks.check(false, 'model differs');

@@ -118,7 +118,17 @@ describe('C ABI oracle (cc on this machine)', () => {
     for (const check of checks) source += `  printf("%zu\\n", (size_t)(${check.expression}));\n`;
     source += '  return 0;\n}\n';
     writeFileSync(join(dir, 'abi.c'), source);
-    execFileSync('cc', ['-std=gnu11', '-O0', '-Wall', '-Werror', '-Wno-scalar-storage-order', '-Wno-packed-not-aligned', '-o', join(dir, 'abi'), join(dir, 'abi.c')]);
+    execFileSync('cc', [
+      '-std=gnu11',
+      '-O0',
+      '-Wall',
+      '-Werror',
+      '-Wno-scalar-storage-order',
+      '-Wno-packed-not-aligned',
+      '-o',
+      join(dir, 'abi'),
+      join(dir, 'abi.c'),
+    ]);
     output = execFileSync(join(dir, 'abi'), { encoding: 'utf8' }).trim().split('\n').map(Number);
   });
 
@@ -137,8 +147,27 @@ describe('C ABI oracle (cc on this machine)', () => {
     };
     records.forEach(walk);
     expect([...kinds].sort()).toEqual(
-      ['aligned', 'array', 'big-endian', 'bool', 'bytes', 'char', 'float32', 'float64', 'int16', 'int32', 'int64', 'int8',
-        'packed', 'struct', 'uint16', 'uint32', 'uint64', 'uint8', 'union'].sort(),
+      [
+        'aligned',
+        'array',
+        'big-endian',
+        'bool',
+        'bytes',
+        'char',
+        'float32',
+        'float64',
+        'int16',
+        'int32',
+        'int64',
+        'int8',
+        'packed',
+        'struct',
+        'uint16',
+        'uint32',
+        'uint64',
+        'uint8',
+        'union',
+      ].sort(),
     );
     expect(checks.length).toBeGreaterThan(3000);
   });

@@ -106,7 +106,9 @@ function cStatements(k: number, check: boolean): string {
   const v = valuesOf(k);
   const lines: string[] = [];
   const scalar = (member: string, literal: string) =>
-    lines.push(check ? `if (r[${k}].${member} != ${literal}) bad("${member}", ${k});` : `r[${k}].${member} = ${literal};`);
+    lines.push(
+      check ? `if (r[${k}].${member} != ${literal}) bad("${member}", ${k});` : `r[${k}].${member} = ${literal};`,
+    );
   const raw = (member: string, bytesOf: Uint8Array) => {
     const literal = `"${[...bytesOf].map((b) => `\\x${b.toString(16).padStart(2, '0')}`).join('')}"`;
     lines.push(
@@ -173,12 +175,23 @@ static void bad(const char *member, int k) { fprintf(stderr, "record %d: %s diff
   source += `int main(int argc, char **argv) {
   if (argc != 4) return 2;
   int write = strcmp(argv[1], "write") == 0;
-${Object.keys(variants).map((name) => `  RUN(${name})`).join('\n')}
+${Object.keys(variants)
+  .map((name) => `  RUN(${name})`)
+  .join('\n')}
   return 2;
 }
 `;
   writeFileSync(join(dir, 'roundtrip.c'), source);
-  execFileSync('cc', ['-std=gnu11', '-O1', '-Wall', '-Werror', '-Wno-scalar-storage-order', '-o', program, join(dir, 'roundtrip.c')]);
+  execFileSync('cc', [
+    '-std=gnu11',
+    '-O1',
+    '-Wall',
+    '-Werror',
+    '-Wno-scalar-storage-order',
+    '-o',
+    program,
+    join(dir, 'roundtrip.c'),
+  ]);
 });
 
 describe.each(Object.entries(variants))('round trip with C: %s', (name, type) => {

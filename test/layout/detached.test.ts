@@ -9,7 +9,14 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { MappedFile } from '../../src/mapped-file.js';
 import { array, bytes, char, int32, int64, struct } from '../../src/layout/index.js';
 
-const Record = struct({ name: char(4), age: int32, big: int64, raw: bytes(2), list: array(int32, 2), inner: struct({ x: int32 }) });
+const Record = struct({
+  name: char(4),
+  age: int32,
+  big: int64,
+  raw: bytes(2),
+  list: array(int32, 2),
+  inner: struct({ x: int32 }),
+});
 const value = { name: 'ann', age: 1, big: 2n, raw: new Uint8Array([1, 2]), list: [3, 4], inner: { x: 5 } };
 
 function code(fn: () => unknown): string | undefined {

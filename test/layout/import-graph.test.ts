@@ -25,7 +25,10 @@ export function runtimeImports(file: string): string[] {
 }
 
 /** The first cycle found among `files`, as a list of paths, or undefined. */
-export function findCycle(files: string[], importsOf: (file: string) => string[] = runtimeImports): string[] | undefined {
+export function findCycle(
+  files: string[],
+  importsOf: (file: string) => string[] = runtimeImports,
+): string[] | undefined {
   const state = new Map<string, 'visiting' | 'done'>();
   const stack: string[] = [];
   const visit = (file: string): string[] | undefined => {

@@ -3,7 +3,23 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { array, bool, bytes, char, float32, float64, fromSchema, int8, int32, int64, schemaHash, struct, toSchema, uint16, union } from '../../src/layout/index.js';
+import {
+  array,
+  bool,
+  bytes,
+  char,
+  float32,
+  float64,
+  fromSchema,
+  int8,
+  int32,
+  int64,
+  schemaHash,
+  struct,
+  toSchema,
+  uint16,
+  union,
+} from '../../src/layout/index.js';
 import { hostEndian } from '../../src/layout/field.js';
 
 const Student = struct({ name: char(4), age: int32 });
@@ -85,7 +101,9 @@ describe('schema JSON and hash', () => {
     expect(code(() => fromSchema(JSON.stringify('int32')))).toBe('ERR_INVALID_ARG_VALUE');
     expect(code(() => fromSchema({ ...Student.toJSON(), kind: 'class' } as never))).toBe('ERR_INVALID_ARG_VALUE');
     expect(code(() => fromSchema({ ...Student.toJSON(), fields: 'x' } as never))).toBe('ERR_INVALID_ARG_TYPE');
-    expect(code(() => fromSchema({ ...Student.toJSON(), fields: [{ name: 'a', offset: 0, type: 'int33' }] } as never))).toBe('ERR_INVALID_ARG_VALUE');
+    expect(
+      code(() => fromSchema({ ...Student.toJSON(), fields: [{ name: 'a', offset: 0, type: 'int33' }] } as never)),
+    ).toBe('ERR_INVALID_ARG_VALUE');
     expect(code(() => fromSchema(null as never))).toBe('ERR_INVALID_ARG_TYPE');
     expect(code(() => fromSchema('{not json'))).toBe('ERR_INVALID_ARG_VALUE');
   });
@@ -131,9 +149,30 @@ const hasNumpy = (() => {
 
 describe.skipIf(!hasNumpy)('numpy dtype (checked with numpy itself)', () => {
   it('gives numpy the same itemsize and offsets, and numpy reads what Node wrote', () => {
-    const Row = struct({ name: char(4), age: int32, big: int64, grid: array(array(uint16, 2), 3), pos: struct({ x: float64 }), ok: bool }, { endian: 'big' });
+    const Row = struct(
+      {
+        name: char(4),
+        age: int32,
+        big: int64,
+        grid: array(array(uint16, 2), 3),
+        pos: struct({ x: float64 }),
+        ok: bool,
+      },
+      { endian: 'big' },
+    );
     const rows = Row.array(Buffer.alloc(Row.size * 2));
-    rows.set(1, { name: 'zoe', age: -7, big: 2n ** 40n, grid: [[1, 2], [3, 4], [5, 6]], pos: { x: 0.25 }, ok: true });
+    rows.set(1, {
+      name: 'zoe',
+      age: -7,
+      big: 2n ** 40n,
+      grid: [
+        [1, 2],
+        [3, 4],
+        [5, 6],
+      ],
+      pos: { x: 0.25 },
+      ok: true,
+    });
     const path = join(dir, 'rows.bin');
     writeFileSync(path, new Uint8Array(rows.byteLength).fill(0));
     const buf = Buffer.alloc(rows.byteLength);
@@ -154,7 +193,11 @@ print(json.dumps({'itemsize': dt.itemsize, 'offsets': [dt.fields[n][1] for n in 
       name: 'zoe',
       age: -7,
       big: String(2n ** 40n),
-      grid: [[1, 2], [3, 4], [5, 6]],
+      grid: [
+        [1, 2],
+        [3, 4],
+        [5, 6],
+      ],
       x: 0.25,
       ok: true,
     });
@@ -162,7 +205,11 @@ print(json.dumps({'itemsize': dt.itemsize, 'offsets': [dt.fields[n][1] for n in 
 
   it('describes unions and bytes', () => {
     const U = struct({ u: union({ a: int32, b: char(6) }), raw: bytes(3) });
-    const out = execFileSync('python3', ['-c', `import numpy as np; d = np.dtype(${U.toDtype()}); print(d.itemsize, d['u'].itemsize, d['raw'].shape)`], { encoding: 'utf8' });
+    const out = execFileSync(
+      'python3',
+      ['-c', `import numpy as np; d = np.dtype(${U.toDtype()}); print(d.itemsize, d['u'].itemsize, d['raw'].shape)`],
+      { encoding: 'utf8' },
+    );
     expect(out.trim()).toBe(`${U.size} 8 (3,)`);
   });
 });

@@ -45,7 +45,11 @@ describe('the located-source cache', () => {
     Pair.write(bytes, 0, { a: 1, b: 2 });
     expect(Pair.read(bytes, 0)).toEqual({ a: 1, b: 2 }); // now remembered
     detach(buffer);
-    for (const call of [() => Pair.read(bytes, 0), () => Pair.write(bytes, 0, { a: 1, b: 2 }), () => Pair.view(bytes, 0)])
+    for (const call of [
+      () => Pair.read(bytes, 0),
+      () => Pair.write(bytes, 0, { a: 1, b: 2 }),
+      () => Pair.view(bytes, 0),
+    ])
       expect(call).toThrow(expect.objectContaining({ code: 'ERR_DETACHED_BUFFER' }));
   });
 });

@@ -1,5 +1,20 @@
 import { describe, expect, it } from 'vitest';
-import { array, bool, char, float32, float64, int16, int32, int64, int8, struct, uint16, uint32, uint64, uint8 } from '../../src/layout/index.js';
+import {
+  array,
+  bool,
+  char,
+  float32,
+  float64,
+  int16,
+  int32,
+  int64,
+  int8,
+  struct,
+  uint16,
+  uint32,
+  uint64,
+  uint8,
+} from '../../src/layout/index.js';
 
 const Student = struct({ name: char(4), age: int32 });
 
@@ -35,8 +50,7 @@ describe('StructArray', () => {
 
   it('throws RangeError for out-of-range indexes', () => {
     const { students } = filled(3);
-    for (const index of [-1, 3, 1.5, NaN, 2 ** 32])
-      expect(code(() => students.get(index))).toBe('ERR_OUT_OF_RANGE');
+    for (const index of [-1, 3, 1.5, NaN, 2 ** 32]) expect(code(() => students.get(index))).toBe('ERR_OUT_OF_RANGE');
     expect(code(() => students.set(3, { name: '', age: 0 }))).toBe('ERR_OUT_OF_RANGE');
     expect(code(() => students.at(3))).toBe('ERR_OUT_OF_RANGE');
     expect(code(() => students.at(-4))).toBe('ERR_OUT_OF_RANGE');
@@ -99,13 +113,44 @@ describe('StructArray', () => {
 
   it('copies a scalar column into a typed array, in the record byte order', () => {
     const Row = struct({
-      a: int8, b: uint8, c: int16, d: uint16, e: int32, f: uint32, g: int64, h: uint64, i: float32, j: float64, k: bool, s: char(3),
+      a: int8,
+      b: uint8,
+      c: int16,
+      d: uint16,
+      e: int32,
+      f: uint32,
+      g: int64,
+      h: uint64,
+      i: float32,
+      j: float64,
+      k: bool,
+      s: char(3),
     });
     for (const endian of ['little', 'big'] as const) {
-      const R = struct(Row.fields.reduce((shape, f) => ({ ...shape, [f.name]: f.type }), {}) as typeof Row extends { '~shape'?: infer S } ? NonNullable<S> : never, { endian });
+      const R = struct(
+        Row.fields.reduce((shape, f) => ({ ...shape, [f.name]: f.type }), {}) as typeof Row extends {
+          '~shape'?: infer S;
+        }
+          ? NonNullable<S>
+          : never,
+        { endian },
+      );
       const rows = R.array(Buffer.alloc(R.size * 3));
       for (let n = 0; n < 3; n++)
-        rows.set(n, { a: -n, b: n, c: -300 * n, d: 300 * n, e: -1e6 * n, f: 3e9 - n, g: -BigInt(n), h: 2n ** 63n + BigInt(n), i: n + 0.5, j: n / 3, k: n === 1, s: 'x' });
+        rows.set(n, {
+          a: -n,
+          b: n,
+          c: -300 * n,
+          d: 300 * n,
+          e: -1e6 * n,
+          f: 3e9 - n,
+          g: -BigInt(n),
+          h: 2n ** 63n + BigInt(n),
+          i: n + 0.5,
+          j: n / 3,
+          k: n === 1,
+          s: 'x',
+        });
       expect(rows.column('a')).toEqual(new Int8Array([0, -1, -2]));
       expect(rows.column('b')).toEqual(new Uint8Array([0, 1, 2]));
       expect(rows.column('c')).toEqual(new Int16Array([0, -300, -600]));
@@ -132,7 +177,13 @@ describe('StructArray', () => {
     const view = Class.view(buf);
     view.pupils.set(1, { name: 'zoe', age: 9 });
     view.pupils.at(0).age = 8;
-    expect(Class.read(buf)).toEqual({ room: 0, pupils: [{ name: '', age: 8 }, { name: 'zoe', age: 9 }] });
+    expect(Class.read(buf)).toEqual({
+      room: 0,
+      pupils: [
+        { name: '', age: 8 },
+        { name: 'zoe', age: 9 },
+      ],
+    });
     expect(view.pupils.column('age')).toEqual(new Int32Array([8, 9]));
   });
 });

@@ -258,7 +258,10 @@ describe('read and write', () => {
     B.write(buf, 0, { flag: false, f: 0.1 });
     expect(buf[0]).toBe(0);
     expect(B.read(buf).f).toBe(Math.fround(0.1));
-    const Big = struct({ a: uint16, b: int32, c: struct({ d: uint32 }), e: struct({ f: uint16 }, { endian: 'little' }) }, { endian: 'big' });
+    const Big = struct(
+      { a: uint16, b: int32, c: struct({ d: uint32 }), e: struct({ f: uint16 }, { endian: 'little' }) },
+      { endian: 'big' },
+    );
     const big = Buffer.alloc(Big.size);
     Big.write(big, 0, { a: 0x0102, b: -2, c: { d: 0x0a0b0c0d }, e: { f: 0x0102 } });
     expect([...big]).toEqual([1, 2, 0, 0, 0xff, 0xff, 0xff, 0xfe, 0x0a, 0x0b, 0x0c, 0x0d, 2, 1, 0, 0]);
@@ -283,14 +286,24 @@ describe('live views', () => {
   });
 
   it('gives nested records, arrays and bytes as live views; checks assignments', () => {
-    const R = struct({ pos: struct({ x: int16, y: int16 }), scores: array(uint8, 3), raw: bytes(2), tags: array(char(2), 2) });
+    const R = struct({
+      pos: struct({ x: int16, y: int16 }),
+      scores: array(uint8, 3),
+      raw: bytes(2),
+      tags: array(char(2), 2),
+    });
     const buf = Buffer.alloc(R.size);
     const view = R.view(buf);
     view.pos.x = -5;
     view.scores.set(2, 200);
     view.raw[1] = 9;
     view.tags.set(1, 'hi');
-    expect(R.read(buf)).toEqual({ pos: { x: -5, y: 0 }, scores: [0, 0, 200], raw: new Uint8Array([0, 9]), tags: ['', 'hi'] });
+    expect(R.read(buf)).toEqual({
+      pos: { x: -5, y: 0 },
+      scores: [0, 0, 200],
+      raw: new Uint8Array([0, 9]),
+      tags: ['', 'hi'],
+    });
     expect(view.scores.at(-1)).toBe(200);
     expectCode(() => (view.pos.x = 40000), 'ERR_OUT_OF_RANGE', RangeError);
     expectCode(() => view.scores.set(0, -1), 'ERR_OUT_OF_RANGE', RangeError);

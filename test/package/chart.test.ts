@@ -54,12 +54,27 @@ describe('bench chart', () => {
   });
 
   it('colours memmap and its peers differently', () => {
-    for (const name of ['memmap StructArray.get', 'students.at(i).age += 1', 'RecordFile get ×1e6', 'memmap/mmap-io: map', 'Segment attach']) {
+    for (const name of [
+      'memmap StructArray.get',
+      'students.at(i).age += 1',
+      'RecordFile get ×1e6',
+      'memmap/mmap-io: map',
+      'Segment attach',
+    ]) {
       expect(isMemmapRow(name), name).toBe(true);
     }
-    for (const name of ['restructure decode', 'hand-written DataView', 'lmdb get ×1e6', 'better-sqlite3 insert', 'fs.readSync(out)',
-      'fs.readFileSync', '@riaskov/mmap-io: openSync + map', 'C memcpy into the mapping', 'C pthread robust mutex lock+unlock',
-      'JS array of objects']) {
+    for (const name of [
+      'restructure decode',
+      'hand-written DataView',
+      'lmdb get ×1e6',
+      'better-sqlite3 insert',
+      'fs.readSync(out)',
+      'fs.readFileSync',
+      '@riaskov/mmap-io: openSync + map',
+      'C memcpy into the mapping',
+      'C pthread robust mutex lock+unlock',
+      'JS array of objects',
+    ]) {
       expect(isMemmapRow(name), name).toBe(false);
     }
     expect(svg).toContain('#2563eb');

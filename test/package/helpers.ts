@@ -11,12 +11,7 @@ import { fileURLToPath } from 'node:url';
 export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
 // Commands run through test/helpers/child.ts, the one launcher every test shares (`run` is its runCommand).
-export {
-  cleanEnv,
-  describeResult,
-  runCommand as run,
-  type CommandResult,
-} from '../helpers/child.js';
+export { cleanEnv, describeResult, runCommand as run, type CommandResult } from '../helpers/child.js';
 
 /** Top-level names never copied when staging: installed, built or generated, not sources. */
 const NOT_SOURCES = new Set(['node_modules', '.git', 'build', 'dist', 'prebuilds', 'tmp']);

@@ -54,7 +54,10 @@ describe('the npm tarball, installed into a fresh project', () => {
     if (pack.status !== 0) throw new Error(describeResult('npm pack', pack));
     packed = parsePackOutput(pack.stdout);
 
-    writeFileSync(project('package.json'), JSON.stringify({ name: 'consumer', version: '1.0.0', private: true }, null, 2));
+    writeFileSync(
+      project('package.json'),
+      JSON.stringify({ name: 'consumer', version: '1.0.0', private: true }, null, 2),
+    );
     const install = run(
       'npm',
       ['install', packs(packed.filename), '--no-audit', '--no-fund', '--prefer-offline', '--no-package-lock'],
@@ -193,7 +196,10 @@ describe('the npm tarball, installed into a fresh project', () => {
     it('runs the README quick start as written', () => {
       mkdirSync(project('quick-start'));
       symlinkSync(join(REPO, 'node_modules/tsx'), project('node_modules/tsx'), 'dir');
-      writeFileSync(project('quick-start/package.json'), JSON.stringify({ name: 'quick-start', private: true, type: 'module' }));
+      writeFileSync(
+        project('quick-start/package.json'),
+        JSON.stringify({ name: 'quick-start', private: true, type: 'module' }),
+      );
       writeFileSync(project('quick-start/quick-start.mts'), quickStart());
       const result = run(process.execPath, ['--import', 'tsx', 'quick-start.mts'], { cwd: project('quick-start') });
       expect(result.status, describeResult('quick start', result)).toBe(0);
@@ -311,23 +317,31 @@ describe('the npm tarball, installed into a fresh project', () => {
       expect(result.status, describeResult(`tsc -p tsconfig.${name}.json`, result)).toBe(0);
     }
 
-    it('with module/moduleResolution node16, from an ES module (.mts) and a CommonJS module (.cts)', () => {
-      mkdirSync(project('types-node16'));
-      writeFileSync(project('types-node16/consumer.mts'), consumer);
-      writeFileSync(project('types-node16/consumer.cts'), consumer);
-      typeCheck('node16', {
-        compilerOptions: compilerOptions({ module: 'node16', moduleResolution: 'node16' }),
-        files: ['types-node16/consumer.mts', 'types-node16/consumer.cts'],
-      });
-    }, SLOW);
+    it(
+      'with module/moduleResolution node16, from an ES module (.mts) and a CommonJS module (.cts)',
+      () => {
+        mkdirSync(project('types-node16'));
+        writeFileSync(project('types-node16/consumer.mts'), consumer);
+        writeFileSync(project('types-node16/consumer.cts'), consumer);
+        typeCheck('node16', {
+          compilerOptions: compilerOptions({ module: 'node16', moduleResolution: 'node16' }),
+          files: ['types-node16/consumer.mts', 'types-node16/consumer.cts'],
+        });
+      },
+      SLOW,
+    );
 
-    it('with moduleResolution bundler', () => {
-      mkdirSync(project('types-bundler'));
-      writeFileSync(project('types-bundler/consumer.ts'), consumer);
-      typeCheck('bundler', {
-        compilerOptions: compilerOptions({ module: 'esnext', moduleResolution: 'bundler' }),
-        files: ['types-bundler/consumer.ts'],
-      });
-    }, SLOW);
+    it(
+      'with moduleResolution bundler',
+      () => {
+        mkdirSync(project('types-bundler'));
+        writeFileSync(project('types-bundler/consumer.ts'), consumer);
+        typeCheck('bundler', {
+          compilerOptions: compilerOptions({ module: 'esnext', moduleResolution: 'bundler' }),
+          files: ['types-bundler/consumer.ts'],
+        });
+      },
+      SLOW,
+    );
   });
 });

@@ -1,6 +1,21 @@
 /** Bulk operations on a RecordFile: pushMany over any iterable, columns as typed arrays, toArray. */
 import { describe, expect, it } from 'vitest';
-import { bool, bytes, char, float32, float64, int16, int64, int8, RecordFile, struct, uint16, uint32, uint64, uint8 } from '../../src/index.js';
+import {
+  bool,
+  bytes,
+  char,
+  float32,
+  float64,
+  int16,
+  int64,
+  int8,
+  RecordFile,
+  struct,
+  uint16,
+  uint32,
+  uint64,
+  uint8,
+} from '../../src/index.js';
 import { useTempDir } from '../helpers/temp.js';
 import { Student, studentAt } from './fixtures/student.mts';
 
@@ -41,7 +56,9 @@ describe('pushMany', () => {
       expect(() => db.pushMany(bad as never)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }));
     expect(db.length).toBe(0);
     using reader = RecordFile.open(path, Student, { mode: 'r' });
-    expect(() => reader.pushMany([studentAt(0)])).toThrow(expect.objectContaining({ code: 'ERR_RECORD_FILE_READ_ONLY' }));
+    expect(() => reader.pushMany([studentAt(0)])).toThrow(
+      expect.objectContaining({ code: 'ERR_RECORD_FILE_READ_ONLY' }),
+    );
   });
 
   it('counts toward everyWrites like push', () => {

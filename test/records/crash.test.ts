@@ -24,9 +24,15 @@ function seeded(seed: number): () => number {
 }
 
 /** Starts the writer, waits for "ready", lets it run `delayMs`, SIGKILLs it; returns the last flushed count it printed. */
-function runAndKill(path: string, seed: number, delayMs: number): Promise<{ flushed: number; signal: string | null; stderr: string }> {
+function runAndKill(
+  path: string,
+  seed: number,
+  delayMs: number,
+): Promise<{ flushed: number; signal: string | null; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', writer, path, String(seed)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', writer, path, String(seed)], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     let stderr = '';
     let flushed = 0;
@@ -73,7 +79,8 @@ describe('crash consistency under SIGKILL', () => {
           expect.fail(`round ${round}: record ${i} of ${db.length} is ${JSON.stringify(record)}`);
       }
       mustHave = db.length;
-      if (process.env.MEMMAP_CRASH_LOG) console.log(`round ${round}: delay ${delay} ms, flushed ${flushed}, length ${db.length}`);
+      if (process.env.MEMMAP_CRASH_LOG)
+        console.log(`round ${round}: delay ${delay} ms, flushed ${flushed}, length ${db.length}`);
     }
     expect(mustHave).toBeGreaterThan(0);
   });

@@ -141,7 +141,7 @@ describe('a C program reads and appends to a record file', () => {
     expect(runC(binary, ['check', path, '3000', Student.hash])).toBe('checked 3000 of capacity 4000\n');
   });
 
-  it("C refuses a file whose struct differs (the schema hash check), as Node does", () => {
+  it('C refuses a file whose struct differs (the schema hash check), as Node does', () => {
     const path = tmp('other.db');
     {
       using db = RecordFile.open(path, Student);

@@ -6,7 +6,21 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { array, bool, bytes, char, float32, float64, int16, int64, RecordFile, struct, uint8, uint64, union } from '../../src/index.js';
+import {
+  array,
+  bool,
+  bytes,
+  char,
+  float32,
+  float64,
+  int16,
+  int64,
+  RecordFile,
+  struct,
+  uint8,
+  uint64,
+  union,
+} from '../../src/index.js';
 import { useTempDir } from '../helpers/temp.js';
 
 const tmp = useTempDir('memmap-records-python-');

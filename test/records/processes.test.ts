@@ -11,9 +11,14 @@ const tmp = useTempDir('memmap-procs-');
 const fixture = (name: string) => new URL(`./fixtures/${name}`, import.meta.url).pathname;
 
 /** Spawns a fixture and resolves once it printed a line starting with "ready" (with that line). */
-function start(name: string, args: string[]): Promise<{ child: ChildProcessByStdio<null, Readable, Readable>; line: string; output: () => string }> {
+function start(
+  name: string,
+  args: string[],
+): Promise<{ child: ChildProcessByStdio<null, Readable, Readable>; line: string; output: () => string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', fixture(name), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', fixture(name), ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     let err = '';
     let ready = false;
@@ -32,8 +37,12 @@ function start(name: string, args: string[]): Promise<{ child: ChildProcessByStd
   });
 }
 
-const ended = (child: { on(event: 'close', listener: (code: number | null, signal: string | null) => void): unknown }) =>
-  new Promise<{ code: number | null; signal: string | null }>((resolve) => child.on('close', (code, signal) => resolve({ code, signal })));
+const ended = (child: {
+  on(event: 'close', listener: (code: number | null, signal: string | null) => void): unknown;
+}) =>
+  new Promise<{ code: number | null; signal: string | null }>((resolve) =>
+    child.on('close', (code, signal) => resolve({ code, signal })),
+  );
 
 function thrown(fn: () => unknown): Error & { code?: string; errno?: number; syscall?: string; path?: string } {
   try {
@@ -71,7 +80,9 @@ describe('the writer lock', () => {
     const path = tmp('exclusive.db');
     const { child } = await start('holder.mts', [path]);
     try {
-      expect(thrown(() => RecordFile.open(path, Student, { shared: true, lockTimeoutMs: 50 })).code).toBe('ERR_RECORD_FILE_LOCKED');
+      expect(thrown(() => RecordFile.open(path, Student, { shared: true, lockTimeoutMs: 50 })).code).toBe(
+        'ERR_RECORD_FILE_LOCKED',
+      );
     } finally {
       child.kill('SIGKILL');
       await ended(child);

@@ -10,7 +10,9 @@ let counter = 0;
 const fresh = (name = 'f') => tmp(`${name}-${counter++}.db`);
 
 /** Runs `fn` and returns the error it throws (fails the test if it does not throw). */
-function thrown(fn: () => unknown): Error & { code?: string; field?: string; errno?: number; syscall?: string; path?: string } {
+function thrown(
+  fn: () => unknown,
+): Error & { code?: string; field?: string; errno?: number; syscall?: string; path?: string } {
   try {
     fn();
   } catch (error) {
@@ -93,7 +95,9 @@ describe('RecordFile basics', () => {
   it('a value that does not fit is rejected and not appended', () => {
     using db = RecordFile.open(fresh(), Student);
     db.push(studentAt(0));
-    expect(thrown(() => db.push(studentAt(1), { name: 'toolong', age: 1 }, studentAt(3))).code).toBe('ERR_OUT_OF_RANGE');
+    expect(thrown(() => db.push(studentAt(1), { name: 'toolong', age: 1 }, studentAt(3))).code).toBe(
+      'ERR_OUT_OF_RANGE',
+    );
     expect(db.length).toBe(2);
     expect(thrown(() => db.push({ name: 'ok', age: 'x' } as never)).code).toBe('ERR_INVALID_ARG_TYPE');
     expect(db.length).toBe(2);
@@ -167,9 +171,17 @@ describe('RecordFile arguments', () => {
     ['options', () => RecordFile.open(fresh(), Student, 'a+' as never), 'ERR_INVALID_ARG_TYPE'],
     ['mode', () => RecordFile.open(fresh(), Student, { mode: 'x' as never }), 'ERR_INVALID_ARG_VALUE'],
     ['initialCapacity 0', () => RecordFile.open(fresh(), Student, { initialCapacity: 0 }), 'ERR_OUT_OF_RANGE'],
-    ['initialCapacity type', () => RecordFile.open(fresh(), Student, { initialCapacity: '1' as never }), 'ERR_INVALID_ARG_TYPE'],
+    [
+      'initialCapacity type',
+      () => RecordFile.open(fresh(), Student, { initialCapacity: '1' as never }),
+      'ERR_INVALID_ARG_TYPE',
+    ],
     ['flush string', () => RecordFile.open(fresh(), Student, { flush: 'sometimes' as never }), 'ERR_INVALID_ARG_VALUE'],
-    ['flush both', () => RecordFile.open(fresh(), Student, { flush: { everyWrites: 1, intervalMs: 1 } as never }), 'ERR_INVALID_ARG_VALUE'],
+    [
+      'flush both',
+      () => RecordFile.open(fresh(), Student, { flush: { everyWrites: 1, intervalMs: 1 } as never }),
+      'ERR_INVALID_ARG_VALUE',
+    ],
     ['everyWrites 0', () => RecordFile.open(fresh(), Student, { flush: { everyWrites: 0 } }), 'ERR_OUT_OF_RANGE'],
     ['intervalMs 1.5', () => RecordFile.open(fresh(), Student, { flush: { intervalMs: 1.5 } }), 'ERR_OUT_OF_RANGE'],
     ['shared', () => RecordFile.open(fresh(), Student, { shared: 1 as never }), 'ERR_INVALID_ARG_TYPE'],
@@ -242,7 +254,12 @@ describe('RecordFile arguments', () => {
 
 describe('RecordFile reopen checks: rejected files are never written', () => {
   /** Asserts that opening `path` throws `code` about `field`, in every writing mode and read-only, leaving it unchanged. */
-  function rejects(path: string, layout: typeof Student | ReturnType<typeof struct>, code: string, field: string): void {
+  function rejects(
+    path: string,
+    layout: typeof Student | ReturnType<typeof struct>,
+    code: string,
+    field: string,
+  ): void {
     const before = readFileSync(path);
     for (const mode of ['a+', 'r+', 'r'] as const) {
       const error = thrown(() => RecordFile.open(path, layout as typeof Student, { mode }));
@@ -270,7 +287,12 @@ describe('RecordFile reopen checks: rejected files are never written', () => {
   });
 
   it('another byte order: ERR_RECORD_FILE_MISMATCH (schema hash, which records the byte order)', () => {
-    rejects(fileWith(3), struct({ name: char(4), age: int32 }, { endian: 'big' }), 'ERR_RECORD_FILE_MISMATCH', 'schemaHash');
+    rejects(
+      fileWith(3),
+      struct({ name: char(4), age: int32 }, { endian: 'big' }),
+      'ERR_RECORD_FILE_MISMATCH',
+      'schemaHash',
+    );
   });
 
   it('not a record file: ERR_RECORD_FILE_MISMATCH magic', () => {
@@ -280,23 +302,48 @@ describe('RecordFile reopen checks: rejected files are never written', () => {
   });
 
   it('another format version: ERR_RECORD_FILE_MISMATCH version', () => {
-    rejects(edited((b) => void b.writeUInt32LE(3, OFFSET.version)), Student, 'ERR_RECORD_FILE_MISMATCH', 'version');
+    rejects(
+      edited((b) => void b.writeUInt32LE(3, OFFSET.version)),
+      Student,
+      'ERR_RECORD_FILE_MISMATCH',
+      'version',
+    );
   });
 
   it('unknown flag bits: ERR_RECORD_FILE_MISMATCH flags', () => {
-    rejects(edited((b) => void b.writeUInt32LE(0x10, OFFSET.flags)), Student, 'ERR_RECORD_FILE_MISMATCH', 'flags');
+    rejects(
+      edited((b) => void b.writeUInt32LE(0x10, OFFSET.flags)),
+      Student,
+      'ERR_RECORD_FILE_MISMATCH',
+      'flags',
+    );
   });
 
   it('too short for a header: ERR_RECORD_FILE_CORRUPT size', () => {
-    rejects(edited((b) => b.subarray(0, 40)), Student, 'ERR_RECORD_FILE_CORRUPT', 'size');
+    rejects(
+      edited((b) => b.subarray(0, 40)),
+      Student,
+      'ERR_RECORD_FILE_CORRUPT',
+      'size',
+    );
   });
 
   it('too short for its schema: ERR_RECORD_FILE_CORRUPT size', () => {
-    rejects(edited((b) => b.subarray(0, FIXED_HEADER_SIZE + 10)), Student, 'ERR_RECORD_FILE_CORRUPT', 'size');
+    rejects(
+      edited((b) => b.subarray(0, FIXED_HEADER_SIZE + 10)),
+      Student,
+      'ERR_RECORD_FILE_CORRUPT',
+      'size',
+    );
   });
 
   it('too short for its count: ERR_RECORD_FILE_CORRUPT count', () => {
-    rejects(edited((b) => b.subarray(0, b.readUInt32LE(OFFSET.headerSize) + 8)), Student, 'ERR_RECORD_FILE_CORRUPT', 'count');
+    rejects(
+      edited((b) => b.subarray(0, b.readUInt32LE(OFFSET.headerSize) + 8)),
+      Student,
+      'ERR_RECORD_FILE_CORRUPT',
+      'count',
+    );
   });
 
   it('shorter than its capacity but long enough for its count: opens, with the capacity it holds', () => {
@@ -315,20 +362,45 @@ describe('RecordFile reopen checks: rejected files are never written', () => {
   });
 
   it('count above capacity: ERR_RECORD_FILE_CORRUPT count', () => {
-    rejects(edited((b) => void b.writeBigUInt64LE(5000n, OFFSET.count)), Student, 'ERR_RECORD_FILE_CORRUPT', 'count');
+    rejects(
+      edited((b) => void b.writeBigUInt64LE(5000n, OFFSET.count)),
+      Student,
+      'ERR_RECORD_FILE_CORRUPT',
+      'count',
+    );
   });
 
   it('a damaged schema: ERR_RECORD_FILE_CORRUPT schemaHash', () => {
-    rejects(edited((b) => void (b[OFFSET.schema + 3] = b[OFFSET.schema + 3]! ^ 1)), Student, 'ERR_RECORD_FILE_CORRUPT', 'schemaHash');
+    rejects(
+      edited((b) => void (b[OFFSET.schema + 3] = b[OFFSET.schema + 3]! ^ 1)),
+      Student,
+      'ERR_RECORD_FILE_CORRUPT',
+      'schemaHash',
+    );
   });
 
   it('a schema length past the header: ERR_RECORD_FILE_CORRUPT schemaLength', () => {
-    rejects(edited((b) => void b.writeUInt32LE(100000, OFFSET.schemaLength)), Student, 'ERR_RECORD_FILE_CORRUPT', 'schemaLength');
+    rejects(
+      edited((b) => void b.writeUInt32LE(100000, OFFSET.schemaLength)),
+      Student,
+      'ERR_RECORD_FILE_CORRUPT',
+      'schemaLength',
+    );
   });
 
   it('a record size of 0 or a bad alignment: ERR_RECORD_FILE_CORRUPT', () => {
-    rejects(edited((b) => void b.writeUInt32LE(0, OFFSET.recordSize)), Student, 'ERR_RECORD_FILE_CORRUPT', 'recordSize');
-    rejects(edited((b) => void b.writeUInt32LE(3, OFFSET.recordAlign)), Student, 'ERR_RECORD_FILE_CORRUPT', 'recordAlign');
+    rejects(
+      edited((b) => void b.writeUInt32LE(0, OFFSET.recordSize)),
+      Student,
+      'ERR_RECORD_FILE_CORRUPT',
+      'recordSize',
+    );
+    rejects(
+      edited((b) => void b.writeUInt32LE(3, OFFSET.recordAlign)),
+      Student,
+      'ERR_RECORD_FILE_CORRUPT',
+      'recordAlign',
+    );
   });
 
   it("an empty file: 'r' and 'r+' report it corrupt, 'a+' starts it", () => {
@@ -352,7 +424,7 @@ describe('RecordFile reopen checks: rejected files are never written', () => {
     expect(readFileSync(path).equals(Buffer.alloc(4096))).toBe(true);
   });
 
-  it('the header records the struct: its schema hash is the struct\'s own hash', () => {
+  it("the header records the struct: its schema hash is the struct's own hash", () => {
     const path = fileWith(1);
     const bytes = readFileSync(path);
     expect(bytes.toString('hex', OFFSET.schemaHash, OFFSET.schemaHash + 32)).toBe(Student.hash);
@@ -375,7 +447,12 @@ describe('RecordFile shared writers (in one process)', () => {
     });
     expect(length).toBe(2);
     expect(db.committedLength).toBe(2);
-    for (const write of [() => db.set(0, studentAt(0)), () => db.pop(), () => db.truncate(0), () => db.push(studentAt(2), studentAt(3))])
+    for (const write of [
+      () => db.set(0, studentAt(0)),
+      () => db.pop(),
+      () => db.truncate(0),
+      () => db.push(studentAt(2), studentAt(3)),
+    ])
       expect(thrown(write).code).toBe('ERR_RECORD_FILE_NOT_LOCKED');
     expect(db.get(1)).toEqual(studentAt(1));
   });

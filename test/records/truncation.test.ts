@@ -22,7 +22,12 @@ describe('a RecordFile cut by another program', () => {
     expect(recordsEnd).toBeGreaterThan(cutAt + 4096); // the cut removes whole pages of records
     // The read that meets the cut throws (the SIGBUS handler repaired the page; its zeros are never returned).
     expect(() => db.get(4095)).toThrow(expect.objectContaining({ code: 'ERR_MAPPING_TRUNCATED', path }));
-    for (const call of [() => db.get(0), () => db.set(0, { name: 'x', age: 1 }), () => db.push({ name: 'y', age: 2 }), () => db.flush()])
+    for (const call of [
+      () => db.get(0),
+      () => db.set(0, { name: 'x', age: 1 }),
+      () => db.push({ name: 'y', age: 2 }),
+      () => db.flush(),
+    ])
       expect(call).toThrow(expect.objectContaining({ code: 'ERR_MAPPING_TRUNCATED', path }));
     expect(db.refresh()).toBe(1024);
     expect(db.length).toBe(1024);
@@ -43,7 +48,9 @@ describe('a RecordFile cut by another program', () => {
     truncateSync(path, reader.dataOffset + 100 * Student.size);
     expect(() => reader.get(4095)).toThrow(expect.objectContaining({ code: 'ERR_MAPPING_TRUNCATED' }));
     expect(() => reader.get(0)).toThrow(expect.objectContaining({ code: 'ERR_MAPPING_TRUNCATED' }));
-    expect(() => reader.refresh()).toThrow(expect.objectContaining({ code: 'ERR_RECORD_FILE_CORRUPT', field: 'count' }));
+    expect(() => reader.refresh()).toThrow(
+      expect.objectContaining({ code: 'ERR_RECORD_FILE_CORRUPT', field: 'count' }),
+    );
     expect(writer.refresh()).toBe(100); // the writer makes the header true again
     expect(reader.refresh()).toBe(100);
     expect(reader.get(99)).toEqual({ name: 'r', age: 99 });

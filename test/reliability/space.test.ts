@@ -27,7 +27,13 @@ interface Report {
 
 function expectRefusedEverywhere(r: Report, code: string, errno: number, sparse: Record<string, unknown>): void {
   expect(r.resize).toEqual({ threw: true, code, errno: -errno, syscall: 'posix_fallocate', path: r.path });
-  expect(r.afterResize).toEqual({ length: SMALL, closed: false, mappingIntact: true, fileSize: SMALL, fileIntact: true });
+  expect(r.afterResize).toEqual({
+    length: SMALL,
+    closed: false,
+    mappingIntact: true,
+    fileSize: SMALL,
+    fileIntact: true,
+  });
   expect(r.reopen).toEqual({ threw: true, code, errno: -errno, syscall: 'posix_fallocate', path: r.path });
   expect(r.afterReopen).toEqual({ fileSize: SMALL, fileIntact: true });
   expect(r.create).toEqual({ threw: true, code, errno: -errno, syscall: 'posix_fallocate', path: r.other });
@@ -49,14 +55,31 @@ describe('space is reserved when a file is created or grown', () => {
     mkdirSync(dir);
     // SIGXFSZ would kill the child before the syscall could return EFBIG: ignored (inherited through exec).
     const script = `trap '' XFSZ; ulimit -f ${(2 * SMALL) / 1024}; exec "$@"`;
-    const child = startChild('bash', ['-c', script, 'bash', process.execPath, '--import', 'tsx', reliabilityFixture('space.mts'), dir, String(SMALL), String(BIG)]);
+    const child = startChild('bash', [
+      '-c',
+      script,
+      'bash',
+      process.execPath,
+      '--import',
+      'tsx',
+      reliabilityFixture('space.mts'),
+      dir,
+      String(SMALL),
+      String(BIG),
+    ]);
     const result = await child.result;
     expect(result.stderr).toBe('');
     expect(result.signal).toBeNull();
     expect(result.code).toBe(0);
     const r = report<Report>(result.stdout);
     // RLIMIT_FSIZE limits the size itself, so even a sparse file cannot be made that large
-    const sparse = { threw: true, code: 'EFBIG', errno: -27, syscall: 'ftruncate', path: r.other.replace('other', 'sparse') };
+    const sparse = {
+      threw: true,
+      code: 'EFBIG',
+      errno: -27,
+      syscall: 'ftruncate',
+      path: r.other.replace('other', 'sparse'),
+    };
     expectRefusedEverywhere(r, 'EFBIG', 27, sparse);
   });
 

@@ -11,7 +11,8 @@ import { fileURLToPath } from 'node:url';
 import { MappedFile, Mutex, RecordFile, char, int32, struct } from '../../dist/index.js';
 
 const self = fileURLToPath(import.meta.url);
-const runtime = typeof globalThis.Deno !== 'undefined' ? 'deno' : typeof globalThis.Bun !== 'undefined' ? 'bun' : 'node';
+const runtime =
+  typeof globalThis.Deno !== 'undefined' ? 'deno' : typeof globalThis.Bun !== 'undefined' ? 'bun' : 'node';
 /** The command line that runs this file again, as a child, on the same runtime. */
 const again = (...args) => [process.execPath, runtime === 'deno' ? ['run', '-A', self, ...args] : [self, ...args]];
 
@@ -47,7 +48,8 @@ function child(role, ...args) {
   return {
     exited,
     kill: (signal) => proc.kill(signal),
-    waitFor: (line) => (lines.includes(line) ? Promise.resolve() : new Promise((resolve) => waiters.push({ line, resolve }))),
+    waitFor: (line) =>
+      lines.includes(line) ? Promise.resolve() : new Promise((resolve) => waiters.push({ line, resolve })),
   };
 }
 
@@ -92,7 +94,10 @@ async function main(dir) {
 
   // write
   file.buffer.write('memmap', 100);
-  check(readFileSync(path).subarray(100, 106).toString() === 'memmap', 'write: bytes written through .buffer are in the file');
+  check(
+    readFileSync(path).subarray(100, 106).toString() === 'memmap',
+    'write: bytes written through .buffer are in the file',
+  );
   ok('write: bytes written through .buffer are read back by fs from the file (no copy)');
 
   // flush
@@ -101,10 +106,21 @@ async function main(dir) {
   ok('flush: flush() and flushAsync() return');
 
   // close detaches every view
-  const views = [file.buffer, new Uint8Array(file.buffer.buffer), new Int32Array(file.buffer.buffer, 0, 4), file.buffer.subarray(10, 20)];
+  const views = [
+    file.buffer,
+    new Uint8Array(file.buffer.buffer),
+    new Int32Array(file.buffer.buffer, 0, 4),
+    file.buffer.subarray(10, 20),
+  ];
   file.close();
-  check(views.every((view) => view.length === 0 && view.byteLength === 0), 'close: every view reads as length 0');
-  check(views.every((view) => view[0] === undefined), 'close: element reads give undefined');
+  check(
+    views.every((view) => view.length === 0 && view.byteLength === 0),
+    'close: every view reads as length 0',
+  );
+  check(
+    views.every((view) => view[0] === undefined),
+    'close: element reads give undefined',
+  );
   check(!readFileSync('/proc/self/maps', 'utf8').includes(path), 'close: the file is no longer mapped');
   check(codeOf(() => file.buffer) === 'ERR_MAPPING_CLOSED', 'close: .buffer throws ERR_MAPPING_CLOSED');
   ok('close: every view detached (length 0), the file unmapped, ERR_MAPPING_CLOSED after');
@@ -113,7 +129,10 @@ async function main(dir) {
   const growing = MappedFile.open(path, { mode: 'r+' });
   const before = growing.buffer;
   growing.resize(5 * 4096);
-  check(before.length === 0 && growing.buffer.subarray(100, 106).toString() === 'memmap', 'resize: old views detached, bytes kept');
+  check(
+    before.length === 0 && growing.buffer.subarray(100, 106).toString() === 'memmap',
+    'resize: old views detached, bytes kept',
+  );
   growing.close();
   ok('resize: old views detached, the bytes kept, the file grown');
 
@@ -148,7 +167,10 @@ async function main(dir) {
   MappedFile.open(counterPath, { mode: 'w+', size: 4096 }).close();
   const lockers = [child('locker', counterPath), child('locker', counterPath), child('locker', counterPath)];
   const results = await Promise.all(lockers.map((locker) => locker.exited));
-  check(results.every((r) => r.code === 0), `mutex: every locker exits 0 (${results.map((r) => r.code ?? r.signal)})`);
+  check(
+    results.every((r) => r.code === 0),
+    `mutex: every locker exits 0 (${results.map((r) => r.code ?? r.signal)})`,
+  );
   const counter = readFileSync(counterPath).readUInt32LE(COUNTER_AT);
   check(counter === 3 * ROUNDS, `mutex: ${counter} locked increments of ${3 * ROUNDS}`);
   ok(`mutex: 3 processes x ${ROUNDS} increments under one Mutex, none lost`);

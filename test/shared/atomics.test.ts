@@ -61,7 +61,9 @@ describe('atomics over a mapping', () => {
     expect(() => new AtomicInt32(file.buffer, 4096)).toThrow(expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }));
     expect(() => new AtomicInt32(file.buffer, -4)).toThrow(expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }));
     expect(() => new AtomicInt32(file.buffer, 1.5)).toThrow(expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }));
-    expect(() => new AtomicInt32(file.buffer, '0' as never)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }));
+    expect(() => new AtomicInt32(file.buffer, '0' as never)).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }),
+    );
     expect(() => new AtomicInt32([1, 2] as never)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }));
     expect(() => new AtomicInt32(Buffer.alloc(2))).toThrow(expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }));
     const a = new AtomicInt32(file.buffer);

@@ -241,7 +241,7 @@ describe('Channel', () => {
     words[HEADER_SIZE / 4] = 77; // an unknown state
     expect(() => channel.receive({ timeout: 0 })).toThrow(code('ERR_CHANNEL_CORRUPT'));
     // Every frame says "consumed, 0 bytes": the chain never reaches a free word.
-    for (let i = 0; i < 256 / 4; i += 2) (words[HEADER_SIZE / 4 + i] = 2), (words[HEADER_SIZE / 4 + i + 1] = 0);
+    for (let i = 0; i < 256 / 4; i += 2) ((words[HEADER_SIZE / 4 + i] = 2), (words[HEADER_SIZE / 4 + i + 1] = 0));
     words[I_RELEASED] = 8;
     expect(() => channel.send('x')).toThrow(code('ERR_CHANNEL_CORRUPT'));
     channel.close();

@@ -14,7 +14,9 @@ export function runWorker(memory: string, args: string[], options: { timeoutMs?:
 
 /** Starts the worker and resolves once it printed `line` (the child keeps running). */
 export function startWorker(memory: string, args: string[], line: string): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', WORKER, memory, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', WORKER, memory, ...args], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   return new Promise((resolve, reject) => {
     let output = '';
     child.stdout!.on('data', (chunk: Buffer) => {
@@ -22,13 +24,16 @@ export function startWorker(memory: string, args: string[], line: string): Promi
       if (output.includes(line)) resolve(child);
     });
     child.on('error', reject);
-    child.on('exit', (code, signal) => reject(new Error(`worker ended (${code ?? signal}) before printing ${line}: ${output}`)));
+    child.on('exit', (code, signal) =>
+      reject(new Error(`worker ended (${code ?? signal}) before printing ${line}: ${output}`)),
+    );
   });
 }
 
 /** Waits for a child to end; returns its exit code and signal. */
 export function ended(child: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve({ code: child.exitCode, signal: child.signalCode });
+  if (child.exitCode !== null || child.signalCode !== null)
+    return Promise.resolve({ code: child.exitCode, signal: child.signalCode });
   return new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
 }
 

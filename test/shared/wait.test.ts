@@ -16,7 +16,10 @@ function sharedFile(name: string): string {
 describe('wait/notify between processes (shared futex)', () => {
   it('ping-pong between two processes, 100,000 round trips, none lost', async () => {
     const path = sharedFile('pingpong.bin');
-    const [a, b] = await Promise.all([runWorker(path, ['pingpong', '100000', '0']), runWorker(path, ['pingpong', '100000', '1'])]);
+    const [a, b] = await Promise.all([
+      runWorker(path, ['pingpong', '100000', '0']),
+      runWorker(path, ['pingpong', '100000', '1']),
+    ]);
     expect(a, a.stderr).toMatchObject({ code: 0, signal: null });
     expect(b, b.stderr).toMatchObject({ code: 0, signal: null });
     expect(a.stdout.trim()).toBe('done 199999');
@@ -54,7 +57,10 @@ describe('wait/notify between processes (shared futex)', () => {
     word.store(1);
     // The waiter may not be asleep in the kernel yet: notify until it is woken (it resolves 'ok' either way).
     let woken = 0;
-    const result = await Promise.race([waiting, new Promise<'pending'>((resolve) => setTimeout(() => resolve('pending'), 0))]);
+    const result = await Promise.race([
+      waiting,
+      new Promise<'pending'>((resolve) => setTimeout(() => resolve('pending'), 0)),
+    ]);
     if (result === 'pending') woken = notify(word, 1);
     expect(await waiting).toBe('ok');
     expect(woken).toBeLessThanOrEqual(1);

@@ -19,7 +19,10 @@ const fixture = (name: string) => new URL(`./fixtures/${name}`, import.meta.url)
 describe('MappedFile lifecycle attacks', async () => {
   const dir = tmp('attacks');
   mkdirSync(dir);
-  const run = startNode(fixture('lifecycle-attacks.mts'), [dir], { nodeArgs: ['--expose-gc'], timeoutMs: 170_000 }).result;
+  const run = startNode(fixture('lifecycle-attacks.mts'), [dir], {
+    nodeArgs: ['--expose-gc'],
+    timeoutMs: 170_000,
+  }).result;
   const outcome = async () => {
     const result = await run;
     expect(result.stderr).toBe('');
@@ -52,8 +55,12 @@ describe('MappedFile lifecycle attacks', async () => {
     expect(Object.keys(getters)).toHaveLength(36);
     for (const [name, result] of Object.entries(getters)) {
       // Arguments are read before the mapping is captured: a getter that closes it makes the call see it closed.
-      const closesFirst = name.endsWith('close') && (name.includes(' range ') || /^(flush|flushAsync|residency) /.test(name));
-      expect([name, result]).toEqual([name, closesFirst ? { threw: true, code: 'ERR_MAPPING_CLOSED' } : { threw: false }]);
+      const closesFirst =
+        name.endsWith('close') && (name.includes(' range ') || /^(flush|flushAsync|residency) /.test(name));
+      expect([name, result]).toEqual([
+        name,
+        closesFirst ? { threw: true, code: 'ERR_MAPPING_CLOSED' } : { threw: false },
+      ]);
     }
   }, 180_000);
 
@@ -90,7 +97,15 @@ describe("'w+' over an existing file without the space for the new size", () => 
     const big = 4 * 1024 * 1024;
     // SIGXFSZ would kill the child before the syscall could return EFBIG: ignored (inherited through exec).
     const script = `trap '' XFSZ; ulimit -f ${(2 * small) / 1024}; exec "$@"`;
-    const node = [process.execPath, '--import', 'tsx', fixture('lifecycle-full-disk.mts'), dir, String(small), String(big)];
+    const node = [
+      process.execPath,
+      '--import',
+      'tsx',
+      fixture('lifecycle-full-disk.mts'),
+      dir,
+      String(small),
+      String(big),
+    ];
     const result = await startChild('bash', ['-c', script, 'bash', ...node]).result;
     expect(result.stderr).toBe('');
     expect(result.signal).toBeNull();

@@ -33,8 +33,10 @@ describe('RecordFile.push() growing the file under thread-pool consumers of reco
   it('zlib.gzip and crypto.randomFill on records while push() remaps: exit 0, record 0 keeps its bytes', async () => {
     const dir = tmp('record-growth');
     mkdirSync(dir);
-    const result = await startNode(new URL('./fixtures/lifecycle-record-growth.mts', import.meta.url).pathname, [dir, '3'])
-      .result;
+    const result = await startNode(new URL('./fixtures/lifecycle-record-growth.mts', import.meta.url).pathname, [
+      dir,
+      '3',
+    ]).result;
     expect(result.stderr).toBe('');
     expect(result.signal).toBeNull();
     expect(result.code).toBe(0);

@@ -43,7 +43,11 @@ describe("opening never starts again a file memmap did not make ('a+')", () => {
       Object.keys(files).map((name) => tmp(name)),
     );
     for (const [name, bytes] of Object.entries(files)) {
-      expect(r[tmp(name)]).toEqual(['ERR_RECORD_FILE_MISMATCH', 'ERR_RECORD_FILE_MISMATCH', 'ERR_RECORD_FILE_MISMATCH']);
+      expect(r[tmp(name)]).toEqual([
+        'ERR_RECORD_FILE_MISMATCH',
+        'ERR_RECORD_FILE_MISMATCH',
+        'ERR_RECORD_FILE_MISMATCH',
+      ]);
       expect(readFileSync(tmp(name)).equals(bytes), name).toBe(true);
     }
   });
@@ -92,7 +96,11 @@ describe("opening never starts again a file memmap did not make ('a+')", () => {
       const path = `${dir}/both${k}.db`;
       const results = await Promise.all([child(`both-a`, script, [path, 'a']), child(`both-b`, script, [path, 'b'])]);
       expect(results).toEqual([{ ok: true }, { ok: true }]);
-      const names = await child('both-read', `using db = RecordFile.open(process.argv[2], Student, { mode: 'r' }); out.names = db.toArray().map((s) => s.name).sort();`, [path]);
+      const names = await child(
+        'both-read',
+        `using db = RecordFile.open(process.argv[2], Student, { mode: 'r' }); out.names = db.toArray().map((s) => s.name).sort();`,
+        [path],
+      );
       expect(names).toEqual({ names: ['a', 'b'] });
     }
     expect(readdirSync(dir).filter((name) => name.startsWith('.'))).toEqual([]);
@@ -127,8 +135,19 @@ describe('a rejected write changes no byte', () => {
       `,
       [path],
     );
-    expect(r.codes).toEqual(['ERR_OUT_OF_RANGE', 'ERR_OUT_OF_RANGE', expect.stringMatching(/^ERR_/), expect.stringMatching(/^ERR_/), 'ERR_INVALID_ARG_TYPE']);
-    expect(r).toMatchObject({ same: true, sameAfterClose: true, record: { name: 'alice', tags: [1, 2, 3], age: 30 }, length: 1 });
+    expect(r.codes).toEqual([
+      'ERR_OUT_OF_RANGE',
+      'ERR_OUT_OF_RANGE',
+      expect.stringMatching(/^ERR_/),
+      expect.stringMatching(/^ERR_/),
+      'ERR_INVALID_ARG_TYPE',
+    ]);
+    expect(r).toMatchObject({
+      same: true,
+      sameAfterClose: true,
+      record: { name: 'alice', tags: [1, 2, 3], age: 30 },
+      length: 1,
+    });
   });
 
   it('hostile getters: close(), push() and truncate() from inside a value being written', async () => {
@@ -190,10 +209,12 @@ afterAll(() => {
 });
 
 describe('a full disk (a 1 MiB tmpfs) is an error at the call, never a sparse file', () => {
-  it.skipIf(!mounted)('create: ENOSPC and no file; w+ over a record file: ENOSPC and its bytes; growth: ENOSPC and its records', async () => {
-    const r = await child(
-      'full-disk',
-      `
+  it.skipIf(!mounted)(
+    'create: ENOSPC and no file; w+ over a record file: ENOSPC and its bytes; growth: ENOSPC and its records',
+    async () => {
+      const r = await child(
+        'full-disk',
+        `
       import { readFileSync, readdirSync, existsSync } from 'node:fs';
       const dir = process.argv[2];
       out.create = codeOf(() => RecordFile.open(dir + '/big.db', Student, { initialCapacity: 1 << 18 })); // 2 MiB
@@ -213,12 +234,19 @@ describe('a full disk (a 1 MiB tmpfs) is an error at the call, never a sparse fi
       out.first = reader.get(0);
       out.leftovers = readdirSync(dir).filter((name) => name.startsWith('.'));
       `,
-      [mountPoint],
-    );
-    expect(r).toMatchObject({ create: 'ENOSPC', createdFile: false, replace: 'ENOSPC', sameAfterReplace: true, grow: 'ENOSPC' });
-    expect(r.first).toEqual({ name: 'keep', age: 1 });
-    expect(r.leftovers).toEqual([]);
-  });
+        [mountPoint],
+      );
+      expect(r).toMatchObject({
+        create: 'ENOSPC',
+        createdFile: false,
+        replace: 'ENOSPC',
+        sameAfterReplace: true,
+        grow: 'ENOSPC',
+      });
+      expect(r.first).toEqual({ name: 'keep', age: 1 });
+      expect(r.leftovers).toEqual([]);
+    },
+  );
 });
 
 describe('a returned flush covers every write through any view handed out', () => {
@@ -248,16 +276,20 @@ describe('a returned flush covers every write through any view handed out', () =
       return undefined;
     }
   })();
-  const supported = probe !== undefined && (() => {
-    writeFileSync(tmp('probe.bin'), 'x');
-    return execFileSync(probe, [tmp('probe.bin')], { encoding: 'utf8' }).trim() !== 'unsupported';
-  })();
+  const supported =
+    probe !== undefined &&
+    (() => {
+      writeFileSync(tmp('probe.bin'), 'x');
+      return execFileSync(probe, [tmp('probe.bin')], { encoding: 'utf8' }).trim() !== 'unsupported';
+    })();
 
-  it.skipIf(!supported)('a view taken before an earlier flush: after the next flush the kernel holds no dirty page', async () => {
-    const path = tmp('views.db');
-    const r = await child(
-      'old-view',
-      `
+  it.skipIf(!supported)(
+    'a view taken before an earlier flush: after the next flush the kernel holds no dirty page',
+    async () => {
+      const path = tmp('views.db');
+      const r = await child(
+        'old-view',
+        `
       import { execFileSync } from 'node:child_process';
       const [path, probe] = process.argv.slice(2);
       const dirty = () => Number(execFileSync(probe, [path], { encoding: 'utf8' }).trim());
@@ -282,12 +314,13 @@ describe('a returned flush covers every write through any view handed out', () =
       out.values = [db.get(10).age, db.get(4000).age, db.get(20).age];
       db.close();
       `,
-      [path, probe!],
-    );
-    expect(r.afterFirst).toBe(0);
-    expect(r.beforeSecond).toBeGreaterThan(0); // the probe sees what the views wrote
-    expect(r.afterSecond).toBe(0);
-    expect(r.afterGrowth).toBe(0);
-    expect(r.values).toEqual([1234, 4321, 77]);
-  });
+        [path, probe!],
+      );
+      expect(r.afterFirst).toBe(0);
+      expect(r.beforeSecond).toBeGreaterThan(0); // the probe sees what the views wrote
+      expect(r.afterSecond).toBe(0);
+      expect(r.afterGrowth).toBe(0);
+      expect(r.values).toEqual([1234, 4321, 77]);
+    },
+  );
 });

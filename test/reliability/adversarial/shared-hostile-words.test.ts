@@ -112,10 +112,13 @@ describe('hostile words in a Mutex (child processes)', () => {
     );
     expect(result, result.stderr).toMatchObject({ code: 0, signal: null });
     const pid = (n: number) => (n >>> 0).toString(16);
-    const [a, b, c] = result.stdout.trim().split(' ').reduce<string[][]>((rows, item, i) => {
-      (rows[Math.floor(i / 4)] ??= []).push(item);
-      return rows;
-    }, []);
+    const [a, b, c] = result.stdout
+      .trim()
+      .split(' ')
+      .reduce<string[][]>((rows, item, i) => {
+        (rows[Math.floor(i / 4)] ??= []).push(item);
+        return rows;
+      }, []);
     expect(a![0]).toBe('acquired');
     expect(b![0]).toBe('owner-died');
     expect(c![0]).toBe('owner-died');
@@ -123,7 +126,14 @@ describe('hostile words in a Mutex (child processes)', () => {
     expect(Number.parseInt(a![1]!, 16) & 0x80000000).not.toBe(0);
     expect(Number.parseInt(b![1]!, 16) >>> 30).toBe(0);
     expect(pid(Number.parseInt(c![1]!, 16) & 0x3fffffff)).toBe(pid(Number.parseInt(b![1]!, 16)));
-    expect([a![2], a![3], b![2], b![3], c![2], c![3]]).toEqual(['acquired', 'acquired', 'owner-died', 'owner-died', 'owner-died', 'owner-died']);
+    expect([a![2], a![3], b![2], b![3], c![2], c![3]]).toEqual([
+      'acquired',
+      'acquired',
+      'owner-died',
+      'owner-died',
+      'owner-died',
+      'owner-died',
+    ]);
   });
 
   it("a caller that shadows an atomic's cell with a lying view: wait/notify use the real one", async () => {
@@ -186,7 +196,9 @@ describe('views and prototypes that lie about memory (child processes)', () => {
     // wait, waitAsync, notify, lockAsync, tryLock: coded. The one-instruction fast paths of lock and unlock meet
     // the detached view through Atomics, which throws its own TypeError: no native call is ever reached.
     const [waited, waitedAsync, notified, locked, lockedAsync, tried, unlocked] = codes.slice(2);
-    expect([waited, waitedAsync, notified, lockedAsync, tried], codes.join(' ')).toEqual(Array(5).fill('ERR_MAPPING_CLOSED'));
+    expect([waited, waitedAsync, notified, lockedAsync, tried], codes.join(' ')).toEqual(
+      Array(5).fill('ERR_MAPPING_CLOSED'),
+    );
     expect(['ERR_MAPPING_CLOSED', 'TypeError']).toContain(locked);
     expect(['ERR_MAPPING_CLOSED', 'TypeError']).toContain(unlocked);
   });

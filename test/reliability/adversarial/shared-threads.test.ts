@@ -11,7 +11,11 @@ import { useTempDir } from '../../helpers/temp.js';
 
 const tmp = useTempDir();
 /** tsx's module hooks, which a worker thread must register itself to load TypeScript. */
-const TSX_API = pathToFileURL(createRequire(import.meta.url).resolve('tsx/esm/api').replace(/\.cjs$/, '.mjs')).href;
+const TSX_API = pathToFileURL(
+  createRequire(import.meta.url)
+    .resolve('tsx/esm/api')
+    .replace(/\.cjs$/, '.mjs'),
+).href;
 
 describe('Mutex between threads of one process (child process)', () => {
   it('3 workers and the main thread (lockAsync) count exactly; a worker ended holding the lock is recovered', async () => {

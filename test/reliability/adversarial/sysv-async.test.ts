@@ -165,7 +165,11 @@ describe('System V detach() racing thread-pool work on the attachment (child pro
       { nodeArgs: ['--expose-gc'] },
     );
     expect(result, result.stderr).toMatchObject({ code: 0, signal: null });
-    const { before, after, nattch } = JSON.parse(result.stdout.trim()) as { before: number; after: number; nattch: number };
+    const { before, after, nattch } = JSON.parse(result.stdout.trim()) as {
+      before: number;
+      after: number;
+      nattch: number;
+    };
     expect(nattch).toBe(0);
     // In KiB. 4000 retired 64 KiB ranges still reserved would be 250 MiB more address space. V8's own reservations
     // move too, by up to ~66 MiB between the two readings on Node 24: half of 250 MiB still tells the two apart.

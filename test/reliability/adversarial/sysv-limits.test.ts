@@ -39,7 +39,9 @@ describe('System V limits and unusual owners (child processes)', () => {
       made = runC(compileC(tmp, 'make-segment', MAKE_SEGMENT), [String(size)]);
     } catch (error) {
       // Node 22+ allow buffers of 2^53 bytes: no kernel gives a segment that large, so the case cannot arise there.
-      console.log(`sysv-limits: no segment of ${size} bytes can be made here, so none can outgrow the largest ArrayBuffer (${String((error as Error).message).split('\n')[1] ?? ''})`);
+      console.log(
+        `sysv-limits: no segment of ${size} bytes can be made here, so none can outgrow the largest ArrayBuffer (${String((error as Error).message).split('\n')[1] ?? ''})`,
+      );
       return;
     }
     const id = Number(made.trim());

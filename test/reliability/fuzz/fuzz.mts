@@ -171,7 +171,10 @@ function mapMain(file: MappedFile, followsFile: boolean, expectedLength: number)
     generation,
     followsFile,
   };
-  check(main.expected.length === file.length, `mapped ${file.length} bytes at ${offset} of a ${fileModel.length}-byte file`);
+  check(
+    main.expected.length === file.length,
+    `mapped ${file.length} bytes at ${offset} of a ${fileModel.length}-byte file`,
+  );
 }
 
 // ---- views ----------------------------------------------------------------------------------------------------
@@ -286,7 +289,12 @@ function openMain(): void {
     // a window at any byte offset
     const offset = int(0, MAX_SIZE);
     const length = int(1, MAX_SIZE);
-    const code = fileSize === 0 ? 'ERR_MAPPING_EMPTY' : offset >= fileSize || offset + length > fileSize ? 'ERR_OUT_OF_RANGE' : undefined;
+    const code =
+      fileSize === 0
+        ? 'ERR_MAPPING_EMPTY'
+        : offset >= fileSize || offset + length > fileSize
+          ? 'ERR_OUT_OF_RANGE'
+          : undefined;
     const file = expectCode(code, 'open window', () => MappedFile.open(path, { mode: 'r+', offset, length }));
     if (file) mapMain(file, false, length);
   }
@@ -343,7 +351,11 @@ async function step(): Promise<void> {
     const at = int(0, record.length - 1);
     const n = int(1, Math.min(record.length - at, 512));
     touch(m, record.start + at, record.start + at + n);
-    compare(readView(record, at, n), m.expected.subarray(record.start + at, record.start + at + n), `read ${record.kind}`);
+    compare(
+      readView(record, at, n),
+      m.expected.subarray(record.start + at, record.start + at + n),
+      `read ${record.kind}`,
+    );
     count('read', `${record.kind} ${record.start + at}+${n}`);
   } else if (roll < 0.55) {
     // write through a current view; while stale, not into the page holding the file's new end (past the end,
@@ -380,7 +392,9 @@ async function step(): Promise<void> {
     count('detached');
   } else if (roll < 0.7) {
     const a = int(0, m.length - 1);
-    expectCode(truncatedCode, 'flush', () => m.file.flush({ offset: a, length: int(0, m.length - a) }, { async: chance(0.3) }));
+    expectCode(truncatedCode, 'flush', () =>
+      m.file.flush({ offset: a, length: int(0, m.length - a) }, { async: chance(0.3) }),
+    );
     count('flush');
   } else if (roll < 0.73) {
     await expectCodeAsync(truncatedCode, 'flushAsync', () => m.file.flushAsync());
@@ -409,7 +423,10 @@ async function step(): Promise<void> {
     check(m.file.truncated === stale, `truncated is ${!stale}, expected ${stale}`);
     // the pages the SIGBUS handler replaced are exactly those the model says
     const lostFrom = native.lostFrom(m.file.buffer.buffer as ArrayBuffer);
-    check(lostFrom === m.lostFromPage * PAGE_SIZE, `pages replaced from byte ${lostFrom}, expected ${m.lostFromPage * PAGE_SIZE}`);
+    check(
+      lostFrom === m.lostFromPage * PAGE_SIZE,
+      `pages replaced from byte ${lostFrom}, expected ${m.lostFromPage * PAGE_SIZE}`,
+    );
     const repaired = m.lostFromPage < Math.ceil((m.delta + m.length) / PAGE_SIZE);
     expectCode(repaired ? 'ERR_MAPPING_TRUNCATED' : undefined, 'checkIntact', () => m.file.checkIntact());
     count('truncated');
@@ -425,7 +442,11 @@ async function step(): Promise<void> {
     count('resize', String(newLength));
   } else if (roll < 0.92) {
     const available = fileModel.length - m.offset;
-    const done = expectCode(available <= 0 ? 'ERR_MAPPING_EMPTY' : undefined, 'refresh', () => (m.file.refresh(), true));
+    const done = expectCode(
+      available <= 0 ? 'ERR_MAPPING_EMPTY' : undefined,
+      'refresh',
+      () => (m.file.refresh(), true),
+    );
     if (done) mapMain(m.file, m.followsFile, m.followsFile ? available : Math.min(m.length, available));
     count('refresh');
   } else if (roll < 0.95) {

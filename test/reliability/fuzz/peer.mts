@@ -31,7 +31,8 @@ function catchUp(): boolean {
     const end = file.offset + file.length;
     if (size < end) {
       // the other process shrank it: this mapping must say so, and flush must refuse to pretend
-      if (!file.truncated) throw new Error(`peer: file shrank to ${size} under a mapping to ${end}, truncated is false`);
+      if (!file.truncated)
+        throw new Error(`peer: file shrank to ${size} under a mapping to ${end}, truncated is false`);
       const code = codeOf(() => file!.flush());
       if (code !== 'ERR_MAPPING_TRUNCATED') throw new Error(`peer: flush after truncation gave ${code}`);
       sawTruncated++;

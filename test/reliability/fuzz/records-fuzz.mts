@@ -59,14 +59,22 @@ function codeOf(error: unknown, what: string): string {
   return code;
 }
 const hashOf = (items: Pair[]) =>
-  createHash('sha1').update(items.map(({ a, b }) => `${a},${b}`).join(';')).digest('hex');
+  createHash('sha1')
+    .update(items.map(({ a, b }) => `${a},${b}`).join(';'))
+    .digest('hex');
 
 // ---- the peer ----
-const peer = spawn(process.execPath, ['--import', 'tsx', new URL('./records-peer.mts', import.meta.url).pathname, path], {
-  stdio: ['pipe', 'pipe', 'inherit'],
-});
+const peer = spawn(
+  process.execPath,
+  ['--import', 'tsx', new URL('./records-peer.mts', import.meta.url).pathname, path],
+  {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  },
+);
 const pending: ((answer: Record<string, unknown>) => void)[] = [];
-createInterface({ input: peer.stdout! }).on('line', (line) => pending.shift()?.(JSON.parse(line) as Record<string, unknown>));
+createInterface({ input: peer.stdout! }).on('line', (line) =>
+  pending.shift()?.(JSON.parse(line) as Record<string, unknown>),
+);
 let peerExit: string | undefined;
 peer.on('exit', (code, signal) => {
   peerExit = `peer exited (${code ?? signal})`;
@@ -174,7 +182,10 @@ async function step(): Promise<void> {
   } else if (roll < 0.55 && n > 0) {
     const i = int(0, n - 1);
     const got = db.get(i);
-    check(got.a === records[i]!.a && got.b === records[i]!.b, `get(${i}) is ${JSON.stringify(got)}, expected ${JSON.stringify(records[i])}`);
+    check(
+      got.a === records[i]!.a && got.b === records[i]!.b,
+      `get(${i}) is ${JSON.stringify(got)}, expected ${JSON.stringify(records[i])}`,
+    );
     count('get');
   } else if (roll < 0.58) {
     check(hashOf(db.slice()) === hashOf(records), 'slice() differs from the model');
@@ -182,7 +193,10 @@ async function step(): Promise<void> {
   } else if (roll < 0.61) {
     const got = db.pop();
     const want = records.pop();
-    check(JSON.stringify(got) === JSON.stringify(want), `pop() gave ${JSON.stringify(got)}, expected ${JSON.stringify(want)}`);
+    check(
+      JSON.stringify(got) === JSON.stringify(want),
+      `pop() gave ${JSON.stringify(got)}, expected ${JSON.stringify(want)}`,
+    );
     committed = Math.min(committed, records.length);
     count('pop');
   } else if (roll < 0.64 || n > MAX_RECORDS) {
@@ -218,7 +232,15 @@ async function step(): Promise<void> {
     await afterCut();
   } else if (roll < 0.985) {
     // A value rejected late (its second field): nothing of it reaches the file, the model stays as it is.
-    const bad = random() < 0.5 ? { a: 1, b: 1.5 } : { a: 1, get b(): number { throw Object.assign(new Error('hostile'), { code: 'HOSTILE' }); } };
+    const bad =
+      random() < 0.5
+        ? { a: 1, b: 1.5 }
+        : {
+            a: 1,
+            get b(): number {
+              throw Object.assign(new Error('hostile'), { code: 'HOSTILE' });
+            },
+          };
     const target = n > 0 && random() < 0.5 ? int(0, n - 1) : -1;
     try {
       if (target >= 0) db.set(target, bad as Pair);
@@ -239,7 +261,13 @@ async function step(): Promise<void> {
     // A getter that writes to the file while its own value is being encoded: both writes land, in order.
     const inner = pair();
     const outer = pair();
-    const hostile = { a: outer.a, get b(): number { db.push(inner); return outer.b; } };
+    const hostile = {
+      a: outer.a,
+      get b(): number {
+        db.push(inner);
+        return outer.b;
+      },
+    };
     if (n > 0 && random() < 0.5) {
       const i = int(0, n - 1);
       db.set(i, hostile);
@@ -253,7 +281,15 @@ async function step(): Promise<void> {
     }
   } else {
     const values = Array.from({ length: int(1, 40) }, pair);
-    check(db.pushMany((function* () { yield* values; })()) === n + values.length, 'pushMany returned another length');
+    check(
+      db.pushMany(
+        (function* () {
+          yield* values;
+        })(),
+      ) ===
+        n + values.length,
+      'pushMany returned another length',
+    );
     records.push(...values);
     count('pushMany', String(values.length));
   }

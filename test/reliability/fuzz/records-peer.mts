@@ -22,7 +22,10 @@ function handle(command: Command): unknown {
     case 'check': {
       if (reader === undefined) reader = RecordFile.open(path, Pair, { mode: 'r' });
       const length = reader.refresh();
-      const records = reader.slice().map(({ a, b }) => `${a},${b}`).join(';');
+      const records = reader
+        .slice()
+        .map(({ a, b }) => `${a},${b}`)
+        .join(';');
       return { ok: true, length, hash: createHash('sha1').update(records).digest('hex') };
     }
     case 'cut':
