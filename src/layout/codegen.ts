@@ -274,19 +274,19 @@ function checkStatements(type: AnyFieldType, x: string, ready: string, path: str
   if (!isScalarKind(kind)) throw new Error(`unreachable: ${kind} is not a leaf`);
   const integerTest = integerTests[kind]?.replaceAll('@', x);
   if (integerTest !== undefined)
-    return `if (typeof ${x} !== 'number' || ${integerTest}) throw badInteger(${x}, ${path}, ${key}, '${kind}');`;
+    return guarded(`typeof ${x} !== 'number' || ${integerTest}`, `badInteger(${x}, ${path}, ${key}, '${kind}')`);
   if (kind === 'int64')
-    return (
-      `if (typeof ${x} !== 'bigint' || ${x} < INT64_MIN || ${x} > INT64_MAX) ` +
-      `throw badBigInt(${x}, ${path}, ${key}, 'int64');`
+    return guarded(
+      `typeof ${x} !== 'bigint' || ${x} < INT64_MIN || ${x} > INT64_MAX`,
+      `badBigInt(${x}, ${path}, ${key}, 'int64')`,
     );
   if (kind === 'uint64')
-    return (
-      `if (typeof ${x} !== 'bigint' || ${x} < 0n || ${x} > UINT64_MAX) ` +
-      `throw badBigInt(${x}, ${path}, ${key}, 'uint64');`
+    return guarded(
+      `typeof ${x} !== 'bigint' || ${x} < 0n || ${x} > UINT64_MAX`,
+      `badBigInt(${x}, ${path}, ${key}, 'uint64')`,
     );
-  if (kind === 'bool') return `if (typeof ${x} !== 'boolean') throw badBoolean(${x}, ${path}, ${key});`;
-  return `if (typeof ${x} !== 'number') throw badNumber(${x}, ${path}, ${key});`;
+  if (kind === 'bool') return guarded(`typeof ${x} !== 'boolean'`, `badBoolean(${x}, ${path}, ${key})`);
+  return guarded(`typeof ${x} !== 'number'`, `badNumber(${x}, ${path}, ${key})`);
 }
 
 /** The statement storing a checked leaf value (`ready`, from checkStatements) at `o`. */
@@ -579,7 +579,9 @@ class ArrayClass extends StructArray {
   }
   at(index) {
     const length = this.length;
-    const position = index < 0 ? index + length : index;
+    // The addition runs for every index (a branch never taken would leave V8 no feedback for it, and a deopt
+    // exit that stops loop peeling): only the value added is chosen.
+    const position = index + (index < 0 ? length : 0);
     ${guarded('(position >>> 0) !== position || position >= length', 'badIndex(index, length, true)')}
     return view(this.#dv, this.#base + position * ${stride});
   }
