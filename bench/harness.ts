@@ -79,11 +79,11 @@ export function printTable(table: BenchTable): void {
  * it is not installed or does not load on this Node (@riaskov/mmap-io does not build on Node 24+): the rows that
  * need it are left out and the rest of the bench still runs.
  */
-export function optionalPeer<T>(name: string): T | undefined {
+export function optionalPeer(name: string): unknown {
   try {
-    return createRequire(import.meta.url)(name) as T;
+    return createRequire(import.meta.url)(name) as unknown;
   } catch (error) {
-    const reason = String((error as Error).message).split('\n')[0];
+    const reason = (error instanceof Error ? error.message : String(error)).split('\n')[0];
     console.log(`\n(${name} is not available on Node ${process.version}: ${reason}; its rows are left out)`);
     return undefined;
   }

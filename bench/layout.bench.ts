@@ -83,7 +83,7 @@ function otherTypes(): {
     eventArray.set(i, { at: BigInt(i), kind: i & 0xff, code: i & 0xffff, tag: 'ev' });
   }
   return {
-    arrays: [pointArray, eventArray] as unknown as StructArray<AnyFieldType>[],
+    arrays: [pointArray, eventArray],
     types: [Point, Event] as never,
     buffers: [points, events],
   };
@@ -105,7 +105,7 @@ function warmUp(
       const buffer = buffers[t]!;
       const n = Math.min(a.length, 200_000);
       let count = 0;
-      for (let i = 0; i < n; i++) a.set(i, a.get(i) as never);
+      for (let i = 0; i < n; i++) a.set(i, a.get(i));
       for (let i = 0; i < n; i++) if (a.at(i) !== undefined) count++;
       a.forEach((v) => (count += v === undefined ? 0 : 1));
       for (const v of a) count += v === undefined ? 0 : 1;
@@ -329,7 +329,7 @@ function singleTypeRows(): Record<string, Measurement[]> | undefined {
     encoding: 'utf8',
     maxBuffer: 1 << 24,
   });
-  const line = result.stdout?.trim().split('\n').pop();
+  const line = result.stdout.trim().split('\n').pop();
   if (result.status !== 0 || !line) return undefined;
   return JSON.parse(line) as Record<string, Measurement[]>;
 }
@@ -338,11 +338,7 @@ export default async function (): Promise<BenchTable[]> {
   const { buffer, students, inputs } = studentData();
   const dv = new DataView(buffer.buffer, buffer.byteOffset, buffer.byteLength);
   const others = otherTypes();
-  warmUp(
-    [students as unknown as StructArray<AnyFieldType>, ...others.arrays],
-    [Student as never, ...others.types],
-    [buffer, ...others.buffers],
-  );
+  warmUp([students, ...others.arrays], [Student, ...others.types], [buffer, ...others.buffers]);
   const objects: Student[] = students.toArray();
   const ages = students.column('age');
 

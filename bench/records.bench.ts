@@ -98,7 +98,7 @@ async function pushTable(dir: string): Promise<BenchTable> {
   rows.push(
     await measure(
       'lmdb putSync ×1e6 in one transaction',
-      () => {
+      async () => {
         const db = openLmdb<{ name: string; age: number }, number>({
           path: join(dir, `lmdb-${run++}`),
           keyEncoding: 'uint32',
@@ -106,7 +106,7 @@ async function pushTable(dir: string): Promise<BenchTable> {
         db.transactionSync(() => {
           for (let i = 0; i < N; i++) db.putSync(i, studentAt(i));
         });
-        db.close();
+        await db.close();
       },
       SLOW,
     ),

@@ -36,17 +36,17 @@ import { badIndex, clampPosition, internal, StructArray } from './struct-array.j
 /** The compiled accessors of one field type in one byte order. */
 export interface Codec {
   /** Reads a plain value (a copy) at absolute offset `o`. */
-  read(dv: DataView, o: number): unknown;
+  read: (dv: DataView, o: number) => unknown;
   /**
    * Checks the WHOLE value, then writes it at `o`: a rejected value writes no byte. `path` names it in errors ('' for
    * a view setter's own field). A hostile getter on the value runs once, before any byte is written.
    */
-  write(dv: DataView, o: number, value: unknown, path: string): void;
+  write: (dv: DataView, o: number, value: unknown, path: string) => void;
   /**
    * A live view at `o` for structs, unions and arrays; the value itself for scalars and strings. Unlike read and
    * write it reports a detached buffer itself (ERR_DETACHED_BUFFER), so callers need no try/catch around it.
    */
-  view(dv: DataView, o: number): unknown;
+  view: (dv: DataView, o: number) => unknown;
 }
 
 /** The StructArray subclass generated for one element type. */
@@ -361,11 +361,12 @@ function compile(type: AnyFieldType, endian: Endian): Compiled {
   const source =
     `'use strict';\n// ${describe(type)}, ${endian}-endian, ${type.size} bytes\n${piece.body}\n` +
     `${arrayClassSource(type, isRecord)}\nreturn { read, write, fill, view, ArrayClass };\n`;
-  if (typeof process !== 'undefined' && process.env?.MEMMAP_DEBUG_CODEGEN === '1') process.stderr.write(`${source}\n`);
+  if (typeof process !== 'undefined' && process.env.MEMMAP_DEBUG_CODEGEN === '1') process.stderr.write(`${source}\n`);
   const bound: Record<string, unknown> = { type, ENDIAN: endian, ...runtime, ...piece.deps.values, ...piece.extra };
   const names = Object.keys(bound);
   const values = Object.values(bound);
   // The source is made only from field names checked to be C identifiers, numbers and fixed text.
+  // eslint-disable-next-line @typescript-eslint/no-implied-eval, @typescript-eslint/no-unsafe-call -- generating code is this module's job
   const made = new Function(...names, source)(...values) as Codec & { fill: Codec['write']; ArrayClass: ArrayClass };
   const codec = { read: made.read, write: made.write, view: made.view };
   return { codec, fill: made.fill, ArrayClass: made.ArrayClass, source };
