@@ -203,6 +203,26 @@ describe('every bad value is coded', () => {
     const cursor = students.cursor();
     for (const index of [-1, 2, 1.5, NaN, '0']) expect(code(() => cursor.at(index as never))).toBe('ERR_OUT_OF_RANGE');
   });
+  it('an index whose valueOf throws: its own error comes through the generated checks, not a range error', () => {
+    const students = Student.array(Buffer.alloc(16));
+    const hostile = new Error('hostile valueOf');
+    const index = {
+      valueOf(): number {
+        throw hostile;
+      },
+    } as unknown as number;
+    const cursor = students.cursor();
+    const calls = [
+      () => students.get(index),
+      () => students.set(index, { name: 'a', age: 1 }),
+      () => students.at(index),
+      () => cursor.at(index),
+    ];
+    for (const call of calls) expect(call).toThrow(hostile);
+    // A value checked for a field goes through the same guard: a wrong value still gets its coded error.
+    expect(code(() => students.set(0, { name: 'a', age: 2 ** 31 }))).toBe('ERR_OUT_OF_RANGE');
+    expect(code(() => (students.at(0).age = 'x' as never))).toBe('ERR_INVALID_ARG_TYPE');
+  });
 });
 
 describe('hostile descriptions', () => {
