@@ -9,6 +9,12 @@
  * slower). Here every call site inside memmap's code belongs to one record type, so `array.at(i).age` compiles to a
  * bounds check and one DataView read however many record types the program uses.
  *
+ * Why no `throw` on the hot paths: V8 hoists the loads a loop repeats (the view's DataView, its length and data
+ * pointer) only when it peels the loop, and it does not peel a loop that an inlined method can leave by a `throw`
+ * or an uninitialized-variable check (a `let` or a class read from another function). So checks throw through
+ * `guard`, and the code the loops reach refers to `var` bindings (measured on Node 24: a cursor loop 0.23x -> 0.57x
+ * of hand-written code, `at(i).age` 0.31x -> 0.52x). Node 20's V8 reloads them in every iteration whatever the code.
+ *
  * The source is kept readable: `generatedSource(type)` returns it, and MEMMAP_DEBUG_CODEGEN=1 prints each piece to
  * stderr as it is compiled.
  */
