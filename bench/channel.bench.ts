@@ -46,9 +46,11 @@ async function child(role: Role): Promise<void> {
     } else for (let n = 0; n < count; n++) out.send(payload);
   } else if (role.mode === 'process-send') {
     const text = 'x'.repeat(size);
-    process.on('message', async () => {
-      // Respect back-pressure: process.send returns false when the pipe is full.
-      for (let n = 0; n < count; n++) if (!process.send!(text)) await new Promise((resolve) => setImmediate(resolve));
+    process.on('message', () => {
+      void (async () => {
+        // Respect back-pressure: process.send returns false when the pipe is full.
+        for (let n = 0; n < count; n++) if (!process.send!(text)) await new Promise((resolve) => setImmediate(resolve));
+      })();
     });
     process.send!('ready');
     return;
@@ -111,7 +113,11 @@ async function channelThroughput(dir: string, size: number, count: number, batch
   control.send('go');
   let received = 0;
   if (batch) while (received < count) received += data.receiveMany(4096).length;
-  else while (received < count) (data.receiveBorrowed(), received++);
+  else
+    while (received < count) {
+      data.receiveBorrowed();
+      received++;
+    }
   const ms = performance.now() - begin;
   await ended(worker);
   data.close();
@@ -208,7 +214,10 @@ async function socketRoundTrip(dir: string, count: number): Promise<number> {
     const reply = new Promise<void>((resolve) => {
       const onData = (chunk: Buffer): void => {
         got += chunk.length;
-        if (got >= 64) (connection!.off('data', onData), resolve());
+        if (got >= 64) {
+          connection!.off('data', onData);
+          resolve();
+        }
       };
       connection!.on('data', onData);
     });

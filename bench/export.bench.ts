@@ -31,7 +31,7 @@ export default async function exportBench(): Promise<BenchTable[]> {
       for (let i = 0; i < N; i++) insert.run(i, `s${i % 1000}`, i % 100);
     })();
 
-    const sqliteToParquet = (): void => {
+    const sqliteToParquet = async (): Promise<void> => {
       const writer = new ParquetWriter({
         writer: fileWriter(join(dir, 'sqlite.parquet')),
         schema: [
@@ -51,7 +51,7 @@ export default async function exportBench(): Promise<BenchTable[]> {
           rowGroupSize: rows.length,
         });
       }
-      writer.finish();
+      await writer.finish();
     };
 
     const out = (name: string) => join(dir, name);

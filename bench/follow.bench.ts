@@ -35,7 +35,7 @@ async function child(path: string, way: Way, count: number, idleMs: number): Pro
     for (; seen < n; seen++) held.push(t.toString());
   };
   const controller = new AbortController();
-  let stop: () => void = () => undefined;
+  let stop: () => void;
   if (way === 'follow') {
     void (async () => {
       try {

@@ -140,7 +140,7 @@ async function sequential(dir: string, binary: string): Promise<BenchTable[]> {
 
 async function touchAndFlush(dir: string): Promise<BenchTable> {
   // A benchmark peer that builds on Node 20 and 22 only: where it is absent, its row is left out (and said so).
-  const mmapIo = optionalPeer<MmapIo>('@riaskov/mmap-io');
+  const mmapIo = optionalPeer('@riaskov/mmap-io') as MmapIo | undefined;
   const path = join(dir, 'touch.bin');
   writeFile(path, TOUCH_SIZE, sourceChunk());
   let round = 0;
@@ -156,7 +156,7 @@ async function touchAndFlush(dir: string): Promise<BenchTable> {
         : [
             await measure('@riaskov/mmap-io: openSync + map + touch + sync(blocking) + closeSync', () => {
               const fd = openSync(path, 'r+');
-              const buffer = mmapIo.map(TOUCH_SIZE, RW as 3, mmapIo.MAP_SHARED, fd);
+              const buffer = mmapIo.map(TOUCH_SIZE, RW, mmapIo.MAP_SHARED, fd);
               touch(buffer);
               mmapIo.sync(buffer, true);
               closeSync(fd); // the mapping stays until GC: mmap-io cannot unmap

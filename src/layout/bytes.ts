@@ -30,8 +30,15 @@ export function viewBytes(dv: DataView, offset: number, length: number): Uint8Ar
 }
 
 /** The real length of a typed array, from the intrinsic getter: a subclass may override `length` and lie. */
-const typedArrayLength = Object.getOwnPropertyDescriptor(Object.getPrototypeOf(Uint8Array.prototype), 'length')!
-  .get as (this: Uint8Array) => number;
+const typedArrayLength = intrinsicLengthGetter();
+
+function intrinsicLengthGetter(): (this: Uint8Array) => number {
+  const typedArrayPrototype = Object.getPrototypeOf(Uint8Array.prototype) as object;
+  // eslint-disable-next-line @typescript-eslint/unbound-method -- taken to be called with .call(view), never alone
+  const getter = Object.getOwnPropertyDescriptor(typedArrayPrototype, 'length')?.get;
+  if (getter === undefined) throw new Error('unreachable: %TypedArray%.prototype.length has no getter');
+  return getter as (this: Uint8Array) => number;
+}
 
 /** Checks `value` for a `bytes(length)` field without writing: a Uint8Array (or Buffer) of exactly `length` bytes. */
 export function bytesInput(value: unknown, length: number, path: string, key: string | number): Uint8Array {

@@ -35,7 +35,7 @@ export function toCDeclaration(type: Aggregate, name: string, options: CDeclarat
   const asserts: string[] = [];
 
   const declare = (record: Aggregate, endian: Endian, wanted: string): string => {
-    const key = `${endian}`;
+    const key = endian;
     const existing = names.get(identityKey(record, key));
     if (existing !== undefined) return existing;
     let tag = wanted;

@@ -28,11 +28,18 @@ export const INT64_MAX = 2n ** 63n - 1n;
 /** Largest uint64 value. */
 export const UINT64_MAX = 2n ** 64n - 1n;
 
+/** The [min, max] of an integer kind (the generated code passes only kinds in the table). */
+function rangeOf(kind: string): readonly [number | bigint, number | bigint] {
+  const range = integerRanges[kind];
+  if (range === undefined) throw new Error(`unreachable: ${kind} is not an integer kind`);
+  return range;
+}
+
 /** A number that is not an integer of `kind`: TypeError if not a number at all, else RangeError with the range. */
 export function badInteger(value: unknown, path: string, key: string | number, kind: string): CodedError {
   const name = fieldPath(path, key);
   if (typeof value !== 'number') return invalidArgType(name, `of type number (${kind})`, value);
-  const [min, max] = integerRanges[kind]!;
+  const [min, max] = rangeOf(kind);
   return outOfRange(name, `an integer >= ${min} && <= ${max} (${kind})`, value);
 }
 
@@ -40,7 +47,7 @@ export function badInteger(value: unknown, path: string, key: string | number, k
 export function badBigInt(value: unknown, path: string, key: string | number, kind: string): CodedError {
   const name = fieldPath(path, key);
   if (typeof value !== 'bigint') return invalidArgType(name, `of type bigint (${kind})`, value);
-  const [min, max] = integerRanges[kind]!;
+  const [min, max] = rangeOf(kind);
   return outOfRange(name, `>= ${min}n && <= ${max}n (${kind})`, value);
 }
 

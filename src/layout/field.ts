@@ -110,7 +110,5 @@ export interface Aggregate extends AnyFieldType {
 
 /** The byte order a member is stored in: a nested struct's own option, else the enclosing struct's. */
 export function endianOf(type: AnyFieldType, inherited: Endian): Endian {
-  return (type.kind === 'struct' || type.kind === 'union') && (type as Aggregate).endian !== undefined
-    ? (type as Aggregate).endian!
-    : inherited;
+  return type.kind === 'struct' || type.kind === 'union' ? ((type as Aggregate).endian ?? inherited) : inherited;
 }

@@ -9,13 +9,13 @@ import { char } from './char.js';
 import { hostEndian, type AnyFieldType, type Endian } from './field.js';
 import { scalars, type ScalarKind } from './scalar.js';
 import type { AggregateSchema } from './schema-to.js';
-import { createStructType, StructType, type Shape } from './struct.js';
+import { createStructType, StructType } from './struct.js';
 
 /**
  * Rebuilds a record from its JSON description (an object or a JSON string). Throws ERR_LAYOUT_MISMATCH if the
  * size, alignment or an offset recorded in it differs from what this machine's C ABI gives.
  */
-export function fromSchema(schema: AggregateSchema | string): StructType<Shape> {
+export function fromSchema(schema: AggregateSchema | string): StructType {
   let parsed: unknown = schema;
   if (typeof schema === 'string') {
     try {
@@ -26,7 +26,7 @@ export function fromSchema(schema: AggregateSchema | string): StructType<Shape> 
   }
   const type = build(parsed, 'schema');
   if (!(type instanceof StructType)) throw invalidArgValue('schema', parsed, 'must describe a struct or union');
-  return type;
+  return type as StructType;
 }
 
 /**
@@ -76,7 +76,7 @@ function build(value: unknown, path: string, inherited: Endian = hostEndian): An
       const differs =
         type.size !== record.size ||
         type.align !== record.align ||
-        type.fields.some((f, i) => f.offset !== record.fields[i]!.offset);
+        type.fields.some((f, i) => f.offset !== record.fields[i]?.offset);
       if (differs)
         throw memmapError(
           'ERR_LAYOUT_MISMATCH',

@@ -99,7 +99,7 @@ export function checkedOffset(window: ByteWindow, offset: unknown, size: number,
       offset,
     );
   }
-  return window.byteOffset + (offset as number);
+  return window.byteOffset + offset;
 }
 
 /* The last source located, with its DataView and window. On Node 20 reading `.buffer`, `.byteOffset` or
@@ -108,7 +108,7 @@ export function checkedOffset(window: ByteWindow, offset: unknown, size: number,
    turns into ERR_DETACHED_BUFFER), so a loop over one source pays for them once. It keeps one source alive until
    another is located; a mapping is still unmapped by close(), whatever refers to it. */
 let lastSource: unknown;
-let lastView: DataView | undefined;
+let lastView: DataView = new DataView(new ArrayBuffer(0));
 let lastBase = 0;
 let lastLength = 0;
 
@@ -131,5 +131,5 @@ export function locate(source: ByteSource, offset: number, size: number): number
 
 /** The DataView of the source `locate` was last called with. */
 export function locatedView(): DataView {
-  return lastView!;
+  return lastView;
 }

@@ -49,7 +49,7 @@ export type ColumnName<T> = {
 
 /** The typed array `column(name)` returns for field `name`. */
 export type ColumnOf<T, K extends ColumnName<T>> =
-  ShapeOf<T>[K] extends ScalarType<infer Kind, unknown> ? ColumnArrays[Kind] : never;
+  ShapeOf<T>[K] extends ScalarType<infer Kind> ? ColumnArrays[Kind] : never;
 
 const columnArrays: Record<ScalarKind, { new (length: number): ArrayLike<unknown> }> = {
   int8: Int8Array,
@@ -68,7 +68,7 @@ const columnArrays: Record<ScalarKind, { new (length: number): ArrayLike<unknown
 /** What a StructArray needs of its element's compiled accessors (codegen.ts makes them). */
 export interface ElementCodec {
   /** Checks the whole value, then writes it at absolute offset `o`; `path` names it in errors. */
-  write(dv: DataView, o: number, value: unknown, path: string): void;
+  write: (dv: DataView, o: number, value: unknown, path: string) => void;
 }
 
 /**
@@ -86,6 +86,7 @@ export interface Cursor<V> {
 export const internal: unique symbol = Symbol('memmap layout internal');
 
 /** A fixed-length array of `T` laid over bytes: made by `Struct.array(buf)`, or by a live view's array field. */
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging -- the interface below declares the methods codegen's subclass defines
 export class StructArray<T extends AnyFieldType> {
   /** The element type. */
   readonly type: T;
@@ -173,10 +174,9 @@ export class StructArray<T extends AnyFieldType> {
   column<K extends ColumnName<T>>(name: K): ColumnOf<T, K> {
     const fields = (this.type as { fields?: readonly { name: string; type: AnyFieldType; offset: number }[] }).fields;
     const field = fields?.find((f) => f.name === name);
-    const kind = field?.type.kind;
-    if (field === undefined || !Object.prototype.hasOwnProperty.call(columnArrays, kind!))
+    if (field === undefined || !Object.prototype.hasOwnProperty.call(columnArrays, field.type.kind))
       throw invalidArgValue('name', name, 'must name a scalar field of the record (int*, uint*, float*, bool)');
-    const scalarKind = kind as ScalarKind;
+    const scalarKind = field.type.kind as ScalarKind;
     const out = new columnArrays[scalarKind](this.length) as unknown as Record<number, unknown>;
     const dv = this.#dv;
     // #endian is the record's own byte order (its option, or the one it inherits); a scalar field has none of its own.

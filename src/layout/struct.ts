@@ -129,8 +129,7 @@ export class StructType<
     const fields: Field[] = [];
     let end = 0;
     let maxAlign = 1;
-    for (const name of Object.keys(shape)) {
-      const type = shape[name]!;
+    for (const [name, type] of Object.entries(shape)) {
       // A packed record places each member at alignment 1, whatever its type's alignment.
       const memberAlign = packed ? 1 : type.align;
       const offset = kind === 'union' ? 0 : alignUp(end, memberAlign);
@@ -281,7 +280,7 @@ export function union<S extends Shape>(shape: S, options?: StructOptions): Struc
 }
 
 /** Internal (fromSchema): a struct or union of a kind known only at run time. */
-export function createStructType(kind: 'struct' | 'union', shape: Shape, options: StructOptions): StructType<Shape> {
+export function createStructType(kind: 'struct' | 'union', shape: Shape, options: StructOptions): StructType {
   return new StructType(internal, kind, shape, options);
 }
 
@@ -298,7 +297,8 @@ function checkOptions(options: unknown): { packed: boolean; align: number | unde
     if (!Number.isInteger(align) || align < 1 || align > 2 ** 28 || (align & (align - 1)) !== 0)
       throw outOfRange('options.align', 'a power of two >= 1 && <= 268435456', align);
   }
-  if (endian !== undefined && endian !== 'little' && endian !== 'big')
+  // The options come from JavaScript callers too: \`endian\` is checked whatever its declared type says.
+  if (endian !== undefined && !['little', 'big'].includes(endian))
     throw invalidArgValue('options.endian', endian, "must be 'little' or 'big'");
   return { packed, align, endian };
 }

@@ -28,7 +28,7 @@ import {
   type AnyFieldType,
   type ArrayType,
   type StructOptions,
-  type StructType,
+  StructType,
 } from '../../src/layout/index.js';
 
 /** mulberry32: a small seeded generator, so the structs are the same on every run. */
@@ -88,7 +88,7 @@ function checksOf(tag: string, type: StructType): Check[] {
     checks.push({ expression: `offsetof(${name}, ${member})`, expected: offset });
     checks.push({ expression: `sizeof(${typeOf})`, expected: type.size });
     checks.push({ expression: `_Alignof(${typeOf})`, expected: type.align });
-    if (type.kind === 'struct' || type.kind === 'union') visit(type as StructType, member, offset);
+    if (type instanceof StructType) visit(type as StructType, member, offset);
     if (type.kind === 'array') {
       const { element, length } = type as ArrayType;
       visitMember(element, `${member}[0]`, offset);
@@ -137,8 +137,8 @@ describe('C ABI oracle (cc on this machine)', () => {
     const walk = (type: AnyFieldType) => {
       kinds.add(type.kind);
       if (type.kind === 'array') walk((type as ArrayType).element);
-      if (type.kind === 'struct' || type.kind === 'union') {
-        const record = type as StructType;
+      if (type instanceof StructType) {
+        const record = type;
         if (record.packed) kinds.add('packed');
         if (record.requestedAlign !== undefined) kinds.add('aligned');
         if (record.endian === 'big') kinds.add('big-endian');

@@ -39,6 +39,7 @@ describe('inferred types', () => {
       pupils: array(Student, 2),
       grid: array(array(uint8, 2), 2),
     });
+    expectTypeOf(Rich.size).toEqualTypeOf<number>();
     expectTypeOf<Infer<typeof Rich>>().toEqualTypeOf<{
       id: bigint;
       count: bigint;

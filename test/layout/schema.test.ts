@@ -59,7 +59,7 @@ describe('schema JSON and hash', () => {
       const buf = Buffer.alloc(type.size);
       const data = type === Student ? { name: 'ann', age: 3 } : Rich.read(Buffer.alloc(Rich.size));
       if (type === Rich) (data as { u: unknown }).u = { b: 'abc' };
-      back.write(buf, 0, data as never);
+      back.write(buf, 0, data);
       expect(type.read(buf)).toEqual(back.read(buf));
     }
   });
@@ -186,7 +186,7 @@ r = a[1]
 print(json.dumps({'itemsize': dt.itemsize, 'offsets': [dt.fields[n][1] for n in dt.names],
   'name': r['name'].decode(), 'age': int(r['age']), 'big': str(int(r['big'])), 'grid': r['grid'].tolist(),
   'x': float(r['pos']['x']), 'ok': bool(r['ok'])}))`;
-    const out = JSON.parse(execFileSync('python3', ['-c', script, path], { encoding: 'utf8' }));
+    const out: unknown = JSON.parse(execFileSync('python3', ['-c', script, path], { encoding: 'utf8' }));
     expect(out).toEqual({
       itemsize: Row.size,
       offsets: Row.fields.map((f) => f.offset),
