@@ -358,6 +358,13 @@ interface Piece {
   extra: Record<string, unknown>;
 }
 
+/**
+ * Numbers each compilation. V8 caches compiled code by source text, so two types with the same members would
+ * otherwise share one compiled function and with it one record of type feedback: the sharing this module exists to
+ * avoid. The number in the header comment makes every source text unique.
+ */
+let compilations = 0;
+
 function compile(type: AnyFieldType, endian: Endian): Compiled {
   const piece =
     type.kind === 'struct' || type.kind === 'union'
@@ -367,7 +374,8 @@ function compile(type: AnyFieldType, endian: Endian): Compiled {
         : leafPiece(type, endian);
   const isRecord = type.kind === 'struct' || type.kind === 'union';
   const source =
-    `'use strict';\n// ${describe(type)}, ${endian}-endian, ${type.size} bytes\n${piece.body}\n` +
+    `'use strict';\n// ${describe(type)}, ${endian}-endian, ${type.size} bytes (compilation ${++compilations})\n` +
+    `${piece.body}\n` +
     `${arrayClassSource(type, isRecord)}\nreturn { read, write, fill, view, ArrayClass };\n`;
   if (typeof process !== 'undefined' && process.env.MEMMAP_DEBUG_CODEGEN === '1') process.stderr.write(`${source}\n`);
   const bound: Record<string, unknown> = { type, ENDIAN: endian, ...runtime, ...piece.deps.values, ...piece.extra };

@@ -35,6 +35,13 @@ describe('generated per type', () => {
     expect(Student.array(Buffer.alloc(8)).constructor).toBe(students.constructor);
   });
 
+  it('gives two types with the same members their own compiled code (V8 would share one by source text)', () => {
+    const A = struct({ x: int32, y: int32 });
+    const B = struct({ x: int32, y: int32 });
+    expect(generatedSource(A)).not.toBe(generatedSource(B));
+    expect(A.array(Buffer.alloc(8)).constructor).not.toBe(B.array(Buffer.alloc(8)).constructor);
+  });
+
   it('prints readable source: one line per member, the checks before the stores', () => {
     const source = generatedSource(Student);
     if (process.env.MEMMAP_DEBUG_CODEGEN === '1') console.log(source);
