@@ -665,6 +665,27 @@ describe('unmap (not in mmap-io)', () => {
       expect(thrown(call).code).toBe('ERR_MAPPING_CLOSED');
   });
 
+  it('a DataView of an unmapped mapping: ERR_MAPPING_CLOSED (its offset getter throws once detached)', () => {
+    const buffer = mmap.map(P, RW, mmap.MAP_SHARED | mmap.MAP_ANONYMOUS, -1);
+    const view = new DataView(buffer.buffer, buffer.byteOffset, 16);
+    mmap.unmap(buffer);
+    for (const call of [() => mmap.advise(view, 1), () => mmap.incore(view), () => mmap.sync(view)])
+      expect(thrown(call).code).toBe('ERR_MAPPING_CLOSED');
+    expect(mmap.unmap(view)).toBe(false);
+  });
+
+  it('a SharedArrayBuffer, or a view of one, is no mapping of map(): ERR_INVALID_ARG_VALUE', () => {
+    const shared = new SharedArrayBuffer(P);
+    for (const bytes of [shared, new Uint8Array(shared), new DataView(shared)])
+      for (const call of [
+        () => mmap.advise(bytes, 1),
+        () => mmap.incore(bytes),
+        () => mmap.sync(bytes),
+        () => mmap.unmap(bytes),
+      ])
+        expect(thrown(call).code).toBe('ERR_INVALID_ARG_VALUE');
+  });
+
   it('not a buffer: ERR_INVALID_ARG_TYPE; a Buffer that is not a mapping of map(): ERR_INVALID_ARG_VALUE', () => {
     expectArgumentError(() => mmap.unmap('x' as unknown as Buffer), undefined, 'ERR_INVALID_ARG_TYPE', TypeError);
     expectArgumentError(() => mmap.unmap(Buffer.alloc(10)), undefined, 'ERR_INVALID_ARG_VALUE', TypeError);
