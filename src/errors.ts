@@ -92,6 +92,16 @@ export function callNative<T>(path: string | undefined, call: () => T): T {
   }
 }
 
+/** As `callNative`, for a call whose error is a result: returns it in Node's shape, or undefined when it succeeded. */
+export function tryNative(path: string | undefined, call: () => void): Error | undefined {
+  try {
+    call();
+    return undefined;
+  } catch (error) {
+    return fromNative(error, path);
+  }
+}
+
 /** A function whose frames (and those of its callees) a captured stack leaves out, as in `Error.captureStackTrace`. */
 export type StackStart = (...args: never[]) => unknown;
 
