@@ -12,6 +12,7 @@ import {
 import { describe, expect, it } from 'vitest';
 import { MappedFile, MAX_MAPPING_LENGTH, PAGE_SIZE } from '../src/index.js';
 import { useTempDir } from './helpers/temp.js';
+import { codeOf } from './helpers/thrown.js';
 
 const tmp = useTempDir();
 
@@ -19,15 +20,6 @@ function fileWith(name: string, bytes: Buffer | string): string {
   const path = tmp(name);
   writeFileSync(path, bytes);
   return path;
-}
-
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (error) {
-    return (error as { code?: string }).code;
-  }
-  return undefined;
 }
 
 describe('MappedFile.open modes', () => {

@@ -8,6 +8,7 @@ import { closeSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import mmap from '../../src/compat/mmap-io.ts';
 import { useTempDir } from '../helpers/temp.ts';
+import { codeOf } from '../helpers/thrown.ts';
 import type { MmapIo } from '../helpers/mmap-io-oracle.ts';
 
 const P = mmap.PAGESIZE;
@@ -24,15 +25,6 @@ function fileOf(name: string, size: number): { path: string; bytes: Buffer } {
   for (let i = 0; i < size; i++) bytes[i] = (i * 13 + 5) & 0xff;
   writeFileSync(path, bytes);
   return { path, bytes };
-}
-
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (error) {
-    return (error as { code?: string }).code;
-  }
-  return undefined;
 }
 
 describe('memmap/mmap-io as a drop-in for mmap-io 1.4', () => {

@@ -23,6 +23,7 @@ import mmap, * as named from '../../src/compat/mmap-io.ts';
 import { runFile } from '../helpers/child.ts';
 import { MMAP_IO_ORACLE_FROM, mmapIoOracle, type MmapIoOracle } from '../helpers/mmap-io-oracle.ts';
 import { useTempDir } from '../helpers/temp.ts';
+import { thrown } from '../helpers/thrown.ts';
 
 type Oracle = MmapIoOracle;
 // The oracle is a benchmark peer (bench/package.json), loaded from there by test/helpers/mmap-io-oracle.ts, which
@@ -52,16 +53,6 @@ function fileOf(name: string, size: number, flags = 'r+', seed = 1): { path: str
   const fd = openSync(path, flags);
   fds.push(fd);
   return { path, fd, bytes };
-}
-
-/** Runs `fn`, expecting it to throw; returns what it threw. */
-function thrown(fn: () => unknown): Error & { code?: string; errno?: number; syscall?: string } {
-  try {
-    fn();
-  } catch (error) {
-    return error as Error & { code?: string; errno?: number; syscall?: string };
-  }
-  throw new Error('expected a throw');
 }
 
 /** Both threw for the same system call failure: the oracle's text, and the same errno with Node's shape here. */
