@@ -49,8 +49,8 @@ function child(
     });
     let out = '';
     let err = '';
-    proc.stdout.on('data', (chunk: Buffer) => (out += chunk));
-    proc.stderr.on('data', (chunk: Buffer) => (err += chunk));
+    proc.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    proc.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
     proc.on('error', reject);
     proc.on('close', (code, signal) => resolve({ out: out.trim(), code, signal, err }));
   });

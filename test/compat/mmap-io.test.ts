@@ -23,7 +23,7 @@ import mmap, * as named from '../../src/compat/mmap-io.ts';
 import { runFile } from '../helpers/child.ts';
 import { MMAP_IO_ORACLE_FROM, mmapIoOracle, type MmapIoOracle } from '../helpers/mmap-io-oracle.ts';
 import { useTempDir } from '../helpers/temp.ts';
-import { thrown } from '../helpers/thrown.ts';
+import { returned, thrown } from '../helpers/thrown.ts';
 
 type Oracle = MmapIoOracle;
 // The oracle is a benchmark peer (bench/package.json), loaded from there by test/helpers/mmap-io-oracle.ts, which
@@ -372,11 +372,13 @@ compare('advise', () => {
       mmap.MADV_NORMAL,
       mmap.MADV_DONTNEED,
     ]) {
-      expect(mmap.advise(ours, advice)).toBe(oracle.advise(theirs, advice));
-      expect(mmap.advise(ours, P, 2 * P, advice)).toBe(oracle.advise(theirs, P, 2 * P, advice));
+      expect(returned(() => mmap.advise(ours, advice))).toBe(returned(() => oracle.advise(theirs, advice)));
+      expect(returned(() => mmap.advise(ours, P, 2 * P, advice))).toBe(
+        returned(() => oracle.advise(theirs, P, 2 * P, advice)),
+      );
     }
-    expect(mmap.advise(ours, P, 0, mmap.MADV_RANDOM)).toBeUndefined();
-    expect(mmap.advise(ours.subarray(P), mmap.MADV_RANDOM)).toBeUndefined(); // a page-aligned view
+    expect(returned(() => mmap.advise(ours, P, 0, mmap.MADV_RANDOM))).toBeUndefined();
+    expect(returned(() => mmap.advise(ours.subarray(P), mmap.MADV_RANDOM))).toBeUndefined(); // a page-aligned view
     expect(ours.equals(theirs)).toBe(true); // MADV_DONTNEED on a shared file mapping keeps the data
   });
 
@@ -560,7 +562,7 @@ compare('sync', () => {
       round++;
       ours.writeUInt32LE(round, 2 * P + 8);
       const ourResult = (mmap.sync as (...a: unknown[]) => unknown)(ours, ...form);
-      const theirResult = oracle.sync(theirs, ...form);
+      const theirResult = returned(() => oracle.sync(theirs, ...form));
       expect([form, ourResult]).toEqual([form, theirResult]);
       expect(readFileSync(path).readUInt32LE(2 * P + 8)).toBe(round); // the same page cache, synced or not
     }
@@ -568,9 +570,9 @@ compare('sync', () => {
 
   it('with an offset and no length, syncs to the end of the buffer (a deliberate difference: mmap-io runs past it)', () => {
     ours.writeUInt32LE(0xfeed, 3 * P);
-    expect(mmap.sync(ours, P)).toBeUndefined();
-    expect(mmap.sync(ours, 3 * P, undefined, true)).toBeUndefined();
-    expect(mmap.sync(ours.subarray(2 * P), P, 0, true)).toBeUndefined();
+    expect(returned(() => mmap.sync(ours, P))).toBeUndefined();
+    expect(returned(() => mmap.sync(ours, 3 * P, undefined, true))).toBeUndefined();
+    expect(returned(() => mmap.sync(ours.subarray(2 * P), P, 0, true))).toBeUndefined();
     expect(readFileSync(path).readUInt32LE(3 * P)).toBe(0xfeed);
   });
 

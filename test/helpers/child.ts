@@ -147,6 +147,7 @@ export function runScript(
 }
 
 /** The last line of a child's stdout parsed as JSON (fixtures print their report last). */
+// eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters -- JSON has no type: the caller names it
 export function report<T>(stdout: string): T {
   const lines = stdout.trim().split('\n');
   return JSON.parse(lines[lines.length - 1]!) as T;

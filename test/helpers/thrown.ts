@@ -1,6 +1,7 @@
 /**
  * What a call threw, for tests that assert codes (never messages): `thrown` returns the error itself, `codeOf` its
  * code, and `caught` / `caughtAsync` a plain description that a child process can print as JSON for its parent.
+ * `returned` is the other outcome: what a call typed `void` gave back.
  */
 
 /** An error as the tests look at it: Node's coded shape, every field optional. */
@@ -29,6 +30,11 @@ export function codeOf(call: () => unknown): string | undefined {
     return (error as { code?: string }).code;
   }
   return undefined;
+}
+
+/** What `call` returned: for asserting what a function typed `void` really returns (undefined, as mmap-io's do). */
+export function returned(call: () => unknown): unknown {
+  return call();
 }
 
 /** The fields `caught` reports by default: the code, and where a system error has them, errno, syscall and path. */

@@ -98,7 +98,10 @@ describe('Channel', () => {
     const strict = Channel.open(channel.path, { whenFull: 'error' });
     let sent = 0;
     expect(() => {
-      for (;;) (strict.send('12345678'), sent++);
+      for (;;) {
+        strict.send('12345678');
+        sent++;
+      }
     }).toThrow(code('ERR_CHANNEL_FULL'));
     expect(sent).toBe(Math.floor((128 - 8) / 16));
     expect(() => channel.send('x', { timeout: 20 })).toThrow(code('ERR_CHANNEL_TIMEOUT'));
@@ -272,7 +275,10 @@ describe('Channel', () => {
     words[HEADER_SIZE / 4] = 77; // an unknown state
     expect(() => channel.receive({ timeout: 0 })).toThrow(code('ERR_CHANNEL_CORRUPT'));
     // Every frame says "consumed, 0 bytes": the chain never reaches a free word.
-    for (let i = 0; i < 256 / 4; i += 2) ((words[HEADER_SIZE / 4 + i] = 2), (words[HEADER_SIZE / 4 + i + 1] = 0));
+    for (let i = 0; i < 256 / 4; i += 2) {
+      words[HEADER_SIZE / 4 + i] = 2;
+      words[HEADER_SIZE / 4 + i + 1] = 0;
+    }
     words[I_RELEASED] = 8;
     expect(() => channel.send('x')).toThrow(code('ERR_CHANNEL_CORRUPT'));
     channel.close();

@@ -52,7 +52,7 @@ describe('wait/notify and Mutex arguments (child processes)', () => {
     );
     expect(result, result.stderr).toMatchObject({ code: 0, signal: null });
     expect(result.stdout.trim().split(' ')).toEqual([
-      ...Array(12).fill('not-equal'),
+      ...Array<string>(12).fill('not-equal'),
       'woken-or-changed',
       'acquired',
       'ERR_MUTEX_DEADLOCK',
@@ -85,7 +85,7 @@ describe('wait/notify and Mutex arguments (child processes)', () => {
     );
     expect(result, result.stderr).toMatchObject({ code: 0, signal: null });
     expect(result.stdout.trim().split(' ')).toEqual([
-      ...Array(6).fill('ERR_MUTEX_DEADLOCK'),
+      ...Array<string>(6).fill('ERR_MUTEX_DEADLOCK'),
       'false',
       'ERR_MUTEX_DEADLOCK',
       'acquired',

@@ -40,7 +40,7 @@ describe('System V limits and unusual owners (child processes)', () => {
     } catch (error) {
       // Node 22+ allow buffers of 2^53 bytes: no kernel gives a segment that large, so the case cannot arise there.
       console.log(
-        `sysv-limits: no segment of ${size} bytes can be made here, so none can outgrow the largest ArrayBuffer (${String((error as Error).message).split('\n')[1] ?? ''})`,
+        `sysv-limits: no segment of ${size} bytes can be made here, so none can outgrow the largest ArrayBuffer (${(error as Error).message.split('\n')[1] ?? ''})`,
       );
       return;
     }
@@ -68,7 +68,7 @@ describe('System V limits and unusual owners (child processes)', () => {
     );
     expect(result, result.stderr).toMatchObject({ code: 0, signal: null });
     const out = result.stdout.trim().split(' ');
-    expect(out.slice(0, 4)).toEqual([...Array(3).fill('ERR_SEGMENT_TOO_LARGE'), '0']);
+    expect(out.slice(0, 4)).toEqual([...Array<string>(3).fill('ERR_SEGMENT_TOO_LARGE'), '0']);
     expect(out.slice(4, 7).every((code) => code !== 'attached')).toBe(true);
     expect(out[7]).toBe('0'); // each failed hand-off detached exactly once
     expect(Segment.fromId(id).stat().nattch).toBe(0);
