@@ -48,6 +48,14 @@ import {
   abortError,
   type CodedError,
 } from '../errors.js';
+import {
+  dataViewBuffer,
+  dataViewByteLength,
+  dataViewByteOffset,
+  typedArrayBuffer,
+  typedArrayByteLength,
+  typedArrayByteOffset,
+} from '../intrinsics.js';
 import { MappedFile, MAX_MAPPING_LENGTH } from '../mapped-file.js';
 import { native } from '../native.js';
 import { closedError } from './atomics.js';
@@ -87,14 +95,6 @@ import {
   WRITING,
 } from './channel-format.js';
 import { threadAlive } from './mutex.js';
-import {
-  dataViewBuffer,
-  dataViewByteLength,
-  dataViewByteOffset,
-  typedArrayBuffer,
-  typedArrayByteLength,
-  typedArrayByteOffset,
-} from '../intrinsics.js';
 import { timeoutMs } from './wait.js';
 
 /** Options of `Channel.open`. */
