@@ -47,7 +47,7 @@ if (process.argv[2] === 'consume') {
       (child) =>
         new Promise<string>((resolve) => {
           let output = '';
-          child.stdout!.on('data', (chunk: Buffer) => {
+          child.stdout.on('data', (chunk: Buffer) => {
             output += chunk.toString();
             if (output.startsWith('ready\n')) nodeReady();
           });

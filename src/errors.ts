@@ -55,7 +55,7 @@ export function systemError(errno: number, syscall: string, path?: string, descr
   error.errno = -Math.abs(errno);
   error.syscall = syscall;
   if (path !== undefined) error.path = path;
-  Error.captureStackTrace?.(error, systemError);
+  Error.captureStackTrace(error, systemError);
   return error;
 }
 
@@ -92,12 +92,27 @@ export function callNative<T>(path: string | undefined, call: () => T): T {
   }
 }
 
-function coded<E extends Error>(error: E, code: string, stackStart: Function): E & CodedError {
+/** As `callNative`, for a call whose error is a result: returns it in Node's shape, or undefined when it succeeded. */
+export function tryNative(path: string | undefined, call: () => void): Error | undefined {
+  try {
+    call();
+    return undefined;
+  } catch (error) {
+    return fromNative(error, path);
+  }
+}
+
+/** A function whose frames (and those of its callees) a captured stack leaves out, as in `Error.captureStackTrace`. */
+export type StackStart = (...args: never[]) => unknown;
+
+function coded<E extends Error>(error: E, code: string, stackStart: StackStart): E & CodedError {
   const result = error as E & CodedError;
   result.code = code;
   Object.defineProperty(result, 'name', { value: `${error.name} [${code}]`, configurable: true, writable: true });
   // Node's errors print as `TypeError [ERR_X]: message`; restore the plain name after the stack is built.
-  Error.captureStackTrace?.(result, stackStart);
+  Error.captureStackTrace(result, stackStart);
+  // V8 formats the stack when it is first read: read it now, while the name carries the code (as Node does).
+  // eslint-disable-next-line @typescript-eslint/no-meaningless-void-operator -- the read is the effect
   void result.stack;
   delete (result as { name?: string }).name;
   return result;
@@ -108,15 +123,16 @@ function describeValue(value: unknown): string {
   if (value === undefined) return 'undefined';
   if (typeof value === 'function') return `function ${value.name || '<anonymous>'}`;
   if (typeof value === 'object') {
-    const name = (value as object).constructor?.name;
-    return name ? `an instance of ${name}` : 'an object';
+    const name: unknown = (value as { constructor?: { name?: unknown } }).constructor?.name;
+    return typeof name === 'string' && name !== '' ? `an instance of ${name}` : 'an object';
   }
   if (typeof value === 'bigint') return `type bigint (${value}n)`;
   if (typeof value === 'string') {
     const shown = value.length > 28 ? `${value.slice(0, 25)}...` : value;
     return `type string ('${shown}')`;
   }
-  return `type ${typeof value} (${String(value)})`;
+  const primitive = value as number | boolean | symbol; // what is left prints as itself
+  return `type ${typeof primitive} (${String(primitive)})`;
 }
 
 /** ERR_INVALID_ARG_TYPE (TypeError): `The "name" argument must be EXPECTED. Received ...` */
@@ -187,5 +203,5 @@ export function validateObject<T extends object>(value: unknown, name: string): 
   if (value === undefined) return {};
   if (value === null || typeof value !== 'object' || Array.isArray(value))
     throw invalidArgType(name, 'of type object', value);
-  return value as Partial<T>;
+  return value;
 }

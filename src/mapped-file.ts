@@ -31,6 +31,7 @@ import { constants as bufferConstants } from 'node:buffer';
 import {
   callNative,
   fromNative,
+  tryNative,
   invalidArgType,
   invalidArgValue,
   memmapError,
@@ -38,6 +39,7 @@ import {
   validateBoolean,
   validateInteger,
   validateObject,
+  type CodedError,
 } from './errors.js';
 import { checkRegularFile, closeFile, createFile, fileSize, openFile, reserveSpace, truncateFile } from './file-io.js';
 import { native, PAGE_SIZE } from './native.js';
@@ -125,11 +127,13 @@ const closeWhenCollected = new FinalizationRegistry<{ fd: number }>((held) => {
 
 /** Moves whenever the SIGBUS handler repairs a fault anywhere in the process ([1] = 1: it cannot tell, always ask). */
 const FAULT_EPOCH = new Uint32Array(native.faultEpoch());
+/** FAULT_EPOCH[0] now (the addon's array has its two elements from load on). */
+const repairEpoch = (): number => FAULT_EPOCH[0] ?? 0;
 
 /** A `flushAsync()` in flight; `completedBy` is set when the mapping was retired, after flushing it, meanwhile. */
 interface PendingFlush {
   mapping: ArrayBuffer;
-  completedBy?: { failure: unknown };
+  completedBy?: { failure: Error | undefined };
 }
 
 /** A range argument as given, each property read once (a getter runs once, before the mapping is captured). */
@@ -183,17 +187,18 @@ function checkMappable(offset: number, length: number, name: string): void {
     );
 }
 
+/** A mode and its size: 'w+' creates the file, so it needs one. */
+type ModeAndSize = { mode: 'w+'; size: number } | { mode: Exclude<MapMode, 'w+'>; size: number | undefined };
+
 /** OpenOptions, checked: what `open` and `fromDescriptor` act on once every argument has been read once. */
-interface OpenRequest {
-  mode: MapMode;
-  size: number | undefined;
+type OpenRequest = ModeAndSize & {
   offset: number;
   length: number | undefined;
   populate: boolean;
   sparse: boolean;
   fileMode: number;
   advice: number | undefined;
-}
+};
 
 /**
  * Reads every option once (a getter runs once) and checks everything that can be checked without the file, so that
@@ -221,8 +226,10 @@ function validateOpenOptions(options: unknown): OpenRequest {
   const sparse = validateBoolean(raw.sparse, 'options.sparse', false);
   const fileMode = validateInteger(raw.fileMode ?? 0o644, 'options.fileMode', 0, 0o7777);
   const advice = raw.advise === undefined ? undefined : validateAdvice(raw.advise);
-  if (mode === 'w+' && size === undefined)
-    throw invalidArgType('options.size', "a positive integer when mode is 'w+'", size);
+  let sized: ModeAndSize;
+  if (mode !== 'w+') sized = { mode, size };
+  else if (size !== undefined) sized = { mode, size };
+  else throw invalidArgType('options.size', "a positive integer when mode is 'w+'", size);
   if (size !== undefined && length !== undefined && offset + length > size)
     throw outOfRange('options.length', `<= options.size - options.offset (${size - offset})`, length);
   if (size !== undefined && length === undefined && offset >= size)
@@ -231,7 +238,7 @@ function validateOpenOptions(options: unknown): OpenRequest {
   if (size !== undefined)
     checkMappable(offset, length ?? size - offset, length === undefined ? 'options.size' : 'options.length');
   else if (length !== undefined) checkMappable(offset, length, 'options.length');
-  return { mode, size, offset, length, populate, sparse, fileMode, advice };
+  return { ...sized, offset, length, populate, sparse, fileMode, advice };
 }
 
 function displayPath(path: string | URL | Buffer): string {
@@ -309,7 +316,7 @@ export class MappedFile implements Disposable {
     const shown = displayPath(path);
     const fd =
       request.mode === 'w+'
-        ? createFile(shown, { size: request.size!, fileMode: request.fileMode, sparse: request.sparse })
+        ? createFile(shown, { size: request.size, fileMode: request.fileMode, sparse: request.sparse })
         : openFile(shown, request.mode === 'r+' ? 'write' : 'read');
     return MappedFile.#mapDescriptor(fd, shown, request, true);
   }
@@ -423,7 +430,7 @@ export class MappedFile implements Disposable {
     // the SIGBUS handler needs the descriptor (it checks through it that the file is still the one mapped).
     if (this.#collected.fd >= 0) closeWhenCollected.register(mapping, this.#collected, mapping);
     this.#buffer = Buffer.from(mapping, delta, length);
-    this.#epochSeen = FAULT_EPOCH[0]!; // a new mapping has no replaced page
+    this.#epochSeen = repairEpoch(); // a new mapping has no replaced page
   }
 
   /**
@@ -440,24 +447,28 @@ export class MappedFile implements Disposable {
     closeWhenCollected.unregister(mapping);
     const pending = [...this.#pendingFlushes].filter((flush) => flush.mapping === mapping);
     if (pending.length > 0) {
-      let failure: unknown;
-      try {
-        const { delta, length } = this.#window;
-        callNative(this.path, () => native.msync(mapping, 0, delta + length, native.constants.MS_SYNC));
-      } catch (error) {
-        failure = error;
-      }
+      const { delta, length } = this.#window;
+      const failure = tryNative(this.path, () => native.msync(mapping, 0, delta + length, native.constants.MS_SYNC));
       for (const flush of pending) flush.completedBy = { failure };
     }
     callNative(this.path, () => native.retire(mapping));
   }
 
   #open(): ArrayBuffer {
-    if (this.#mapping === undefined)
-      throw memmapError('ERR_MAPPING_CLOSED', `the mapping of ${this.#name()} is closed: open it again to use it`, {
-        ...(this.path === undefined ? {} : { path: this.path }),
-      });
+    if (this.#mapping === undefined) throw this.#closedError();
     return this.#mapping;
+  }
+
+  #closedError(): CodedError {
+    return memmapError('ERR_MAPPING_CLOSED', `the mapping of ${this.#name()} is closed: open it again to use it`, {
+      ...(this.path === undefined ? {} : { path: this.path }),
+    });
+  }
+
+  /** The open file under the mapping, or undefined for anonymous memory (and once closed). */
+  #file(): { fd: number; path: string } | undefined {
+    const path = this.path;
+    return this.#fd >= 0 && path !== undefined ? { fd: this.#fd, path } : undefined;
   }
 
   #name(): string {
@@ -466,8 +477,9 @@ export class MappedFile implements Disposable {
 
   /** The mapped bytes as a Buffer (no copy). After `close()` or `resize()` earlier Buffers read as length 0. */
   get buffer(): Buffer {
-    this.#open();
-    return this.#buffer!;
+    // Set and cleared with #mapping (#map, #unmap).
+    if (this.#buffer === undefined) throw this.#closedError();
+    return this.#buffer;
   }
 
   /** Bytes in `.buffer`. */
@@ -495,9 +507,10 @@ export class MappedFile implements Disposable {
   /** What happened to the file under the mapping, or undefined when it still covers the whole window. */
   #truncation(): { fileSize: number; lostFrom: number | undefined } | undefined {
     const mapping = this.#mapping;
-    if (mapping === undefined || this.#fd < 0) return undefined;
+    const file = this.#file();
+    if (mapping === undefined || file === undefined) return undefined;
     const repaired = native.faults(mapping) > 0;
-    const size = fileSize(this.#fd, this.path!);
+    const size = fileSize(file.fd, file.path);
     if (!repaired && size >= this.offset + this.#window.length) return undefined;
     // lostFrom counts from the first mapped page: as a file offset, the first byte whose writes went nowhere.
     const lostFrom = repaired ? this.#window.pageOffset + native.lostFrom(mapping) : undefined;
@@ -525,7 +538,8 @@ export class MappedFile implements Disposable {
     const truncation = this.#truncation();
     if (truncation === undefined) {
       const mapping = this.#mapping;
-      if (mapping === undefined || this.#fd < 0) return;
+      const file = this.#file();
+      if (mapping === undefined || file === undefined) return;
       const pages = native.ioFaults(mapping);
       if (pages === 0) return;
       const error = memmapError(
@@ -533,7 +547,7 @@ export class MappedFile implements Disposable {
         `${pages} page(s) of ${this.#name()} could not be read or allocated (the filesystem is full under a sparse ` +
           `file, or an I/O error): they were replaced with zero-filled memory, and what was written there is not in ` +
           `the file. Free space (or open without sparse: true), then call refresh() or close() it and open it again`,
-        { path: this.path! },
+        { path: file.path },
       );
       if (cause !== undefined) (error as Error & { cause?: unknown }).cause = cause;
       throw error;
@@ -565,7 +579,7 @@ export class MappedFile implements Disposable {
   checkIntact(): void {
     if (this.#mapping !== undefined && FAULT_EPOCH[0] === this.#epochSeen && FAULT_EPOCH[1] === 0) return;
     const mapping = this.#open();
-    const epoch = FAULT_EPOCH[0]!; // read first: a repair after this read moves it again
+    const epoch = repairEpoch(); // read first: a repair after this read moves it again
     if (this.#fd >= 0 && (native.faults(mapping) > 0 || native.ioFaults(mapping) > 0)) this.#checkLost();
     this.#epochSeen = epoch;
   }
@@ -608,14 +622,10 @@ export class MappedFile implements Disposable {
     const flags = msyncFlags(options);
     const mapping = this.#open();
     const { start, length } = this.#pages(raw);
-    let failure: unknown;
-    if (length > 0 && this.#shared && this.#fd >= 0) {
-      try {
-        callNative(this.path, () => native.msync(mapping, start, length, flags));
-      } catch (error) {
-        failure = error;
-      }
-    }
+    const failure =
+      length > 0 && this.#shared && this.#fd >= 0
+        ? tryNative(this.path, () => native.msync(mapping, start, length, flags))
+        : undefined;
     this.#checkLost(failure);
     if (failure !== undefined) throw failure;
   }
@@ -632,7 +642,7 @@ export class MappedFile implements Disposable {
     const flags = msyncFlags({ invalidate: opts.invalidate ?? false });
     const mapping = this.#open();
     const { start, length } = this.#pages(raw);
-    let failure: unknown;
+    let failure: Error | undefined;
     if (length > 0 && this.#shared && this.#fd >= 0) {
       const pending: PendingFlush = { mapping };
       this.#pendingFlushes.add(pending);
@@ -675,14 +685,13 @@ export class MappedFile implements Disposable {
     const mapping = this.#open();
     const { start, length } = this.#pages(raw);
     const total = Math.ceil(length / PAGE_SIZE);
-    const vector =
-      total === 0 ? new Uint8Array(0) : callNative(this.path, () => native.mincore(mapping, start, length));
-    const pages = new Uint8Array(total);
+    // mincore gives one byte per page of the range: `total` of them; bit 0 is residency, the rest is reserved.
+    const pages =
+      total === 0
+        ? new Uint8Array(0)
+        : callNative(this.path, () => native.mincore(mapping, start, length)).map((page) => page & 1);
     let resident = 0;
-    for (let i = 0; i < total; i++) {
-      pages[i] = vector[i]! & 1;
-      resident += pages[i]!;
-    }
+    for (const page of pages) resident += page;
     return withPages ? { resident, total, pages } : { resident, total };
   }
 
@@ -711,7 +720,8 @@ export class MappedFile implements Disposable {
    */
   resize(newLength: number): void {
     this.#open();
-    if (this.#fd < 0 || !this.#shared)
+    const file = this.#file();
+    if (file === undefined || !this.#shared)
       throw memmapError(
         'ERR_MAPPING_NOT_RESIZABLE',
         `${this.#name()} is mapped with mode '${this.mode}': only files opened with 'r+' or 'w+' can be resized`,
@@ -721,15 +731,15 @@ export class MappedFile implements Disposable {
     checkMappable(this.offset, newLength, 'newLength');
     this.#checkLost();
     const newEnd = this.offset + newLength;
-    const size = fileSize(this.#fd, this.path!);
+    const size = fileSize(file.fd, file.path);
     if (newEnd > size) {
       // Reserve first: if the disk is full, nothing has changed yet.
-      reserveSpace(this.#fd, size, newEnd, { sparse: this.#sparse, path: this.path! });
+      reserveSpace(file.fd, size, newEnd, { sparse: this.#sparse, path: file.path });
       this.#unmap();
     } else {
       // Unmap first: no view may see the pages that the truncation removes.
       this.#unmap();
-      if (newEnd < size) truncateFile(this.#fd, newEnd, this.path!);
+      if (newEnd < size) truncateFile(file.fd, newEnd, file.path);
     }
     this.#window = { ...this.#window, length: newLength };
     try {
@@ -748,13 +758,14 @@ export class MappedFile implements Disposable {
    */
   refresh(): void {
     this.#open();
-    if (this.#fd < 0) return;
-    const available = fileSize(this.#fd, this.path!) - this.offset;
+    const file = this.#file();
+    if (file === undefined) return;
+    const available = fileSize(file.fd, file.path) - this.offset;
     if (available <= 0)
       throw memmapError(
         'ERR_MAPPING_EMPTY',
         `${this.#name()} now ends at or before the mapping's offset ${this.offset}: nothing is left to map; close() it`,
-        { path: this.path!, kind: 'RangeError' },
+        { path: file.path, kind: 'RangeError' },
       );
     const largest = MAX_MAPPING_LENGTH - this.#window.delta; // the mapping (delta + length) is one ArrayBuffer
     const length = Math.min(this.#followsFile ? available : this.#window.length, available, largest);

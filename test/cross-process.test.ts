@@ -18,7 +18,10 @@ describe('MAP_SHARED between unrelated processes', () => {
     });
     let output = '';
     await new Promise<void>((resolve) =>
-      child.stdout.on('data', (chunk: Buffer) => ((output += chunk), output.includes('ready') && resolve())),
+      child.stdout.on('data', (chunk: Buffer) => {
+        output += chunk.toString();
+        if (output.includes('ready')) resolve();
+      }),
     );
     mine.buffer.write('ping', 100, 'latin1');
     const code = await new Promise((resolve) => child.on('close', resolve));

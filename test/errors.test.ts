@@ -10,15 +10,7 @@ import {
   validateInteger,
   validateObject,
 } from '../src/errors.js';
-
-function thrown(fn: () => unknown): { code?: string; name?: string; message?: string } & Error {
-  try {
-    fn();
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('expected a throw');
-}
+import { thrown } from './helpers/thrown.js';
 
 describe('system errors', () => {
   it('have the fs shape: code, negative errno, syscall, path, and a hint', () => {

@@ -49,8 +49,8 @@ function child(
     });
     let out = '';
     let err = '';
-    proc.stdout.on('data', (chunk: Buffer) => (out += chunk));
-    proc.stderr.on('data', (chunk: Buffer) => (err += chunk));
+    proc.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    proc.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
     proc.on('error', reject);
     proc.on('close', (code, signal) => resolve({ out: out.trim(), code, signal, err }));
   });
@@ -228,7 +228,8 @@ describe('attachments', () => {
 
 describe('stat, set, remove', () => {
   it('stat reports size, mode, owners, creator pid, attachment count and times', () => {
-    const before = Math.floor(Date.now() / 1000) * 1000;
+    // The kernel stamps ctime in whole seconds from its coarse clock, which may trail Date.now() past a second.
+    const before = Math.floor(Date.now() / 1000) * 1000 - 1000;
     const segment = fresh(5000, 0o640);
     let stat = segment.stat();
     expect(stat).toMatchObject({

@@ -6,6 +6,7 @@
  */
 import { fstatSync } from 'node:fs';
 import { constants as bufferConstants } from 'node:buffer';
+import { constants as osConstants } from 'node:os';
 import { types } from 'node:util';
 import {
   fromNative,
@@ -15,13 +16,23 @@ import {
   outOfRange,
   systemError,
   validateInteger,
+  type StackStart,
   type SystemError,
 } from '../errors.js';
+import {
+  arrayBufferByteLength,
+  dataViewBuffer,
+  dataViewByteLength,
+  dataViewByteOffset,
+  typedArrayBuffer,
+  typedArrayByteLength,
+  typedArrayByteOffset,
+} from '../intrinsics.js';
 import { native, PAGE_SIZE } from '../native.js';
 
 const C = native.constants;
 const INT32_MAX = 0x7fffffff;
-const EINVAL = 22;
+const { EINVAL } = osConstants.errno;
 
 /** Protection flags of `map` (mmap-io's type): PROT_NONE, PROT_READ, PROT_WRITE, PROT_EXEC and their unions. */
 export type MapProtectionFlags = 0 | 1 | 2 | 3 | 4 | 5 | 6 | 7;
@@ -79,21 +90,21 @@ const mappings = new WeakMap<ArrayBuffer, { unmapped: boolean }>();
  * A system error in Node's shape whose message also carries mmap-io's own text (`mmap failed, 22`), so that
  * code matching mmap-io's messages keeps working.
  */
-function compatSystemError(error: unknown, legacy: string, stackStart: Function): Error {
+function compatSystemError(error: unknown, legacy: string, stackStart: StackStart): Error {
   const converted = fromNative(error) as Partial<SystemError> & Error;
   if (typeof converted.errno !== 'number') return converted;
   converted.message = `${converted.message} [mmap-io: ${legacy}, ${Math.abs(converted.errno)}]`;
-  Error.captureStackTrace?.(converted, stackStart);
+  Error.captureStackTrace(converted, stackStart);
   return converted;
 }
 
 /** The kernel's EINVAL, for values mmap(2) would reject but the addon asserts never to receive. */
-function kernelEinval(syscall: string, legacy: string, stackStart: Function): Error {
+function kernelEinval(syscall: string, legacy: string, stackStart: StackStart): Error {
   return compatSystemError(Object.assign(new Error(), { errno: EINVAL, syscall }), legacy, stackStart);
 }
 
 /** Runs a native call, turning its failure into a Node-style error that keeps mmap-io's message. */
-function call<T>(legacy: string, stackStart: Function, fn: () => T): T {
+function call<T>(legacy: string, stackStart: StackStart, fn: () => T): T {
   try {
     return fn();
   } catch (error) {
@@ -116,21 +127,6 @@ function validateAdvice(value: unknown, name: string): number {
   return advice;
 }
 
-/** The engine's own accessors, which no subclass, own property or prototype change can redefine. */
-function intrinsicGetter(prototype: object, name: string): (this: unknown) => unknown {
-  const getter = Object.getOwnPropertyDescriptor(prototype, name)?.get;
-  if (getter === undefined) throw new Error(`no ${name} getter`); // cannot happen: every engine has them
-  return getter;
-}
-const TYPED_ARRAY_PROTOTYPE = Object.getPrototypeOf(Uint8Array.prototype) as object;
-const typedArrayBuffer = intrinsicGetter(TYPED_ARRAY_PROTOTYPE, 'buffer');
-const typedArrayByteOffset = intrinsicGetter(TYPED_ARRAY_PROTOTYPE, 'byteOffset');
-const typedArrayByteLength = intrinsicGetter(TYPED_ARRAY_PROTOTYPE, 'byteLength');
-const dataViewBuffer = intrinsicGetter(DataView.prototype, 'buffer');
-const dataViewByteOffset = intrinsicGetter(DataView.prototype, 'byteOffset');
-const dataViewByteLength = intrinsicGetter(DataView.prototype, 'byteLength');
-const arrayBufferByteLength = intrinsicGetter(ArrayBuffer.prototype, 'byteLength');
-
 /** A view over a live mapping of this module, and where it starts inside the mapping. */
 interface MappedView {
   mapping: ArrayBuffer;
@@ -139,39 +135,41 @@ interface MappedView {
 }
 
 /**
+ * The mapping of this module under `buffer` (a view of it, or its ArrayBuffer) and its state, found through the
+ * engine's record of the view, never through what the object says about itself. Throws for anything else.
+ */
+function mappingOf(buffer: unknown, fn: string): { mapping: ArrayBuffer; state: { unmapped: boolean } } {
+  let mapping: ArrayBufferLike;
+  if (types.isTypedArray(buffer)) mapping = typedArrayBuffer(buffer);
+  else if (types.isDataView(buffer)) mapping = dataViewBuffer(buffer);
+  else if (types.isAnyArrayBuffer(buffer)) mapping = buffer;
+  else throw invalidArgType('buffer', 'an instance of Buffer, TypedArray, DataView or ArrayBuffer', buffer);
+  if (types.isArrayBuffer(mapping)) {
+    const state = mappings.get(mapping);
+    if (state !== undefined) return { mapping, state };
+  }
+  throw invalidArgValue(
+    'buffer',
+    buffer,
+    `must be a Buffer returned by map() (or a view of one) to be passed to ${fn}()`,
+  );
+}
+
+/**
  * Where `buffer` lies in a live mapping of this module: from the engine's own record of the view (its real
  * ArrayBuffer, offset and length), never from what the object says about itself, since memory safety depends on it.
  */
 function mappedView(buffer: unknown, fn: string): MappedView {
-  let view: MappedView;
-  if (types.isTypedArray(buffer)) {
-    view = {
-      mapping: typedArrayBuffer.call(buffer) as ArrayBuffer,
-      start: typedArrayByteOffset.call(buffer) as number,
-      length: typedArrayByteLength.call(buffer) as number,
-    };
-  } else if (types.isDataView(buffer)) {
-    view = {
-      mapping: dataViewBuffer.call(buffer) as ArrayBuffer,
-      start: dataViewByteOffset.call(buffer) as number,
-      length: dataViewByteLength.call(buffer) as number,
-    };
-  } else if (types.isAnyArrayBuffer(buffer)) {
-    view = { mapping: buffer as ArrayBuffer, start: 0, length: arrayBufferByteLength.call(buffer) as number };
-  } else {
-    throw invalidArgType('buffer', 'an instance of Buffer, TypedArray, DataView or ArrayBuffer', buffer);
-  }
-  const state = mappings.get(view.mapping);
-  if (state === undefined)
-    throw invalidArgValue(
-      'buffer',
-      buffer,
-      `must be a Buffer returned by map() (or a view of one) to be passed to ${fn}()`,
-    );
+  const { mapping, state } = mappingOf(buffer, fn);
   // A length of 0 with a mapping never 0 long: detached, by unmap() or by a transfer elsewhere (structuredClone).
-  if (state.unmapped || (arrayBufferByteLength.call(view.mapping) as number) === 0)
+  // Checked before the view's offset is read: a DataView's getters throw once its buffer is detached.
+  if (state.unmapped || arrayBufferByteLength(mapping) === 0)
     throw memmapError('ERR_MAPPING_CLOSED', `${fn}(): the buffer's mapping was unmapped; map the file again`);
-  return view;
+  if (types.isTypedArray(buffer))
+    return { mapping, start: typedArrayByteOffset(buffer), length: typedArrayByteLength(buffer) };
+  if (types.isDataView(buffer))
+    return { mapping, start: dataViewByteOffset(buffer), length: dataViewByteLength(buffer) };
+  return { mapping, start: 0, length: arrayBufferByteLength(mapping) };
 }
 
 /** Checks `offset` and `length` against a view of `total` bytes. */
@@ -198,14 +196,14 @@ function missingArgs(...names: string[]): Error {
  */
 export function map(
   size: number,
-  protection: MapProtectionFlags | number,
+  protection: number,
   flags: MapFlags,
   fd: FileDescriptor,
   offset?: number,
-  advise?: MapAdvise,
+  advise?: MapAdvise | null,
+  // eslint-disable-next-line @typescript-eslint/no-unused-vars -- mmap-io's signature: its Windows emulation's name
   name?: Buffer,
 ): MappedBuffer {
-  void name; // mmap-io passes it to its Windows mmap emulation only
   const length = validateInteger(size, 'size', 0, MAX_SIZE);
   let prot = validateInteger(protection, 'protection', 0, INT32_MAX);
   let mapFlags = validateInteger(flags, 'flags', 0, INT32_MAX);
@@ -321,7 +319,7 @@ export function incore(buffer: MappedBytes): [number, number] {
   if (pages === 0) return [0, 0];
   const vector = call('mincore() failed', incore, () => native.mincore(view.mapping, view.start, view.length));
   let resident = 0;
-  for (let i = 0; i < pages; i++) resident += vector[i]! & 1;
+  for (const page of vector) resident += page & 1; // one byte per page: as many as `pages`
   return [pages - resident, resident];
 }
 
@@ -365,18 +363,7 @@ export function sync(buffer: MappedBytes, a?: number | boolean, b?: number | boo
  * false when the mapping was already unmapped (as mmap-io 1.6's `unmap`; mmap-io 1.4 has none).
  */
 export function unmap(buffer: MappedBytes): boolean {
-  let mapping: ArrayBuffer;
-  if (types.isTypedArray(buffer)) mapping = typedArrayBuffer.call(buffer) as ArrayBuffer;
-  else if (types.isDataView(buffer)) mapping = dataViewBuffer.call(buffer) as ArrayBuffer;
-  else if (types.isAnyArrayBuffer(buffer)) mapping = buffer as ArrayBuffer;
-  else throw invalidArgType('buffer', 'an instance of Buffer, TypedArray, DataView or ArrayBuffer', buffer);
-  const state = mappings.get(mapping);
-  if (state === undefined)
-    throw invalidArgValue(
-      'buffer',
-      buffer,
-      'must be a Buffer returned by map() (or a view of one) to be passed to unmap()',
-    );
+  const { mapping, state } = mappingOf(buffer, 'unmap');
   if (state.unmapped) return false;
   state.unmapped = true;
   call('munmap() failed', unmap, () => native.retire(mapping));

@@ -13,25 +13,20 @@
  */
 import { types } from 'node:util';
 import { invalidArgType, memmapError, outOfRange, validateInteger, type CodedError } from '../errors.js';
+import {
+  arrayBufferByteLength,
+  dataViewBuffer,
+  dataViewByteLength,
+  dataViewByteOffset,
+  typedArrayBuffer,
+  typedArrayByteLength,
+  typedArrayByteOffset,
+  typedArrayLength,
+} from '../intrinsics.js';
 
 /** Bytes an atomic can live in: a Buffer or other view (its window), or a whole ArrayBuffer. */
 export type Bytes = ArrayBufferView | ArrayBuffer;
 
-/** A prototype getter, bound at load: a subclass, an own property or a later patch of the prototype cannot lie. */
-function intrinsic<T>(prototype: object, name: string): (self: unknown) => T {
-  const get = Object.getOwnPropertyDescriptor(prototype, name)!.get!;
-  return Function.prototype.call.bind(get) as (self: unknown) => T;
-}
-
-const typedArrayPrototype = Object.getPrototypeOf(Uint8Array.prototype) as object;
-const typedArrayBuffer = intrinsic<ArrayBufferLike>(typedArrayPrototype, 'buffer');
-const typedArrayByteOffset = intrinsic<number>(typedArrayPrototype, 'byteOffset');
-const typedArrayByteLength = intrinsic<number>(typedArrayPrototype, 'byteLength');
-const typedArrayLength = intrinsic<number>(typedArrayPrototype, 'length');
-const dataViewBuffer = intrinsic<ArrayBufferLike>(DataView.prototype, 'buffer');
-const dataViewByteOffset = intrinsic<number>(DataView.prototype, 'byteOffset');
-const dataViewByteLength = intrinsic<number>(DataView.prototype, 'byteLength');
-const arrayBufferByteLength = intrinsic<number>(ArrayBuffer.prototype, 'byteLength');
 const { isArrayBuffer, isDataView, isTypedArray } = types;
 
 /**

@@ -86,7 +86,7 @@ export function headerProblem(words: Int32Array, fileSize: number): string | und
   if (words[I_MAGIC] !== MAGIC) return 'the magic number is not "MMCH"';
   if (words[I_VERSION] !== VERSION) return `the format version is ${words[I_VERSION]}, this code reads ${VERSION}`;
   if (words[I_HEADER_SIZE] !== HEADER_SIZE) return `the header size is ${words[I_HEADER_SIZE]}, not ${HEADER_SIZE}`;
-  const capacity = words[I_CAPACITY]!;
+  const capacity = Atomics.load(words, I_CAPACITY); // words holds the whole header: HEADER_SIZE / 4 of them
   if (capacity < MIN_CAPACITY || capacity > MAX_CAPACITY || (capacity & (capacity - 1)) !== 0)
     return `the capacity ${capacity} is not a power of two in [${MIN_CAPACITY}, ${MAX_CAPACITY}]`;
   if (words[I_MAX_MESSAGE] !== maxMessageOf(capacity)) return 'the largest-message field disagrees with the capacity';

@@ -36,6 +36,7 @@ import {
   writeSync,
 } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { types } from 'node:util';
 import {
   fromNative,
   invalidArgType,
@@ -47,6 +48,14 @@ import {
   abortError,
   type CodedError,
 } from '../errors.js';
+import {
+  dataViewBuffer,
+  dataViewByteLength,
+  dataViewByteOffset,
+  typedArrayBuffer,
+  typedArrayByteLength,
+  typedArrayByteOffset,
+} from '../intrinsics.js';
 import { MappedFile, MAX_MAPPING_LENGTH } from '../mapped-file.js';
 import { native } from '../native.js';
 import { closedError } from './atomics.js';
@@ -145,6 +154,12 @@ interface Deadline {
   spins: number;
 }
 
+/** A message checked for sending: bytes whose length cannot change, and that length. */
+interface Outgoing {
+  payload: string | Uint8Array;
+  length: number;
+}
+
 interface WaitPlan {
   /** Index of the sequence word to futex-wait on. */
   seq: number;
@@ -193,8 +208,8 @@ export class Channel implements Disposable {
     const buffer = file.buffer;
     this.#data = buffer;
     this.#words = new Int32Array(buffer.buffer, buffer.byteOffset, buffer.length >>> 2);
-    this.capacity = this.#words[I_CAPACITY]!;
-    this.maxMessage = this.#words[I_MAX_MESSAGE]!;
+    this.capacity = Atomics.load(this.#words, I_CAPACITY);
+    this.maxMessage = Atomics.load(this.#words, I_MAX_MESSAGE);
     this.#mask = this.capacity - 1;
     this.#whenFull = whenFull;
   }
@@ -208,7 +223,7 @@ export class Channel implements Disposable {
     if (typeof path !== 'string' || path.length === 0) throw invalidArgType('path', 'a non-empty string', path);
     const opts = validateObject<ChannelOpenOptions>(options, 'options');
     const create = validateBoolean(opts.create, 'options.create', false);
-    const whenFull = opts.whenFull ?? 'wait';
+    const whenFull: unknown = opts.whenFull ?? 'wait'; // from JavaScript, anything
     if (whenFull !== 'wait' && whenFull !== 'error')
       throw invalidArgValue('options.whenFull', whenFull, "must be 'wait' or 'error'");
     const capacity = opts.capacity;
@@ -381,29 +396,34 @@ export class Channel implements Disposable {
    * first (length, payload, WRITING), then the first frame's length goes out as WRITING (other producers may now
    * step over the region), its payload, and COMMITTED; then each later frame's COMMITTED, in order.
    */
-  #fill(position: number, messages: readonly MessageBytes[], sizes: readonly number[], from: number, to: number): void {
+  #fill(position: number, frames: readonly Outgoing[], from: number, to: number): void {
     const words = this.#words;
     const data = this.#data;
     const first = HEADER_SIZE + (position & this.#mask);
-    let at = first + frameSize(sizes[from]!);
+    const head = nth(frames, from);
+    let at = first + frameSize(head.length);
     for (let i = from + 1; i < to; i++) {
-      const length = sizes[i]!;
+      const { payload, length } = nth(frames, i);
       words[(at + 4) >> 2] = length;
-      writePayload(data, at + FRAME_HEADER, messages[i]!, length);
+      writePayload(data, at + FRAME_HEADER, payload, length);
       words[at >> 2] = WRITING | TID;
       at += frameSize(length);
     }
     const end = position + (at - first);
     Atomics.store(words, (HEADER_SIZE + (end & this.#mask)) >> 2, FREE);
-    Atomics.store(words, (first + 4) >> 2, sizes[from]!);
+    Atomics.store(words, (first + 4) >> 2, head.length);
     Atomics.store(words, first >> 2, WRITING | TID);
     stallHere('writing');
     this.#advance(I_WRITE, end >>> 0);
-    writePayload(data, first + FRAME_HEADER, messages[from]!, sizes[from]!);
+    writePayload(data, first + FRAME_HEADER, head.payload, head.length);
     Atomics.store(words, first >> 2, COMMITTED);
     // The rest in order: a producer killed here leaves a prefix of its batch committed and the rest WRITING,
     // which one repair abandons together (#repair), so what it sent is always a gap-free prefix.
-    for (let i = from + 1, inner = first + frameSize(sizes[from]!); i < to; inner += frameSize(sizes[i++]!)) {
+    for (
+      let i = from + 1, inner = first + frameSize(head.length);
+      i < to;
+      inner += frameSize(nth(frames, i++).length)
+    ) {
       if (i === from + 2) stallHere('batch');
       Atomics.store(words, inner >> 2, COMMITTED);
     }
@@ -419,28 +439,45 @@ export class Channel implements Disposable {
     }
   }
 
-  /** The byte lengths of `messages`, checked before anything is written. */
-  #sizesOf(messages: readonly unknown[], name: string): number[] {
-    const sizes = new Array<number>(messages.length);
+  /**
+   * `messages` checked before anything is written, each as bytes that cannot change length: a string, or a plain
+   * Uint8Array over the bytes the engine says a view has (a view's own getters may lie, and the caller may swap
+   * the array's items while an async send waits). A view detached meanwhile copies nothing; it never overflows.
+   */
+  #outgoing(messages: readonly unknown[], name: string): Outgoing[] {
+    const frames = new Array<Outgoing>(messages.length);
     for (let i = 0; i < messages.length; i++) {
       const message = messages[i];
-      let length: number;
-      if (typeof message === 'string') length = Buffer.byteLength(message);
-      else if (ArrayBuffer.isView(message)) length = message.byteLength;
+      let payload: string | Uint8Array;
+      if (typeof message === 'string') payload = message;
+      else if (types.isTypedArray(message))
+        payload = new Uint8Array(
+          typedArrayBuffer(message),
+          typedArrayByteOffset(message),
+          typedArrayByteLength(message),
+        );
+      else if (types.isDataView(message))
+        payload = new Uint8Array(dataViewBuffer(message), dataViewByteOffset(message), dataViewByteLength(message));
       else throw invalidArgType(name, 'a string, Buffer, TypedArray or DataView', message);
+      const length = typeof payload === 'string' ? Buffer.byteLength(payload) : payload.length;
       if (length > this.maxMessage)
         throw outOfRange(`${name}.byteLength`, `<= ${this.maxMessage} (the channel's largest message)`, length);
-      sizes[i] = length;
+      frames[i] = { payload, length };
     }
-    return sizes;
+    return frames;
   }
 
-  /** Cuts messages[from..) into the largest part that fits in a share of the ring; returns its end and bytes. */
-  #part(sizes: readonly number[], from: number): { to: number; bytes: number } {
-    const limit = Math.max(this.capacity / BATCH_SHARE, frameSize(sizes[from]!));
-    let bytes = frameSize(sizes[from]!);
+  /** Cuts frames[from..) into the largest part that fits in a share of the ring; returns its end and bytes. */
+  #part(frames: readonly Outgoing[], from: number): { to: number; bytes: number } {
+    let bytes = frameSize(nth(frames, from).length);
+    const limit = Math.max(this.capacity / BATCH_SHARE, bytes);
     let to = from + 1;
-    while (to < sizes.length && bytes + frameSize(sizes[to]!) <= limit) bytes += frameSize(sizes[to++]!);
+    while (to < frames.length) {
+      const next = frameSize(nth(frames, to).length);
+      if (bytes + next > limit) break;
+      bytes += next;
+      to++;
+    }
     return { to, bytes };
   }
 
@@ -455,18 +492,18 @@ export class Channel implements Disposable {
   /** Sends every message of `messages`, in order, as few claims as possible (one per quarter of the ring). */
   sendMany(messages: readonly MessageBytes[], options?: ChannelWaitOptions): void {
     if (!Array.isArray(messages)) throw invalidArgType('messages', 'an Array', messages);
-    const sizes = this.#sizesOf(messages, messages.length === 1 ? 'message' : 'messages[i]');
+    const frames = this.#outgoing(messages, messages.length === 1 ? 'message' : 'messages[i]');
     const deadline = deadlineOf(options);
     this.#live();
     for (let from = 0; from < messages.length;) {
-      const { to, bytes } = this.#part(sizes, from);
+      const { to, bytes } = this.#part(frames, from);
       let position = this.#tryClaim(bytes);
       while (position < 0) {
         this.#waitSync(position, deadline, 'send');
         position = this.#tryClaim(bytes);
       }
       stallHere('claimed');
-      this.#fill(position, messages, sizes, from, to);
+      this.#fill(position, frames, from, to);
       from = to;
     }
   }
@@ -479,18 +516,18 @@ export class Channel implements Disposable {
   /** As `sendMany`, waiting on the thread pool when the ring is full. */
   async sendManyAsync(messages: readonly MessageBytes[], options?: ChannelWaitOptions): Promise<void> {
     if (!Array.isArray(messages)) throw invalidArgType('messages', 'an Array', messages);
-    const sizes = this.#sizesOf(messages, messages.length === 1 ? 'message' : 'messages[i]');
+    const frames = this.#outgoing(messages, messages.length === 1 ? 'message' : 'messages[i]');
     const deadline = deadlineOf(options);
     this.#live();
     for (let from = 0; from < messages.length;) {
-      const { to, bytes } = this.#part(sizes, from);
+      const { to, bytes } = this.#part(frames, from);
       let position = this.#tryClaim(bytes);
       while (position < 0) {
         await this.#waitAsync(position, deadline, 'send');
         position = this.#tryClaim(bytes);
       }
       // Copies of the messages are not taken: a caller that changes them while awaiting gets what it wrote.
-      this.#fill(position, messages, sizes, from, to);
+      this.#fill(position, frames, from, to);
       from = to;
     }
   }
@@ -664,22 +701,21 @@ export class Channel implements Disposable {
     const data = this.#data;
     const taken = [first];
     this.#takeFollowing(first, max, taken);
-    // One allocation for the batch; each message is a window of it.
+    // One allocation for the batch; each message is a window of it. The frames are this thread's (READING).
     let total = 0;
-    for (let i = 0; i < taken.length; i++) total += words[(HEADER_SIZE + (taken[i]! & this.#mask) + 4) >> 2]!;
+    for (const position of taken) total += Atomics.load(words, (HEADER_SIZE + (position & this.#mask) + 4) >> 2);
     const block = Buffer.allocUnsafe(total);
-    const out = new Array<Buffer>(taken.length);
+    const out: Buffer[] = [];
     let at = 0;
-    for (let i = 0; i < taken.length; i++) {
-      const start = HEADER_SIZE + (taken[i]! & this.#mask);
-      const length = words[(start + 4) >> 2]!;
+    for (const position of taken) {
+      const start = HEADER_SIZE + (position & this.#mask);
+      const length = Atomics.load(words, (start + 4) >> 2);
       data.copy(block, at, start + FRAME_HEADER, start + FRAME_HEADER + length);
-      out[i] = block.subarray(at, at + length);
+      out.push(block.subarray(at, at + length));
       at += length;
     }
     stallHere('reading');
-    for (let i = 0; i < taken.length; i++)
-      Atomics.store(words, (HEADER_SIZE + (taken[i]! & this.#mask)) >> 2, CONSUMED);
+    for (const position of taken) Atomics.store(words, (HEADER_SIZE + (position & this.#mask)) >> 2, CONSUMED);
     this.#release();
     return out;
   }
@@ -831,7 +867,8 @@ export class Channel implements Disposable {
   /** As #waitSync, with the futex wait on the thread pool and the AbortSignal answered at once. */
   async #waitAsync(result: number, deadline: Deadline, what: 'send' | 'receive'): Promise<void> {
     deadline.spins = SPINS; // no spinning on the event loop
-    const plan = this.#waitPlan(result, what, deadline)!;
+    const plan = this.#waitPlan(result, what, deadline);
+    if (plan === undefined) return; // only a spin returns none, and spins are used up above
     const words = this.#live();
     if (plan.waiters >= 0) Atomics.add(words, plan.waiters, 1);
     let outcome: number;
@@ -895,10 +932,16 @@ export class Channel implements Disposable {
 }
 
 /** Writes `length` bytes of `message` at `at` in the ring. */
-function writePayload(data: Buffer, at: number, message: MessageBytes, length: number): void {
-  if (typeof message === 'string') data.write(message, at, length, 'utf8');
-  else if (message instanceof Uint8Array) data.set(message, at);
-  else data.set(new Uint8Array(message.buffer, message.byteOffset, length), at);
+function writePayload(data: Buffer, at: number, payload: string | Uint8Array, length: number): void {
+  if (typeof payload === 'string') data.write(payload, at, length, 'utf8');
+  else if (typedArrayByteLength(payload) !== 0) data.set(payload, at); // none once its buffer is detached
+}
+
+/** `items[index]`, where the caller's bounds keep `index` inside `items`. */
+function nth<T>(items: readonly T[], index: number): T {
+  const item = items[index];
+  if (item === undefined) throw new RangeError(`no item ${index} in ${items.length}`); // a bug here, not bad input
+  return item;
 }
 
 /**
@@ -947,7 +990,8 @@ export interface RecordCodec<Value, Input> {
 export class TypedChannelFactory<T extends RecordCodec<unknown, unknown>> {
   readonly #type: T;
   constructor(type: T) {
-    const usable = type !== null && typeof type === 'object';
+    const given: unknown = type; // from JavaScript, anything
+    const usable = given !== null && typeof given === 'object';
     if (!usable || typeof type.read !== 'function' || typeof type.write !== 'function')
       throw invalidArgType('type', 'a layout struct (with size, read and write)', type);
     if (!Number.isInteger(type.size) || type.size < 1) throw outOfRange('type.size', 'an integer >= 1', type.size);
@@ -1004,7 +1048,8 @@ export class TypedChannel<T extends RecordCodec<unknown, unknown>> implements Di
 
   /** Sends records in order. */
   sendMany(values: readonly ChannelInput<T>[], options?: ChannelWaitOptions): void {
-    if (!Array.isArray(values)) throw invalidArgType('values', 'an Array', values);
+    const given: unknown = values; // from JavaScript, anything
+    if (!Array.isArray(given)) throw invalidArgType('values', 'an Array', values);
     this.channel.sendMany(
       values.map((value) => this.#encode(value)),
       options,

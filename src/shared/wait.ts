@@ -13,7 +13,8 @@ import { AtomicInt32, cellLength, closedError, int32CellOf } from './atomics.js'
 /** How a wait ended, as Atomics.wait names it. */
 export type WaitResult = 'ok' | 'not-equal' | 'timed-out';
 
-const RESULTS: readonly WaitResult[] = ['ok', 'not-equal', 'timed-out'];
+/** What futex_wait's outcome 0, 1 and 2 (the addon's) mean. */
+const RESULTS = ['ok', 'not-equal', 'timed-out'] as const satisfies readonly WaitResult[];
 
 /**
  * The longest single futex wait `waitAsync` puts on the libuv thread pool. A wait holds a pool thread (there are
@@ -62,7 +63,7 @@ export function wait(address: AtomicInt32, expected: number, timeout?: number): 
   const value = expectedOf(expected);
   const ms = timeoutMs(timeout);
   try {
-    return RESULTS[native.futexWait(cell, 0, value, ms)]!;
+    return RESULTS[native.futexWait(cell, 0, value, ms)];
   } catch (error) {
     throw fromNative(error);
   }

@@ -60,7 +60,7 @@ export function sysvError(error: unknown, target: SysvTarget): Error {
   result.message = `${result.code}: ${text}, ${raw.syscall} ${where}${hint ? ` (${hint})` : ''}`;
   if (target.key !== undefined) result.key = target.key;
   if (target.id !== undefined) result.id = target.id;
-  Error.captureStackTrace?.(result, sysvError);
+  Error.captureStackTrace(result, sysvError);
   return result;
 }
 

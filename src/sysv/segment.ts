@@ -181,8 +181,9 @@ export class Segment {
    * IPC_STAT, so a caller without read permission must give all three). Owner, creator or root (EPERM).
    */
   set(changes: { uid?: number; gid?: number; mode?: number }): void {
-    const opts = validateObject<{ uid: number; gid: number; mode: number }>(changes, 'changes');
-    if (changes === undefined) throw invalidArgType('changes', 'of type object', changes);
+    const given: unknown = changes; // from JavaScript, anything
+    if (given === undefined) throw invalidArgType('changes', 'of type object', given);
+    const opts = validateObject<{ uid: number; gid: number; mode: number }>(given, 'changes');
     // uid_t and gid_t are unsigned 32-bit; 0xffffffff is (uid_t)-1, "no change" to chown and never an owner.
     const uid = opts.uid === undefined ? undefined : validateInteger(opts.uid, 'changes.uid', 0, 0xfffffffe);
     const gid = opts.gid === undefined ? undefined : validateInteger(opts.gid, 'changes.gid', 0, 0xfffffffe);

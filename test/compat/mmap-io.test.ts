@@ -23,6 +23,7 @@ import mmap, * as named from '../../src/compat/mmap-io.ts';
 import { runFile } from '../helpers/child.ts';
 import { MMAP_IO_ORACLE_FROM, mmapIoOracle, type MmapIoOracle } from '../helpers/mmap-io-oracle.ts';
 import { useTempDir } from '../helpers/temp.ts';
+import { returned, thrown } from '../helpers/thrown.ts';
 
 type Oracle = MmapIoOracle;
 // The oracle is a benchmark peer (bench/package.json), loaded from there by test/helpers/mmap-io-oracle.ts, which
@@ -52,16 +53,6 @@ function fileOf(name: string, size: number, flags = 'r+', seed = 1): { path: str
   const fd = openSync(path, flags);
   fds.push(fd);
   return { path, fd, bytes };
-}
-
-/** Runs `fn`, expecting it to throw; returns what it threw. */
-function thrown(fn: () => unknown): Error & { code?: string; errno?: number; syscall?: string } {
-  try {
-    fn();
-  } catch (error) {
-    return error as Error & { code?: string; errno?: number; syscall?: string };
-  }
-  throw new Error('expected a throw');
 }
 
 /** Both threw for the same system call failure: the oracle's text, and the same errno with Node's shape here. */
@@ -381,11 +372,13 @@ compare('advise', () => {
       mmap.MADV_NORMAL,
       mmap.MADV_DONTNEED,
     ]) {
-      expect(mmap.advise(ours, advice)).toBe(oracle.advise(theirs, advice));
-      expect(mmap.advise(ours, P, 2 * P, advice)).toBe(oracle.advise(theirs, P, 2 * P, advice));
+      expect(returned(() => mmap.advise(ours, advice))).toBe(returned(() => oracle.advise(theirs, advice)));
+      expect(returned(() => mmap.advise(ours, P, 2 * P, advice))).toBe(
+        returned(() => oracle.advise(theirs, P, 2 * P, advice)),
+      );
     }
-    expect(mmap.advise(ours, P, 0, mmap.MADV_RANDOM)).toBeUndefined();
-    expect(mmap.advise(ours.subarray(P), mmap.MADV_RANDOM)).toBeUndefined(); // a page-aligned view
+    expect(returned(() => mmap.advise(ours, P, 0, mmap.MADV_RANDOM))).toBeUndefined();
+    expect(returned(() => mmap.advise(ours.subarray(P), mmap.MADV_RANDOM))).toBeUndefined(); // a page-aligned view
     expect(ours.equals(theirs)).toBe(true); // MADV_DONTNEED on a shared file mapping keeps the data
   });
 
@@ -569,7 +562,7 @@ compare('sync', () => {
       round++;
       ours.writeUInt32LE(round, 2 * P + 8);
       const ourResult = (mmap.sync as (...a: unknown[]) => unknown)(ours, ...form);
-      const theirResult = oracle.sync(theirs, ...form);
+      const theirResult = returned(() => oracle.sync(theirs, ...form));
       expect([form, ourResult]).toEqual([form, theirResult]);
       expect(readFileSync(path).readUInt32LE(2 * P + 8)).toBe(round); // the same page cache, synced or not
     }
@@ -577,9 +570,9 @@ compare('sync', () => {
 
   it('with an offset and no length, syncs to the end of the buffer (a deliberate difference: mmap-io runs past it)', () => {
     ours.writeUInt32LE(0xfeed, 3 * P);
-    expect(mmap.sync(ours, P)).toBeUndefined();
-    expect(mmap.sync(ours, 3 * P, undefined, true)).toBeUndefined();
-    expect(mmap.sync(ours.subarray(2 * P), P, 0, true)).toBeUndefined();
+    expect(returned(() => mmap.sync(ours, P))).toBeUndefined();
+    expect(returned(() => mmap.sync(ours, 3 * P, undefined, true))).toBeUndefined();
+    expect(returned(() => mmap.sync(ours.subarray(2 * P), P, 0, true))).toBeUndefined();
     expect(readFileSync(path).readUInt32LE(3 * P)).toBe(0xfeed);
   });
 
@@ -663,6 +656,27 @@ describe('unmap (not in mmap-io)', () => {
       () => mmap.sync(buffer, true),
     ])
       expect(thrown(call).code).toBe('ERR_MAPPING_CLOSED');
+  });
+
+  it('a DataView of an unmapped mapping: ERR_MAPPING_CLOSED (its offset getter throws once detached)', () => {
+    const buffer = mmap.map(P, RW, mmap.MAP_SHARED | mmap.MAP_ANONYMOUS, -1);
+    const view = new DataView(buffer.buffer, buffer.byteOffset, 16);
+    mmap.unmap(buffer);
+    for (const call of [() => mmap.advise(view, 1), () => mmap.incore(view), () => mmap.sync(view)])
+      expect(thrown(call).code).toBe('ERR_MAPPING_CLOSED');
+    expect(mmap.unmap(view)).toBe(false);
+  });
+
+  it('a SharedArrayBuffer, or a view of one, is no mapping of map(): ERR_INVALID_ARG_VALUE', () => {
+    const shared = new SharedArrayBuffer(P);
+    for (const bytes of [shared, new Uint8Array(shared), new DataView(shared)])
+      for (const call of [
+        () => mmap.advise(bytes, 1),
+        () => mmap.incore(bytes),
+        () => mmap.sync(bytes),
+        () => mmap.unmap(bytes),
+      ])
+        expect(thrown(call).code).toBe('ERR_INVALID_ARG_VALUE');
   });
 
   it('not a buffer: ERR_INVALID_ARG_TYPE; a Buffer that is not a mapping of map(): ERR_INVALID_ARG_VALUE', () => {

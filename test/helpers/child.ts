@@ -13,6 +13,7 @@ import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:chil
 import { writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { expect } from 'vitest';
 
 const HELPERS = dirname(fileURLToPath(import.meta.url));
 
@@ -146,7 +147,24 @@ export function runScript(
   return runFile(file, args, options);
 }
 
+/**
+ * Runs `code` as `runScript` does, expects the child to exit 0 without a signal (the failure shows its stderr),
+ * and returns its stdout, trimmed: the report of a script that prints what it saw.
+ */
+export async function scriptReport(
+  dir: (name: string) => string,
+  name: string,
+  code: string,
+  args: string[] = [],
+  options: NodeChildOptions = {},
+): Promise<string> {
+  const result = await runScript(dir, name, code, args, options);
+  expect(result, result.stderr).toMatchObject({ code: 0, signal: null });
+  return result.stdout.trim();
+}
+
 /** The last line of a child's stdout parsed as JSON (fixtures print their report last). */
+// eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters -- JSON has no type: the caller names it
 export function report<T>(stdout: string): T {
   const lines = stdout.trim().split('\n');
   return JSON.parse(lines[lines.length - 1]!) as T;

@@ -59,7 +59,7 @@ function load(): { oracle: MmapIoOracle; absence: undefined } | { oracle: undefi
     const why =
       code === 'MODULE_NOT_FOUND'
         ? 'it is not installed in bench/node_modules (`npm --prefix bench install`)'
-        : `it does not load on Node ${process.version}: ${String((error as Error).message).split('\n')[0]}`;
+        : `it does not load on Node ${process.version}: ${(error as Error).message.split('\n')[0]}`;
     return { oracle: undefined, absence: why };
   }
 }

@@ -8,6 +8,7 @@
  */
 import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Script } from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import { char, int32, RecordFile, struct } from '../../src/index.js';
 import { useTempDir } from '../helpers/temp.ts';
@@ -16,7 +17,7 @@ import { describeResult, expectedOutput, quickStart, quickStartUsing, REPO, run 
 /** True where this Node parses `using` declarations in plain JavaScript. */
 function hasUsing(): boolean {
   try {
-    new Function('{ using x = null; }');
+    new Script('{ using x = null; }'); // compiles only
     return true;
   } catch {
     return false;

@@ -6,6 +6,7 @@ import { readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { MappedFile, PAGE_SIZE } from '../../src/index.js';
 import { useTempDir } from '../helpers/temp.js';
+import { thrown } from '../helpers/thrown.js';
 
 const tmp = useTempDir();
 let counter = 0;
@@ -14,15 +15,6 @@ function fileOf(size: number, byte = 7): string {
   writeFileSync(path, Buffer.alloc(size, byte));
   return path;
 }
-function thrown(call: () => unknown): { code?: string; path?: string } {
-  try {
-    call();
-  } catch (error) {
-    return error as { code?: string; path?: string };
-  }
-  throw new Error('expected a throw');
-}
-
 describe('refresh()', () => {
   it('maps a file another program grew, to its new end; earlier views are detached', () => {
     const path = fileOf(PAGE_SIZE);

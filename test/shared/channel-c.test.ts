@@ -36,7 +36,7 @@ function run(args: string[], env: Record<string, string> = {}): Peer {
   children.add(child);
   let stdout = '';
   const waiters: (() => void)[] = [];
-  child.stdout!.on('data', (chunk: Buffer) => {
+  child.stdout.on('data', (chunk: Buffer) => {
     stdout += chunk.toString();
     for (const waiter of waiters) waiter();
   });
@@ -45,7 +45,9 @@ function run(args: string[], env: Record<string, string> = {}): Peer {
   );
   const printed = (line: string): Promise<void> =>
     new Promise((resolve) => {
-      const check = (): void => void (stdout.includes(line) && resolve());
+      const check = (): void => {
+        if (stdout.includes(line)) resolve();
+      };
       waiters.push(check);
       check();
     });

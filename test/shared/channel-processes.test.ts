@@ -31,7 +31,7 @@ function worker(args: string[], env: Record<string, string> = {}): Worker {
   children.add(child);
   let output = '';
   const listeners: (() => void)[] = [];
-  child.stdout!.on('data', (chunk: Buffer) => {
+  child.stdout.on('data', (chunk: Buffer) => {
     output += chunk.toString();
     for (const listener of listeners) listener();
   });

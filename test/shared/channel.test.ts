@@ -98,7 +98,10 @@ describe('Channel', () => {
     const strict = Channel.open(channel.path, { whenFull: 'error' });
     let sent = 0;
     expect(() => {
-      for (;;) (strict.send('12345678'), sent++);
+      for (;;) {
+        strict.send('12345678');
+        sent++;
+      }
     }).toThrow(code('ERR_CHANNEL_FULL'));
     expect(sent).toBe(Math.floor((128 - 8) / 16));
     expect(() => channel.send('x', { timeout: 20 })).toThrow(code('ERR_CHANNEL_TIMEOUT'));
@@ -198,6 +201,37 @@ describe('Channel', () => {
     channel.close();
   });
 
+  it('a view that lies about its length, or items swapped while a send waits, never write past their frame', async () => {
+    const channel = fresh(256);
+    class Liar extends Uint8Array {
+      override get byteLength(): number {
+        return 4;
+      }
+    }
+    // The engine's length counts: a liar longer than the largest message is refused, a shorter one sent whole.
+    expect(() => channel.send(new Liar(channel.maxMessage + 1))).toThrow(code('ERR_OUT_OF_RANGE'));
+    channel.sendMany([new Liar(40).fill(7), 'next']);
+    expect([...channel.receive()]).toEqual(new Array<number>(40).fill(7));
+    expect(channel.receive().toString()).toBe('next');
+    channel.close();
+    // Fill the ring so that the batch waits; then swap its items for longer ones and detach one it holds.
+    const ring = fresh(256);
+    ring.send(Buffer.alloc(220), { timeout: 5000 });
+    const small = new Uint8Array(8).fill(1);
+    const batch: (string | Uint8Array)[] = [small, 'b'];
+    const sending = ring.sendManyAsync(batch, { timeout: 5000 });
+    batch[0] = Buffer.alloc(200, 9);
+    batch[1] = Buffer.alloc(200, 9);
+    structuredClone(small.buffer, { transfer: [small.buffer] });
+    expect((await ring.receiveAsync({ timeout: 5000 })).length).toBe(220);
+    await sending;
+    const [first, second] = ring.receiveMany(2, { timeout: 5000 });
+    expect([first?.length, second?.toString()]).toEqual([8, 'b']); // the detached one: its length, no bytes
+    ring.send('after', { timeout: 5000 });
+    expect(ring.receive({ timeout: 5000 }).toString()).toBe('after');
+    ring.close();
+  });
+
   it('rejects foreign and damaged files with ERR_CHANNEL_INVALID and leaves them untouched', () => {
     const cases: Record<string, Buffer> = {
       empty: Buffer.alloc(0),
@@ -241,7 +275,10 @@ describe('Channel', () => {
     words[HEADER_SIZE / 4] = 77; // an unknown state
     expect(() => channel.receive({ timeout: 0 })).toThrow(code('ERR_CHANNEL_CORRUPT'));
     // Every frame says "consumed, 0 bytes": the chain never reaches a free word.
-    for (let i = 0; i < 256 / 4; i += 2) ((words[HEADER_SIZE / 4 + i] = 2), (words[HEADER_SIZE / 4 + i + 1] = 0));
+    for (let i = 0; i < 256 / 4; i += 2) {
+      words[HEADER_SIZE / 4 + i] = 2;
+      words[HEADER_SIZE / 4 + i + 1] = 0;
+    }
     words[I_RELEASED] = 8;
     expect(() => channel.send('x')).toThrow(code('ERR_CHANNEL_CORRUPT'));
     channel.close();

@@ -19,7 +19,7 @@ export function startWorker(memory: string, args: string[], line: string): Promi
   });
   return new Promise((resolve, reject) => {
     let output = '';
-    child.stdout!.on('data', (chunk: Buffer) => {
+    child.stdout.on('data', (chunk: Buffer) => {
       output += chunk.toString();
       if (output.includes(line)) resolve(child);
     });

@@ -16,7 +16,7 @@ import { report, startChild, startNode } from '../helpers.js';
 const tmp = useTempDir();
 const fixture = (name: string) => new URL(`./fixtures/${name}`, import.meta.url).pathname;
 
-describe('MappedFile lifecycle attacks', async () => {
+describe('MappedFile lifecycle attacks', () => {
   const dir = tmp('attacks');
   mkdirSync(dir);
   const run = startNode(fixture('lifecycle-attacks.mts'), [dir], {

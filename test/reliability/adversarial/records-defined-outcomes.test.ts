@@ -155,20 +155,18 @@ describe('a directory this process cannot write (no file can be built beside)', 
     }
   })();
 
-  it.skipIf(!canDrop)(
-    "'a+' on an empty file and 'w+' build in place under the lock held; a new name is EACCES",
-    async () => {
-      chmodSync(tmp('.'), 0o755); // mkdtemp makes it 0700: the other user must reach its files
-      const dir = tmp('read-only-dir');
-      mkdirSync(dir, { mode: 0o755 });
-      for (const name of ['empty.db', 'w.db']) {
-        execFileSync('touch', [`${dir}/${name}`]);
-        chownSync(`${dir}/${name}`, 65534, 65534);
-      }
-      const file = tmp('read-only-dir.mts');
-      writeFileSync(
-        file,
-        `import { RecordFile, struct, char, int32 } from ${JSON.stringify(SRC_INDEX)};
+  it.skipIf(!canDrop)("'a+' on an empty file and 'w+' build in place under the lock held; a new name is EACCES", () => {
+    chmodSync(tmp('.'), 0o755); // mkdtemp makes it 0700: the other user must reach its files
+    const dir = tmp('read-only-dir');
+    mkdirSync(dir, { mode: 0o755 });
+    for (const name of ['empty.db', 'w.db']) {
+      execFileSync('touch', [`${dir}/${name}`]);
+      chownSync(`${dir}/${name}`, 65534, 65534);
+    }
+    const file = tmp('read-only-dir.mts');
+    writeFileSync(
+      file,
+      `import { RecordFile, struct, char, int32 } from ${JSON.stringify(SRC_INDEX)};
        const S = struct({ name: char(8), age: int32 });
        const dir = process.argv[2];
        const out = {};
@@ -179,26 +177,25 @@ describe('a directory this process cannot write (no file can be built beside)', 
        out.w = RecordFile.open(dir + '/w.db', S, { mode: 'r' }).toArray();
        try { RecordFile.open(dir + '/new.db', S); out.created = 'none'; } catch (e) { out.created = e.code; }
        console.log(JSON.stringify(out));`,
-      );
-      // Bundled into a place that user can read: the checkout (src/, tsx) may live in a private directory.
-      const staged = stageForUser(file, 65534);
-      if (!staged.ok) {
-        console.log(`records-defined-outcomes: the run as user nobody does not happen: ${staged.reason}`);
-        return;
-      }
-      const stdout = execFileSync(
-        'setpriv',
-        ['--reuid=65534', '--regid=65534', '--clear-groups', staged.node, staged.script, dir],
-        { encoding: 'utf8', env: { ...process.env, HOME: '/tmp' } },
-      );
-      expect(JSON.parse(stdout.trim().split('\n').pop()!)).toEqual({
-        replaced: 0,
-        empty: [{ name: 'x', age: 1 }],
-        w: [{ name: 'z', age: 3 }],
-        created: 'EACCES',
-      });
-    },
-  );
+    );
+    // Bundled into a place that user can read: the checkout (src/, tsx) may live in a private directory.
+    const staged = stageForUser(file, 65534);
+    if (!staged.ok) {
+      console.log(`records-defined-outcomes: the run as user nobody does not happen: ${staged.reason}`);
+      return;
+    }
+    const stdout = execFileSync(
+      'setpriv',
+      ['--reuid=65534', '--regid=65534', '--clear-groups', staged.node, staged.script, dir],
+      { encoding: 'utf8', env: { ...process.env, HOME: '/tmp' } },
+    );
+    expect(JSON.parse(stdout.trim().split('\n').pop()!)).toEqual({
+      replaced: 0,
+      empty: [{ name: 'x', age: 1 }],
+      w: [{ name: 'z', age: 3 }],
+      created: 'EACCES',
+    });
+  });
 });
 
 describe('a file cut by another program', () => {

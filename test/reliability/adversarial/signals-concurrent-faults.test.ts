@@ -64,7 +64,7 @@ describe('SIGBUS handler under concurrent faults (issue 11, killed #2)', () => {
     });
     expect(result.stderr).toBe('');
     expect({ code: result.code, signal: result.signal }).toEqual({ code: 0, signal: null });
-    const report = JSON.parse(result.stdout.trim().split('\n').at(-1)!);
+    const report: unknown = JSON.parse(result.stdout.trim().split('\n').at(-1)!);
     expect(report).toEqual({ truncatedRounds: 40, handlerAfterRounds: true, code: 'ERR_MAPPING_TRUNCATED' });
   }, 150_000);
 });

@@ -1,0 +1,35 @@
+/**
+ * The engine's own accessors of views and ArrayBuffers, bound once at load: no subclass, own property or later
+ * change of a prototype (or of `Function.prototype.call`) can make them lie. Checks that guard memory read a
+ * view's buffer, offset and length through these, never through the object. Each throws a TypeError for a receiver
+ * of the wrong kind, as the getter does.
+ */
+
+/** The getter `name` of `prototype`, callable as a plain function of its receiver. */
+function intrinsic(prototype: object, name: string): (self: object) => unknown {
+  const descriptor: { get?: (this: object) => unknown } | undefined = Object.getOwnPropertyDescriptor(prototype, name);
+  const getter = descriptor?.get;
+  if (getter === undefined) throw new Error(`the engine has no ${name} getter`); // cannot happen in V8
+  return Function.prototype.call.bind(getter) as (self: object) => unknown;
+}
+
+// Each export states its getter's receiver and result, as the ECMAScript specification defines them.
+type TypedArray = NodeJS.TypedArray;
+const typedArrayPrototype = Object.getPrototypeOf(Uint8Array.prototype) as object;
+
+/** The ArrayBuffer (or SharedArrayBuffer) under a typed array. */
+export const typedArrayBuffer = intrinsic(typedArrayPrototype, 'buffer') as (view: TypedArray) => ArrayBufferLike;
+/** A typed array's offset in its buffer, in bytes (0 once the buffer is detached). */
+export const typedArrayByteOffset = intrinsic(typedArrayPrototype, 'byteOffset') as (view: TypedArray) => number;
+/** A typed array's length in bytes (0 once the buffer is detached). */
+export const typedArrayByteLength = intrinsic(typedArrayPrototype, 'byteLength') as (view: TypedArray) => number;
+/** A typed array's length in elements (0 once the buffer is detached). */
+export const typedArrayLength = intrinsic(typedArrayPrototype, 'length') as (view: TypedArray) => number;
+/** The ArrayBuffer (or SharedArrayBuffer) under a DataView. */
+export const dataViewBuffer = intrinsic(DataView.prototype, 'buffer') as (view: DataView) => ArrayBufferLike;
+/** A DataView's offset in its buffer, in bytes (throws once the buffer is detached). */
+export const dataViewByteOffset = intrinsic(DataView.prototype, 'byteOffset') as (view: DataView) => number;
+/** A DataView's length in bytes (throws once the buffer is detached). */
+export const dataViewByteLength = intrinsic(DataView.prototype, 'byteLength') as (view: DataView) => number;
+/** An ArrayBuffer's length in bytes (0 once detached); throws for a SharedArrayBuffer. */
+export const arrayBufferByteLength = intrinsic(ArrayBuffer.prototype, 'byteLength') as (buffer: ArrayBuffer) => number;
