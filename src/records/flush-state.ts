@@ -37,7 +37,7 @@ export class FlushState {
   /** The chain of flushAsync calls, while one runs. */
   flushing: Promise<void> | undefined;
   /** The first failure of a background (timer) flush, thrown by the next flush() or close(). */
-  backgroundError: unknown;
+  backgroundError: Error | undefined;
   #timer: NodeJS.Timeout | undefined;
 
   /** Record `index` was written. */

@@ -37,6 +37,7 @@ import { MappedFile } from '../mapped-file.js';
 import { native } from '../native.js';
 import { timeoutMs as checkTimeout } from '../shared/wait.js';
 import { armWaiters, commitWordView, loadCommitWord, loadTruncations } from './commit-word.js';
+import type { RecordMapping } from './record-mapping.js';
 
 /** Options of `waitFor`. */
 export interface WaitForOptions {
@@ -94,6 +95,39 @@ export interface FollowTarget<S extends AnyFieldType> {
   get(index: number): Infer<S>;
   /** A StructArray over records [from, to) of the current mapping. */
   records(from: number, to: number): StructArray<S>;
+}
+
+/** The FollowTarget of a record file, over its mapping (./record-mapping.ts). */
+export function followTargetOf<S extends AnyFieldType>(
+  file: {
+    readonly path: string;
+    readonly dataOffset: number;
+    readonly committedLength: number;
+    refresh(): number;
+    get(index: number): Infer<S>;
+  },
+  mapping: RecordMapping,
+): FollowTarget<S> {
+  return {
+    owner: file,
+    path: file.path,
+    dataOffset: file.dataOffset,
+    get fd() {
+      return mapping.fd;
+    },
+    get closed() {
+      return mapping.closed;
+    },
+    refresh: () => file.refresh(),
+    committed: () => file.committedLength,
+    get: (index) => file.get(index),
+    records: (from, to) => (mapping.records as unknown as StructArray<S>).subarray(from, to),
+  };
+}
+
+/** `target.closed`, as a call: TypeScript would keep a property's earlier answer across a wait, where it changes. */
+function isClosed(target: FollowTarget<AnyFieldType>): boolean {
+  return target.closed;
 }
 
 /** The default idle re-read interval. */
@@ -300,7 +334,7 @@ export function waitForCommit<S extends AnyFieldType>(
     const left = deadline - performance.now();
     if (left <= 0) throw timeoutError(target.path, `the committed count stayed at ${count} < ${wanted}`, timeout);
     watch.waitSync(seen, Math.min(left, DEFAULT_RECHECK_MS), DEFAULT_POLL_MS);
-    if (target.closed) throw closedError(target.path);
+    if (isClosed(target)) throw closedError(target.path);
   }
 }
 
@@ -319,7 +353,7 @@ export async function waitForCommitAsync<S extends AnyFieldType>(
   const watch = watchOf(target);
   for (;;) {
     if (signal?.aborted) throw abortError(signal);
-    if (target.closed) throw closedError(target.path);
+    if (isClosed(target)) throw closedError(target.path);
     const seen = watch.load();
     const count = committedNow(target);
     if (count >= wanted) return count;
@@ -342,7 +376,7 @@ function checkFollowOptions(options: unknown): CheckedFollowOptions {
   // Each option is read once: a getter cannot answer one thing to the check and another to the use.
   const from = validateInteger(opts.from ?? 0, 'options.from', 0);
   const signal = signalOf(opts.signal, 'options.signal');
-  const writerGone = opts.writerGone ?? 'wait';
+  const writerGone: unknown = opts.writerGone ?? 'wait';
   if (writerGone !== 'wait' && writerGone !== 'end')
     throw invalidArgValue('options.writerGone', writerGone, "must be 'wait' or 'end'");
   const recheckMs = validateInteger(opts.recheckMs ?? DEFAULT_RECHECK_MS, 'options.recheckMs', 1, 2 ** 31 - 1);
