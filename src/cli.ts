@@ -8,6 +8,7 @@
  * read (one line: its code and what is wrong), 2 bad usage. Records are read and printed a chunk at a time, so
  * memory does not grow with --limit.
  */
+// node:fs here only for this process's stdout and memmap's own package.json (file-io.ts states the rule).
 import { readFileSync, writeSync } from 'node:fs';
 import { fromSchema } from './layout/schema.js';
 import { FLAG_BIG_ENDIAN, type Header } from './records/format.js';

@@ -4,9 +4,17 @@
  * into place. MappedFile, RecordFile, the CLI and the mmap-io compat entry all go through these functions, so a
  * full disk, a directory or a FIFO get the same coded error wherever they are met.
  *
- * The rule for syscalls: every file syscall that `node:fs` makes well (open, fstat, ftruncate, read, write,
- * fdatasync, rename, link, unlink) is made through `node:fs`, from this module only; the addon (native/) makes
- * only what fs lacks (posix_fallocate, flock) and the syscalls on memory (mmap and its family).
+ * The rule for file syscalls: every one made on a file memmap opens, creates, reserves, truncates, reads, writes,
+ * syncs or renames (a record file, a mapped file, an export's output, their temporary files) is made here, through
+ * `node:fs`, so every failure carries a code and the path; the addon (native/) makes only what `node:fs` lacks
+ * (posix_fallocate, flock) and the syscalls on memory (mmap and its family). Outside this module, by design:
+ * - writes to the process's own stdout and stderr (cli.ts, records/exit-commit.ts): no file of memmap's;
+ * - `fs.watch` of a directory (records/follow.ts, waiting for a file to be created): it opens no file;
+ * - reading kernel state (/proc/locks in records/follow.ts, /proc/<tid>/stat in shared/mutex.ts) and memmap's own
+ *   package.json (cli.ts `--version`);
+ * - the addon's flock(2) for the writer's lock (records/writer-lock.ts).
+ * Not moved yet, and so not following the rule: shared/channel.ts opens, links, reads and writes its ring file
+ * itself, and compat/mmap-io.ts fstat()s the descriptor its caller passes.
  *
  * Every error is Node-shaped (`code`, `errno`, `syscall`, `path`; see errors.ts), and every function that fails
  * leaves the file as it found it, unless its doc says otherwise.
@@ -15,6 +23,7 @@ import {
   closeSync,
   constants as fsConstants,
   fchmodSync,
+  fdatasync,
   fdatasyncSync,
   fstatSync,
   ftruncateSync,
@@ -25,6 +34,7 @@ import {
   realpathSync,
   renameSync,
   statSync,
+  rmSync,
   unlinkSync,
   writeSync,
   type Stats,
@@ -128,6 +138,29 @@ export function fileIdentity(fd: number, path: string): { dev: number; ino: numb
   }
 }
 
+/** The device and inode numbers of the file open on `fd` as bigints (fstat(2)), as /proc/locks names files. */
+export function deviceAndInode(fd: number, path: string): { dev: bigint; ino: bigint } {
+  try {
+    const { dev, ino } = fstatSync(fd, { bigint: true });
+    return { dev, ino };
+  } catch (error) {
+    throw fsError(error, 'fstat', path);
+  }
+}
+
+/**
+ * The identity of the file `path` names now (stat(2), symbolic links followed), or undefined when nothing is there
+ * or it cannot be looked at: to check that a name still leads to a file held open.
+ */
+export function pathIdentity(path: string): { dev: number; ino: number } | undefined {
+  try {
+    const { dev, ino } = statSync(path);
+    return { dev, ino };
+  } catch {
+    return undefined;
+  }
+}
+
 /** Sets the file's size (ftruncate(2)): shrinking drops the bytes past `size`, growing adds a sparse hole. */
 export function truncateFile(fd: number, size: number, path: string): void {
   try {
@@ -216,6 +249,75 @@ export function syncData(fd: number, path: string): void {
   } catch (error) {
     throw fsError(error, 'fdatasync', path);
   }
+}
+
+/** As `syncData`, on the libuv thread pool. */
+export function syncDataAsync(fd: number, path: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    fdatasync(fd, (error) => {
+      if (error) reject(fsError(error, 'fdatasync', path));
+      else resolve();
+    });
+  });
+}
+
+/** Writes all of `bytes` at the file's current offset (as write(2) without a position), repeating short writes. */
+export function writeAll(fd: number, bytes: Uint8Array, path: string): void {
+  let done = 0;
+  try {
+    while (done < bytes.length) done += writeSync(fd, bytes, done, bytes.length - done);
+  } catch (error) {
+    throw fsError(error, 'write', path);
+  }
+}
+
+/**
+ * An output file written whole under a temporary name beside `path` (`.<name>.<pid>.<ms>.partial`, a new file) and
+ * given its name by `finishOutput` only once complete, or removed by `abandonOutput`: a failed or interrupted write
+ * never leaves a half file under the name. For outputs whose size is not known up front (exports); `createFile`
+ * builds files of a known size.
+ */
+export interface OutputFile {
+  /** Open write-only on the temporary file. */
+  fd: number;
+  /** The temporary file's path. */
+  temporary: string;
+  /** The name it is given. */
+  path: string;
+}
+
+/** Starts an output file for `path` (see `OutputFile`). */
+export function startOutput(path: string, fileMode = 0o644): OutputFile {
+  const temporary = join(dirname(path), `.${basename(path)}.${String(process.pid)}.${String(Date.now())}.partial`);
+  try {
+    return { fd: openSync(temporary, 'wx', fileMode), temporary, path };
+  } catch (error) {
+    throw fsError(error, 'open', path);
+  }
+}
+
+/** Closes the output file and renames it to its path (replacing what was there). */
+export function finishOutput(output: OutputFile): void {
+  try {
+    closeSync(output.fd);
+    output.fd = -1;
+    renameSync(output.temporary, output.path);
+  } catch (error) {
+    const syscall = output.fd === -1 ? 'rename' : 'close';
+    abandonOutput(output);
+    throw fsError(error, syscall, output.path);
+  }
+}
+
+/** Closes (if still open) and removes the output file's temporary file; never throws. */
+export function abandonOutput(output: OutputFile): void {
+  try {
+    if (output.fd >= 0) closeSync(output.fd);
+  } catch {
+    // already closed
+  }
+  output.fd = -1;
+  rmSync(output.temporary, { force: true });
 }
 
 /** Options of `createFile`. */

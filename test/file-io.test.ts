@@ -15,8 +15,25 @@ import {
   symlinkSync,
   writeFileSync,
 } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { closeFile, createFile, fileSize, openFile, readAt, reserveSpace, writeAt } from '../src/file-io.js';
+import {
+  abandonOutput,
+  closeFile,
+  createFile,
+  deviceAndInode,
+  fileIdentity,
+  fileSize,
+  finishOutput,
+  openFile,
+  pathIdentity,
+  readAt,
+  reserveSpace,
+  startOutput,
+  syncDataAsync,
+  writeAll,
+  writeAt,
+} from '../src/file-io.js';
 import { MappedFile } from '../src/index.js';
 import { useTempDir } from './helpers/temp.js';
 
@@ -165,5 +182,63 @@ describe('reserveSpace, readAt, writeAt', () => {
       closeSync(fd);
     }
     expect(existsSync(path)).toBe(true);
+  });
+});
+
+describe('the calls that moved here from records, export and the follower', () => {
+  it('syncDataAsync, writeAll, deviceAndInode: coded errors that name the path', async () => {
+    const path = tmp('moved.bin');
+    writeFileSync(path, 'abc');
+    const fd = openFile(path, 'read');
+    try {
+      await syncDataAsync(fd, path); // fdatasync of a read-only descriptor is allowed
+      expect(caught(() => writeAll(fd, Buffer.from('x'), path))).toEqual({
+        threw: true,
+        code: 'EBADF',
+        syscall: 'write',
+        path,
+      });
+      const { dev, ino } = deviceAndInode(fd, path);
+      expect(ino).toBe(BigInt(statSync(path).ino));
+      expect(typeof dev).toBe('bigint');
+    } finally {
+      closeFile(fd);
+    }
+    await expect(syncDataAsync(fd, path)).rejects.toMatchObject({ code: 'EBADF', syscall: 'fdatasync', path });
+    expect(caught(() => deviceAndInode(fd, path))).toEqual({ threw: true, code: 'EBADF', syscall: 'fstat', path });
+  });
+
+  it('pathIdentity: the file a name leads to now, or undefined', () => {
+    const path = tmp('identity.bin');
+    writeFileSync(path, 'x');
+    const fd = openFile(path, 'read');
+    try {
+      expect(pathIdentity(path)).toEqual(fileIdentity(fd, path));
+      expect(pathIdentity(tmp('no-such-file'))).toBeUndefined();
+    } finally {
+      closeFile(fd);
+    }
+  });
+
+  it('an output file has its name only once finished; abandoned, it leaves nothing', () => {
+    const dir = tmp('outputs');
+    mkdirSync(dir);
+    const out = join(dir, 'table.csv');
+    const output = startOutput(out);
+    writeAll(output.fd, Buffer.from('a,b\n'), out);
+    expect(existsSync(out)).toBe(false);
+    finishOutput(output);
+    expect(readFileSync(out, 'utf8')).toBe('a,b\n');
+    const second = startOutput(out);
+    writeAll(second.fd, Buffer.from('half'), out);
+    abandonOutput(second);
+    expect(readFileSync(out, 'utf8')).toBe('a,b\n');
+    expect(readdirSync(dir)).toEqual(['table.csv']);
+    expect(caught(() => startOutput(join(dir, 'missing', 'x.csv')))).toMatchObject({
+      threw: true,
+      code: 'ENOENT',
+      syscall: 'open',
+      path: join(dir, 'missing', 'x.csv'),
+    });
   });
 });

@@ -7,6 +7,7 @@
  * documented). Whenever records are left uncommitted, a warning naming the file goes to stderr.
  * An open writer is therefore held until it is closed, as an open file descriptor is.
  */
+// node:fs here only for this process's stderr (file-io.ts states the rule).
 import { writeSync } from 'node:fs';
 
 const writers = new Map<object, OpenWriter>();

@@ -4,14 +4,11 @@
  * calls run one after another; and the interval policy's background timer. RecordFile owns one Flusher and tells it,
  * through `FlushHost`, how many records it holds and whether it may write now.
  */
-import { fdatasync } from 'node:fs';
-import { promisify } from 'node:util';
+import { syncDataAsync } from '../file-io.js';
 import { closedError } from './errors.js';
 import { FlushState, type RecordRange } from './flush-state.js';
 import type { FlushPolicy } from './options.js';
 import type { RecordMapping } from './record-mapping.js';
-
-const fdatasyncAsync = promisify(fdatasync);
 
 /** What a Flusher asks of its RecordFile, at the moment it asks. */
 export interface FlushHost {
@@ -114,7 +111,7 @@ export class Flusher {
         }
       }
       if (closed()) return; // closed meanwhile: close() flushed the range in flight too
-      if (generation !== books.generation) await fdatasyncAsync(mapping.fd);
+      if (generation !== books.generation) await syncDataAsync(mapping.fd, mapping.path);
       if (closed()) return;
       mapping.commit(Math.min(target, books.lowWater));
       await mapping.flushHeaderAsync(file);

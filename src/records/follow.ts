@@ -19,7 +19,9 @@
  * with `{ writerGone: 'end' }`, after every committed record was yielded; by default ('wait') the follower keeps
  * waiting for a new writer.
  */
-import { fstatSync, readFileSync, watch, type FSWatcher } from 'node:fs';
+// node:fs here: /proc/locks (kernel state) and fs.watch of a directory; the file's own calls are in file-io.ts.
+import { readFileSync, watch, type FSWatcher } from 'node:fs';
+import { deviceAndInode, fileIdentity } from '../file-io.js';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
@@ -150,8 +152,8 @@ class CommitWatch {
     let file: MappedFile | undefined;
     try {
       file = MappedFile.open(target.path, { mode: 'r+', length: target.dataOffset });
-      const mine = fstatSync(file.fd);
-      const theirs = fstatSync(target.fd);
+      const mine = fileIdentity(file.fd, target.path);
+      const theirs = fileIdentity(target.fd, target.path);
       const version = file.buffer.readUInt32LE(8);
       if (mine.ino !== theirs.ino || mine.dev !== theirs.dev || version < 2) throw new Error('no commit word');
       this.#word = commitWordView(file.buffer, target.dataOffset - 8);
@@ -388,14 +390,14 @@ function checkFollowOptions(options: unknown): CheckedFollowOptions {
  * Whether some process holds flock LOCK_EX on the file open as `fd`: the lock an exclusive writer holds while the
  * file is open. Read from /proc/locks (Linux), which never takes or disturbs the lock; undefined if unreadable.
  */
-export function writerHoldsLock(fd: number): boolean | undefined {
+export function writerHoldsLock(fd: number, path: string): boolean | undefined {
   let text: string;
   try {
     text = readFileSync('/proc/locks', 'latin1');
   } catch {
     return undefined;
   }
-  const { dev, ino } = fstatSync(fd, { bigint: true });
+  const { dev, ino } = deviceAndInode(fd, path);
   // glibc's major()/minor() of st_dev, as /proc/locks prints them ("%02x:%02x:%lu").
   const major = ((dev >> 8n) & 0xfffn) | ((dev >> 32n) & ~0xfffn);
   const minor = (dev & 0xffn) | ((dev >> 12n) & ~0xffn);
@@ -448,7 +450,7 @@ async function* batches<S extends AnyFieldType>(
       yield batch;
       continue;
     }
-    if (end && writerHoldsLock(target.fd) === false) {
+    if (end && writerHoldsLock(target.fd, target.path) === false) {
       // The lock is released after the writer's last store: a count read now is final.
       if (committedNow(target) <= position) return;
       continue;

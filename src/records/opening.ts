@@ -5,8 +5,7 @@
  * anew beside the path and moved into place (creation.ts). Nothing here reads or writes a record; nothing here
  * changes a file that exists, except replacing a whole empty file, or any file opened with 'w+'.
  */
-import { statSync } from 'node:fs';
-import { closeFile, fileIdentity, fileSize, openFile } from '../file-io.js';
+import { closeFile, fileIdentity, fileSize, openFile, pathIdentity } from '../file-io.js';
 import { MappedFile } from '../mapped-file.js';
 import { createNew, createReplacing, sameFile, type Creation } from './creation.js';
 import { changedError } from './errors.js';
@@ -152,10 +151,6 @@ export function openForReading(path: string): { fd: number; size: number } {
 /** Whether `path` still names the file open on `fd`. */
 function namesFile(path: string, fd: number): boolean {
   const held = fileIdentity(fd, path);
-  try {
-    const named = statSync(path);
-    return named.ino === held.ino && named.dev === held.dev;
-  } catch {
-    return false; // removed or renamed away: open again
-  }
+  const named = pathIdentity(path); // undefined when removed or renamed away: open again
+  return named !== undefined && named.ino === held.ino && named.dev === held.dev;
 }
