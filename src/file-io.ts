@@ -30,6 +30,7 @@ import {
   linkSync,
   lstatSync,
   openSync,
+  readdirSync,
   readSync,
   realpathSync,
   renameSync,
@@ -45,7 +46,7 @@ import { constants as osConstants } from 'node:os';
 import { fromNative, memmapError, systemError } from './errors.js';
 import { native } from './native.js';
 
-const { ENOENT, EISDIR, EOPNOTSUPP, EACCES, EPERM, EROFS } = osConstants.errno;
+const { ENOENT, EISDIR, EOPNOTSUPP, EACCES, EPERM, EROFS, EWOULDBLOCK } = osConstants.errno;
 
 /** How `openFile` opens: 'read' (O_RDONLY), 'write' (O_RDWR) or 'create' (O_RDWR | O_CREAT). */
 export type OpenAccess = 'read' | 'write' | 'create';
@@ -336,13 +337,19 @@ export interface CreateOptions {
   existing?: 'replace' | 'exclusive';
   /** Writes the new file's first contents (a header) before it takes its name; `fd` is open read-write. */
   fill?: (fd: number) => void;
+  /**
+   * Keep the flock(LOCK_EX) that the builder holds on the new file while it has a temporary name (default false:
+   * released once the file has its name). RecordFile keeps it: it is the writer's lock.
+   */
+  keepLock?: boolean;
 }
 
 /**
  * Builds a new regular file at `path` of `options.size` bytes the safe way: under a temporary name in the same
- * directory (`.<name>.memmap-<pid>-<random>`), with its space reserved and `fill` written, and only then moved to
- * `path` (rename(2), or link(2) for 'exclusive'). So a half-made file never carries the real name (a crash leaves
- * at most a temporary file, whose name says what it is), and an existing file keeps its size and contents until the
+ * directory (`.<name>.memmap-<pid>-<random>`, locked with flock while it has that name), with its space reserved
+ * and `fill` written, and only then moved to `path` (rename(2), or link(2) for 'exclusive'). So a half-made file
+ * never carries the real name (a crash leaves at most a temporary file, which the next creation of the same path
+ * removes: see `removeAbandoned`), and an existing file keeps its size and contents until the
  * new one is complete: a full disk, RLIMIT_FSIZE or a failing `fill` leave it untouched. A symbolic link at `path`
  * is followed: the file it names is replaced, the link stays. Returns the new file's descriptor, open read-write.
  *
@@ -366,20 +373,20 @@ export function createFile(path: string, options: CreateOptions): number {
     if (existing === 'exclusive') throw systemError(osConstants.errno.EEXIST, 'open', path);
     return createInPlace(path, size, fileMode, sparse, fill);
   }
-  const temporary = join(
-    dirname(target.path),
-    `.${basename(target.path)}.memmap-${process.pid}-${randomBytes(6).toString('hex')}`,
-  );
-  const { O_RDWR, O_CREAT, O_EXCL, O_NOFOLLOW } = fsConstants;
-  let fd: number;
-  try {
-    fd = openSync(temporary, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW, fileMode);
-  } catch (error) {
-    const errno = Math.abs((error as { errno?: number }).errno ?? 0);
-    if (existing === 'replace' && (errno === EACCES || errno === EPERM || errno === EROFS))
-      return createInPlace(path, size, fileMode, sparse, fill);
-    throw fsError(error, 'open', path);
+  removeAbandoned(target.path);
+  let built: { fd: number; temporary: string } | undefined;
+  for (let attempt = 0; built === undefined; attempt++) {
+    if (attempt === TEMPORARY_ATTEMPTS) throw systemError(osConstants.errno.EEXIST, 'open', path);
+    try {
+      built = startTemporary(target.path, fileMode);
+    } catch (error) {
+      const errno = Math.abs((error as { errno?: number }).errno ?? 0);
+      if (existing === 'replace' && (errno === EACCES || errno === EPERM || errno === EROFS))
+        return createInPlace(path, size, fileMode, sparse, fill);
+      throw fsError(error, 'open', path);
+    }
   }
+  const { fd, temporary } = built;
   let named = false;
   try {
     if (existingMode !== undefined) fchmodSync(fd, existingMode);
@@ -397,6 +404,8 @@ export function createFile(path: string, options: CreateOptions): number {
     } catch (error) {
       throw fsError(error, existing === 'exclusive' ? 'link' : 'rename', path);
     }
+    // The temporary name is gone: the lock that kept cleaners off it has done its work.
+    if (options.keepLock !== true) unlock(fd);
     return fd;
   } catch (error) {
     closeSync(fd);
@@ -450,5 +459,100 @@ function createInPlace(
   } catch (error) {
     closeSync(fd);
     throw error;
+  }
+}
+
+/**
+ * Temporary files and the creators that are gone. A creator holds flock(LOCK_EX) on its temporary file from right
+ * after creating it until the name is gone (renamed or linked to its path, then unlinked), so a temporary file
+ * whose lock can be taken has no live creator building it, with one exception: a creator between its open(2) and
+ * its flock(2). That creator finds its lock taken, or its name gone, and abandons the name for a new one
+ * (`startTemporary`); so removing such a file never breaks a live creation. The lock is the kernel's: it is released
+ * when its holder dies (kill -9 included), works across containers on one kernel and on NFS (Linux emulates flock
+ * there with POSIX locks), and pid reuse cannot fool it.
+ */
+const TEMPORARY_ATTEMPTS = 8;
+
+/** The temporary names of `target`: `.<name>.memmap-<pid>-<12 hex digits>`, beside it. */
+function temporaryPrefix(target: string): string {
+  return `.${basename(target)}.memmap-`;
+}
+const TEMPORARY_SUFFIX = /^[0-9]+-[0-9a-f]{12}$/;
+
+/**
+ * Creates a new temporary file for `target` and takes its lock. Undefined when the lock was taken from under it
+ * (a cleaner holds it, and removes the file) or the name is gone: the caller tries a new name.
+ */
+function startTemporary(target: string, fileMode: number): { fd: number; temporary: string } | undefined {
+  const name = `${temporaryPrefix(target)}${String(process.pid)}-${randomBytes(6).toString('hex')}`;
+  const temporary = join(dirname(target), name);
+  const { O_RDWR, O_CREAT, O_EXCL, O_NOFOLLOW } = fsConstants;
+  const fd = openSync(temporary, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW, fileMode);
+  try {
+    native.flock(fd, native.constants.LOCK_EX | native.constants.LOCK_NB);
+  } catch (error) {
+    // A filesystem without flock: build unlocked (no cleaner can lock it either, so none removes it).
+    if (Math.abs((error as { errno?: number }).errno ?? 0) !== EWOULDBLOCK) return { fd, temporary };
+    closeSync(fd); // a cleaner took the lock between our open and flock: it removes the file
+    return undefined;
+  }
+  if (namesDescriptor(temporary, fd)) return { fd, temporary };
+  closeSync(fd); // a cleaner removed the name before we locked it
+  return undefined;
+}
+
+/** flock(LOCK_UN), where the filesystem has flock. */
+function unlock(fd: number): void {
+  try {
+    native.flock(fd, native.constants.LOCK_UN);
+  } catch {
+    // no flock here: nothing was locked
+  }
+}
+
+/** Whether `path` (not followed) names the file open on `fd`. */
+function namesDescriptor(path: string, fd: number): boolean {
+  try {
+    const named = lstatSync(path);
+    const held = fstatSync(fd);
+    return named.ino === held.ino && named.dev === held.dev;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Removes the temporary files of `target` whose creators are gone (see above): best effort, silent (a file it
+ * cannot open, lock or remove is left for a later creation).
+ */
+function removeAbandoned(target: string): void {
+  const directory = dirname(target);
+  const prefix = temporaryPrefix(target);
+  let names: string[];
+  try {
+    names = readdirSync(directory);
+  } catch {
+    return;
+  }
+  const { O_RDONLY, O_NONBLOCK, O_NOFOLLOW } = fsConstants;
+  for (const name of names) {
+    if (!name.startsWith(prefix) || !TEMPORARY_SUFFIX.test(name.slice(prefix.length))) continue;
+    const temporary = join(directory, name);
+    let fd: number;
+    try {
+      fd = openSync(temporary, O_RDONLY | O_NONBLOCK | O_NOFOLLOW);
+    } catch {
+      continue; // a symbolic link (O_NOFOLLOW), gone, or not ours to read
+    }
+    try {
+      if (!fstatSync(fd).isFile()) continue;
+      native.flock(fd, native.constants.LOCK_EX | native.constants.LOCK_NB); // throws while its creator lives
+      // Still the file we locked under that name: remove the name (a linked file keeps its other name).
+      if (namesDescriptor(temporary, fd)) unlinkSync(temporary);
+    } catch {
+      // locked by a live creator, or already gone
+    } finally {
+      closeSync(fd);
+    }
   }
 }

@@ -6,6 +6,7 @@ import {
   chmodSync,
   closeSync,
   existsSync,
+  linkSync,
   lstatSync,
   mkdirSync,
   readdirSync,
@@ -15,7 +16,7 @@ import {
   symlinkSync,
   writeFileSync,
 } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   abandonOutput,
@@ -34,7 +35,9 @@ import {
   writeAll,
   writeAt,
 } from '../src/file-io.js';
-import { MappedFile } from '../src/index.js';
+import { int32, MappedFile, RecordFile, struct } from '../src/index.js';
+import { native } from '../src/native.js';
+import { SRC_INDEX, startNode } from './helpers/child.js';
 import { useTempDir } from './helpers/temp.js';
 
 const tmp = useTempDir();
@@ -240,5 +243,109 @@ describe('the calls that moved here from records, export and the follower', () =
       syscall: 'open',
       path: join(dir, 'missing', 'x.csv'),
     });
+  });
+});
+
+describe('createFile: temporary files of creators that are gone', () => {
+  const temporaries = (dir: string, name: string): string[] =>
+    readdirSync(dir).filter((entry) => entry.startsWith(`.${name}.memmap-`));
+
+  it('a creator killed with kill -9 mid-creation leaves its temporary file; the next creation removes it, never a live one', async () => {
+    const dir = tmp('stale');
+    mkdirSync(dir);
+    const path = join(dir, 'data.db');
+    const script = tmp('stale-creator.mts');
+    // The child builds `path` and stops inside `fill` (its temporary file made, its space reserved), for ever.
+    writeFileSync(
+      script,
+      `import { createFile } from ${JSON.stringify(resolve(SRC_INDEX, '../file-io.ts'))};
+       createFile(process.argv[2], { size: 8192, fill: () => {
+         console.log('building');
+         Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0);
+       } });`,
+    );
+    const first = startNode(script, [path]);
+    await first.waitForLine('building');
+    const [building] = temporaries(dir, 'data.db');
+    expect(building).toMatch(/^\.data\.db\.memmap-\d+-[0-9a-f]{12}$/);
+
+    // A creation while that creator lives: its temporary file is kept (its creator holds the lock on it).
+    closeFile(createFile(path, { size: 4096 }));
+    expect(temporaries(dir, 'data.db')).toEqual([building]);
+    expect(statSync(path).size).toBe(4096);
+
+    first.process.kill('SIGKILL');
+    expect((await first.result).signal).toBe('SIGKILL');
+    expect(temporaries(dir, 'data.db')).toEqual([building]); // the crash left it
+
+    // A second creator removes the first one's on its way in, and is killed the same way; then a RecordFile
+    // creation of the same path removes the second one's.
+    const second = startNode(script, [path]);
+    await second.waitForLine('building');
+    const left = temporaries(dir, 'data.db');
+    expect(left).toHaveLength(1);
+    expect(left).not.toContain(building);
+    second.process.kill('SIGKILL');
+    expect((await second.result).signal).toBe('SIGKILL');
+    expect(temporaries(dir, 'data.db')).toEqual(left);
+    const db = RecordFile.open(path, struct({ a: int32 }), { mode: 'w+' });
+    try {
+      expect(temporaries(dir, 'data.db')).toEqual([]);
+      db.push({ a: 1 });
+    } finally {
+      db.close();
+    }
+    const reader = RecordFile.open(path, struct({ a: int32 }), { mode: 'r' });
+    expect(reader.toArray()).toEqual([{ a: 1 }]);
+    reader.close();
+  });
+
+  it('removes only abandoned regular files with the exact temporary name of this path', () => {
+    const dir = tmp('stale-kinds');
+    mkdirSync(dir);
+    const path = join(dir, 'data.db');
+    const abandoned = join(dir, '.data.db.memmap-123-0123456789ab');
+    const held = join(dir, '.data.db.memmap-124-0123456789ab');
+    const otherPath = join(dir, '.other.db.memmap-125-0123456789ab');
+    const notOurs = join(dir, '.data.db.memmap-notes.txt');
+    const link = join(dir, '.data.db.memmap-126-0123456789ab');
+    const linkTarget = join(dir, 'precious');
+    const linked = join(dir, '.data.db.memmap-127-0123456789ab');
+    for (const file of [abandoned, held, otherPath, notOurs, linkTarget, linked]) writeFileSync(file, 'x');
+    symlinkSync(linkTarget, link);
+    // A second name of `linked`, as a creator killed between link(2) and unlink(2) leaves: only the temporary name goes.
+    linkSync(linked, join(dir, 'kept-name'));
+    // A live creator's lock, held here on another open file description.
+    const holder = openFile(held, 'write');
+    try {
+      native.flock(holder, native.constants.LOCK_EX);
+      closeFile(createFile(path, { size: 4096 }));
+      expect(existsSync(abandoned)).toBe(false);
+      expect(existsSync(linked)).toBe(false);
+      expect(readFileSync(join(dir, 'kept-name'), 'utf8')).toBe('x');
+      expect(existsSync(held)).toBe(true);
+      expect(existsSync(otherPath)).toBe(true);
+      expect(existsSync(notOurs)).toBe(true);
+      expect(lstatSync(link).isSymbolicLink()).toBe(true);
+      expect(readFileSync(linkTarget, 'utf8')).toBe('x');
+    } finally {
+      closeFile(holder);
+    }
+  });
+
+  it('the new file is left locked only when asked (keepLock, the record writer), never otherwise', () => {
+    for (const keepLock of [false, true]) {
+      const path = tmp(`unlocked-${String(keepLock)}.bin`);
+      const created = createFile(path, { size: 4096, keepLock });
+      const other = openFile(path, 'write');
+      try {
+        const take = () => native.flock(other, native.constants.LOCK_EX | native.constants.LOCK_NB);
+        if (keepLock) expect(take).toThrow();
+        else expect(take).not.toThrow();
+      } finally {
+        closeFile(other);
+        closeFile(created);
+      }
+    }
   });
 });
