@@ -91,9 +91,13 @@ export class FlushState {
     this.writtenRange(range.lo, Math.min(range.hi, length));
   }
 
-  /** Whether a flush has anything to do besides the committed count. */
+  /**
+   * Whether a flush has anything to do besides the committed count: records written, records that live views may
+   * have written (their writes are not seen, so a background flush covers them as flush() does: msync of pages
+   * that stayed clean costs next to nothing), or the header.
+   */
   get pending(): boolean {
-    return this.hi > this.lo || this.headerDirty;
+    return this.hi > this.lo || this.viewHi > this.viewLo || this.headerDirty;
   }
 
   /** Calls `tick` every `intervalMs` without keeping the process alive. */
