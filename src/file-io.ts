@@ -387,7 +387,8 @@ export function createFile(path: string, options: CreateOptions): number {
     }
   }
   const { fd, temporary } = built;
-  let named = false;
+  // An object, not a let: TypeScript would take the catch below to see it still false.
+  const state = { named: false };
   try {
     if (existingMode !== undefined) fchmodSync(fd, existingMode);
     reserveSpace(fd, 0, size, { sparse, path });
@@ -395,11 +396,11 @@ export function createFile(path: string, options: CreateOptions): number {
     try {
       if (existing === 'exclusive') {
         linkSync(temporary, target.path);
-        named = true;
+        state.named = true;
         unlinkSync(temporary);
       } else {
         renameSync(temporary, target.path);
-        named = true;
+        state.named = true;
       }
     } catch (error) {
       throw fsError(error, existing === 'exclusive' ? 'link' : 'rename', path);
@@ -409,7 +410,7 @@ export function createFile(path: string, options: CreateOptions): number {
     return fd;
   } catch (error) {
     closeSync(fd);
-    if (!named) {
+    if (!state.named) {
       try {
         unlinkSync(temporary);
       } catch {

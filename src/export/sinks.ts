@@ -24,10 +24,11 @@ function writeText(output: OutputFile, text: string): void {
 /** JSON Lines: one JSON object per record, nested as the record is; int64 as decimal strings, bytes as base64. */
 export function jsonLinesSink(output: OutputFile): RecordSink {
   return {
-    async write(records) {
+    write(records) {
       let text = '';
       for (const record of records) text += JSON.stringify(record, jsonReplacer) + '\n';
       writeText(output, text);
+      return Promise.resolve();
     },
     async finish() {},
   };
@@ -55,11 +56,12 @@ export function csvSink(output: OutputFile, schema: AggregateSchema): RecordSink
   const columns = columnsOf(schema);
   writeText(output, columns.map((c) => csvField(c.name)).join(',') + '\n');
   return {
-    async write(records) {
+    write(records) {
       let text = '';
       for (const record of records)
         text += columns.map((c) => csvField(csvText(valueAt(record, c), c.type))).join(',') + '\n';
       writeText(output, text);
+      return Promise.resolve();
     },
     async finish() {},
   };
@@ -166,7 +168,7 @@ export async function parquetSink(output: OutputFile, schema: AggregateSchema): 
         name: column.name,
         data: records.map((record) => parquetValue(valueAt(record, column), column.type)),
       }));
-      await writer.write({ columnData: columnData as never, rowGroupSize: records.length });
+      await writer.write({ columnData, rowGroupSize: records.length });
     },
     async finish() {
       await writer.finish();
