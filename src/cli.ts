@@ -8,6 +8,7 @@
  * read (one line: its code and what is wrong), 2 bad usage. Records are read and printed a chunk at a time, so
  * memory does not grow with --limit.
  */
+// node:fs here only for this process's stdout and memmap's own package.json (file-io.ts states the rule).
 import { readFileSync, writeSync } from 'node:fs';
 import { fromSchema } from './layout/schema.js';
 import { FLAG_BIG_ENDIAN, type Header } from './records/format.js';
@@ -64,7 +65,7 @@ function parseArgs(argv: string[]): Args {
   let from = 0;
   let limit = 10;
   for (let i = 0; i < rest.length; i++) {
-    const arg = rest[i]!;
+    const arg = rest[i] ?? '';
     const number = (name: string): number => {
       const text = arg.includes('=') ? arg.slice(arg.indexOf('=') + 1) : rest[++i];
       const value = Number(text);
@@ -177,12 +178,13 @@ function inspect(args: Args): void {
         2,
       );
       out(`${head.slice(0, head.lastIndexOf('\n}'))},\n  "records": [`);
-      let first = true;
+      // An object, not a let: TypeScript does not see the callback change it.
+      const seen = { any: false };
       forEachRecord((value) => {
-        out(`${first ? '' : ','}\n    ${toJson(value)}`);
-        first = false;
+        out(`${seen.any ? ',' : ''}\n    ${toJson(value)}`);
+        seen.any = true;
       });
-      out(first ? ']\n}\n' : '\n  ]\n}\n');
+      out(seen.any ? '\n  ]\n}\n' : ']\n}\n');
       return;
     }
     const lines = [

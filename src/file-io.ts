@@ -4,9 +4,17 @@
  * into place. MappedFile, RecordFile, the CLI and the mmap-io compat entry all go through these functions, so a
  * full disk, a directory or a FIFO get the same coded error wherever they are met.
  *
- * The rule for syscalls: every file syscall that `node:fs` makes well (open, fstat, ftruncate, read, write,
- * fdatasync, rename, link, unlink) is made through `node:fs`, from this module only; the addon (native/) makes
- * only what fs lacks (posix_fallocate, flock) and the syscalls on memory (mmap and its family).
+ * The rule for file syscalls: every one made on a file memmap opens, creates, reserves, truncates, reads, writes,
+ * syncs or renames (a record file, a mapped file, an export's output, their temporary files) is made here, through
+ * `node:fs`, so every failure carries a code and the path; the addon (native/) makes only what `node:fs` lacks
+ * (posix_fallocate, flock) and the syscalls on memory (mmap and its family). Outside this module, by design:
+ * - writes to the process's own stdout and stderr (cli.ts, records/exit-commit.ts): no file of memmap's;
+ * - `fs.watch` of a directory (records/follow.ts, waiting for a file to be created): it opens no file;
+ * - reading kernel state (/proc/locks in records/follow.ts, /proc/<tid>/stat in shared/mutex.ts) and memmap's own
+ *   package.json (cli.ts `--version`);
+ * - the addon's flock(2) for the writer's lock (records/writer-lock.ts).
+ * Not moved yet, and so not following the rule: shared/channel.ts opens, links, reads and writes its ring file
+ * itself, and compat/mmap-io.ts fstat()s the descriptor its caller passes.
  *
  * Every error is Node-shaped (`code`, `errno`, `syscall`, `path`; see errors.ts), and every function that fails
  * leaves the file as it found it, unless its doc says otherwise.
@@ -15,16 +23,19 @@ import {
   closeSync,
   constants as fsConstants,
   fchmodSync,
+  fdatasync,
   fdatasyncSync,
   fstatSync,
   ftruncateSync,
   linkSync,
   lstatSync,
   openSync,
+  readdirSync,
   readSync,
   realpathSync,
   renameSync,
   statSync,
+  rmSync,
   unlinkSync,
   writeSync,
   type Stats,
@@ -35,7 +46,7 @@ import { constants as osConstants } from 'node:os';
 import { fromNative, memmapError, systemError } from './errors.js';
 import { native } from './native.js';
 
-const { ENOENT, EISDIR, EOPNOTSUPP, EACCES, EPERM, EROFS } = osConstants.errno;
+const { ENOENT, EISDIR, EOPNOTSUPP, EACCES, EPERM, EROFS, EWOULDBLOCK } = osConstants.errno;
 
 /** How `openFile` opens: 'read' (O_RDONLY), 'write' (O_RDWR) or 'create' (O_RDWR | O_CREAT). */
 export type OpenAccess = 'read' | 'write' | 'create';
@@ -125,6 +136,29 @@ export function fileIdentity(fd: number, path: string): { dev: number; ino: numb
     return { dev, ino };
   } catch (error) {
     throw fsError(error, 'fstat', path);
+  }
+}
+
+/** The device and inode numbers of the file open on `fd` as bigints (fstat(2)), as /proc/locks names files. */
+export function deviceAndInode(fd: number, path: string): { dev: bigint; ino: bigint } {
+  try {
+    const { dev, ino } = fstatSync(fd, { bigint: true });
+    return { dev, ino };
+  } catch (error) {
+    throw fsError(error, 'fstat', path);
+  }
+}
+
+/**
+ * The identity of the file `path` names now (stat(2), symbolic links followed), or undefined when nothing is there
+ * or it cannot be looked at: to check that a name still leads to a file held open.
+ */
+export function pathIdentity(path: string): { dev: number; ino: number } | undefined {
+  try {
+    const { dev, ino } = statSync(path);
+    return { dev, ino };
+  } catch {
+    return undefined;
   }
 }
 
@@ -218,6 +252,75 @@ export function syncData(fd: number, path: string): void {
   }
 }
 
+/** As `syncData`, on the libuv thread pool. */
+export function syncDataAsync(fd: number, path: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    fdatasync(fd, (error) => {
+      if (error) reject(fsError(error, 'fdatasync', path));
+      else resolve();
+    });
+  });
+}
+
+/** Writes all of `bytes` at the file's current offset (as write(2) without a position), repeating short writes. */
+export function writeAll(fd: number, bytes: Uint8Array, path: string): void {
+  let done = 0;
+  try {
+    while (done < bytes.length) done += writeSync(fd, bytes, done, bytes.length - done);
+  } catch (error) {
+    throw fsError(error, 'write', path);
+  }
+}
+
+/**
+ * An output file written whole under a temporary name beside `path` (`.<name>.<pid>.<ms>.partial`, a new file) and
+ * given its name by `finishOutput` only once complete, or removed by `abandonOutput`: a failed or interrupted write
+ * never leaves a half file under the name. For outputs whose size is not known up front (exports); `createFile`
+ * builds files of a known size.
+ */
+export interface OutputFile {
+  /** Open write-only on the temporary file. */
+  fd: number;
+  /** The temporary file's path. */
+  temporary: string;
+  /** The name it is given. */
+  path: string;
+}
+
+/** Starts an output file for `path` (see `OutputFile`). */
+export function startOutput(path: string, fileMode = 0o644): OutputFile {
+  const temporary = join(dirname(path), `.${basename(path)}.${String(process.pid)}.${String(Date.now())}.partial`);
+  try {
+    return { fd: openSync(temporary, 'wx', fileMode), temporary, path };
+  } catch (error) {
+    throw fsError(error, 'open', path);
+  }
+}
+
+/** Closes the output file and renames it to its path (replacing what was there). */
+export function finishOutput(output: OutputFile): void {
+  try {
+    closeSync(output.fd);
+    output.fd = -1;
+    renameSync(output.temporary, output.path);
+  } catch (error) {
+    const syscall = output.fd === -1 ? 'rename' : 'close';
+    abandonOutput(output);
+    throw fsError(error, syscall, output.path);
+  }
+}
+
+/** Closes (if still open) and removes the output file's temporary file; never throws. */
+export function abandonOutput(output: OutputFile): void {
+  try {
+    if (output.fd >= 0) closeSync(output.fd);
+  } catch {
+    // already closed
+  }
+  output.fd = -1;
+  rmSync(output.temporary, { force: true });
+}
+
 /** Options of `createFile`. */
 export interface CreateOptions {
   /** The new file's size in bytes (>= 0); its blocks are reserved unless `sparse`. */
@@ -234,13 +337,19 @@ export interface CreateOptions {
   existing?: 'replace' | 'exclusive';
   /** Writes the new file's first contents (a header) before it takes its name; `fd` is open read-write. */
   fill?: (fd: number) => void;
+  /**
+   * Keep the flock(LOCK_EX) that the builder holds on the new file while it has a temporary name (default false:
+   * released once the file has its name). RecordFile keeps it: it is the writer's lock.
+   */
+  keepLock?: boolean;
 }
 
 /**
  * Builds a new regular file at `path` of `options.size` bytes the safe way: under a temporary name in the same
- * directory (`.<name>.memmap-<pid>-<random>`), with its space reserved and `fill` written, and only then moved to
- * `path` (rename(2), or link(2) for 'exclusive'). So a half-made file never carries the real name (a crash leaves
- * at most a temporary file, whose name says what it is), and an existing file keeps its size and contents until the
+ * directory (`.<name>.memmap-<pid>-<random>`, locked with flock while it has that name), with its space reserved
+ * and `fill` written, and only then moved to `path` (rename(2), or link(2) for 'exclusive'). So a half-made file
+ * never carries the real name (a crash leaves at most a temporary file, which the next creation of the same path
+ * removes: see `removeAbandoned`), and an existing file keeps its size and contents until the
  * new one is complete: a full disk, RLIMIT_FSIZE or a failing `fill` leave it untouched. A symbolic link at `path`
  * is followed: the file it names is replaced, the link stays. Returns the new file's descriptor, open read-write.
  *
@@ -264,21 +373,22 @@ export function createFile(path: string, options: CreateOptions): number {
     if (existing === 'exclusive') throw systemError(osConstants.errno.EEXIST, 'open', path);
     return createInPlace(path, size, fileMode, sparse, fill);
   }
-  const temporary = join(
-    dirname(target.path),
-    `.${basename(target.path)}.memmap-${process.pid}-${randomBytes(6).toString('hex')}`,
-  );
-  const { O_RDWR, O_CREAT, O_EXCL, O_NOFOLLOW } = fsConstants;
-  let fd: number;
-  try {
-    fd = openSync(temporary, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW, fileMode);
-  } catch (error) {
-    const errno = Math.abs((error as { errno?: number }).errno ?? 0);
-    if (existing === 'replace' && (errno === EACCES || errno === EPERM || errno === EROFS))
-      return createInPlace(path, size, fileMode, sparse, fill);
-    throw fsError(error, 'open', path);
+  removeAbandoned(target.path);
+  let built: { fd: number; temporary: string } | undefined;
+  for (let attempt = 0; built === undefined; attempt++) {
+    if (attempt === TEMPORARY_ATTEMPTS) throw systemError(osConstants.errno.EEXIST, 'open', path);
+    try {
+      built = startTemporary(target.path, fileMode);
+    } catch (error) {
+      const errno = Math.abs((error as { errno?: number }).errno ?? 0);
+      if (existing === 'replace' && (errno === EACCES || errno === EPERM || errno === EROFS))
+        return createInPlace(path, size, fileMode, sparse, fill);
+      throw fsError(error, 'open', path);
+    }
   }
-  let named = false;
+  const { fd, temporary } = built;
+  // An object, not a let: TypeScript would take the catch below to see it still false.
+  const state = { named: false };
   try {
     if (existingMode !== undefined) fchmodSync(fd, existingMode);
     reserveSpace(fd, 0, size, { sparse, path });
@@ -286,19 +396,21 @@ export function createFile(path: string, options: CreateOptions): number {
     try {
       if (existing === 'exclusive') {
         linkSync(temporary, target.path);
-        named = true;
+        state.named = true;
         unlinkSync(temporary);
       } else {
         renameSync(temporary, target.path);
-        named = true;
+        state.named = true;
       }
     } catch (error) {
       throw fsError(error, existing === 'exclusive' ? 'link' : 'rename', path);
     }
+    // The temporary name is gone: the lock that kept cleaners off it has done its work.
+    if (options.keepLock !== true) unlock(fd);
     return fd;
   } catch (error) {
     closeSync(fd);
-    if (!named) {
+    if (!state.named) {
       try {
         unlinkSync(temporary);
       } catch {
@@ -348,5 +460,100 @@ function createInPlace(
   } catch (error) {
     closeSync(fd);
     throw error;
+  }
+}
+
+/**
+ * Temporary files and the creators that are gone. A creator holds flock(LOCK_EX) on its temporary file from right
+ * after creating it until the name is gone (renamed or linked to its path, then unlinked), so a temporary file
+ * whose lock can be taken has no live creator building it, with one exception: a creator between its open(2) and
+ * its flock(2). That creator finds its lock taken, or its name gone, and abandons the name for a new one
+ * (`startTemporary`); so removing such a file never breaks a live creation. The lock is the kernel's: it is released
+ * when its holder dies (kill -9 included), works across containers on one kernel and on NFS (Linux emulates flock
+ * there with POSIX locks), and pid reuse cannot fool it.
+ */
+const TEMPORARY_ATTEMPTS = 8;
+
+/** The temporary names of `target`: `.<name>.memmap-<pid>-<12 hex digits>`, beside it. */
+function temporaryPrefix(target: string): string {
+  return `.${basename(target)}.memmap-`;
+}
+const TEMPORARY_SUFFIX = /^[0-9]+-[0-9a-f]{12}$/;
+
+/**
+ * Creates a new temporary file for `target` and takes its lock. Undefined when the lock was taken from under it
+ * (a cleaner holds it, and removes the file) or the name is gone: the caller tries a new name.
+ */
+function startTemporary(target: string, fileMode: number): { fd: number; temporary: string } | undefined {
+  const name = `${temporaryPrefix(target)}${String(process.pid)}-${randomBytes(6).toString('hex')}`;
+  const temporary = join(dirname(target), name);
+  const { O_RDWR, O_CREAT, O_EXCL, O_NOFOLLOW } = fsConstants;
+  const fd = openSync(temporary, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW, fileMode);
+  try {
+    native.flock(fd, native.constants.LOCK_EX | native.constants.LOCK_NB);
+  } catch (error) {
+    // A filesystem without flock: build unlocked (no cleaner can lock it either, so none removes it).
+    if (Math.abs((error as { errno?: number }).errno ?? 0) !== EWOULDBLOCK) return { fd, temporary };
+    closeSync(fd); // a cleaner took the lock between our open and flock: it removes the file
+    return undefined;
+  }
+  if (namesDescriptor(temporary, fd)) return { fd, temporary };
+  closeSync(fd); // a cleaner removed the name before we locked it
+  return undefined;
+}
+
+/** flock(LOCK_UN), where the filesystem has flock. */
+function unlock(fd: number): void {
+  try {
+    native.flock(fd, native.constants.LOCK_UN);
+  } catch {
+    // no flock here: nothing was locked
+  }
+}
+
+/** Whether `path` (not followed) names the file open on `fd`. */
+function namesDescriptor(path: string, fd: number): boolean {
+  try {
+    const named = lstatSync(path);
+    const held = fstatSync(fd);
+    return named.ino === held.ino && named.dev === held.dev;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Removes the temporary files of `target` whose creators are gone (see above): best effort, silent (a file it
+ * cannot open, lock or remove is left for a later creation).
+ */
+function removeAbandoned(target: string): void {
+  const directory = dirname(target);
+  const prefix = temporaryPrefix(target);
+  let names: string[];
+  try {
+    names = readdirSync(directory);
+  } catch {
+    return;
+  }
+  const { O_RDONLY, O_NONBLOCK, O_NOFOLLOW } = fsConstants;
+  for (const name of names) {
+    if (!name.startsWith(prefix) || !TEMPORARY_SUFFIX.test(name.slice(prefix.length))) continue;
+    const temporary = join(directory, name);
+    let fd: number;
+    try {
+      fd = openSync(temporary, O_RDONLY | O_NONBLOCK | O_NOFOLLOW);
+    } catch {
+      continue; // a symbolic link (O_NOFOLLOW), gone, or not ours to read
+    }
+    try {
+      if (!fstatSync(fd).isFile()) continue;
+      native.flock(fd, native.constants.LOCK_EX | native.constants.LOCK_NB); // throws while its creator lives
+      // Still the file we locked under that name: remove the name (a linked file keeps its other name).
+      if (namesDescriptor(temporary, fd)) unlinkSync(temporary);
+    } catch {
+      // locked by a live creator, or already gone
+    } finally {
+      closeSync(fd);
+    }
   }
 }

@@ -6,6 +6,7 @@ import {
   chmodSync,
   closeSync,
   existsSync,
+  linkSync,
   lstatSync,
   mkdirSync,
   readdirSync,
@@ -15,9 +16,28 @@ import {
   symlinkSync,
   writeFileSync,
 } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { closeFile, createFile, fileSize, openFile, readAt, reserveSpace, writeAt } from '../src/file-io.js';
-import { MappedFile } from '../src/index.js';
+import {
+  abandonOutput,
+  closeFile,
+  createFile,
+  deviceAndInode,
+  fileIdentity,
+  fileSize,
+  finishOutput,
+  openFile,
+  pathIdentity,
+  readAt,
+  reserveSpace,
+  startOutput,
+  syncDataAsync,
+  writeAll,
+  writeAt,
+} from '../src/file-io.js';
+import { int32, MappedFile, RecordFile, struct } from '../src/index.js';
+import { native } from '../src/native.js';
+import { SRC_INDEX, startNode } from './helpers/child.js';
 import { useTempDir } from './helpers/temp.js';
 
 const tmp = useTempDir();
@@ -165,5 +185,167 @@ describe('reserveSpace, readAt, writeAt', () => {
       closeSync(fd);
     }
     expect(existsSync(path)).toBe(true);
+  });
+});
+
+describe('the calls that moved here from records, export and the follower', () => {
+  it('syncDataAsync, writeAll, deviceAndInode: coded errors that name the path', async () => {
+    const path = tmp('moved.bin');
+    writeFileSync(path, 'abc');
+    const fd = openFile(path, 'read');
+    try {
+      await syncDataAsync(fd, path); // fdatasync of a read-only descriptor is allowed
+      expect(caught(() => writeAll(fd, Buffer.from('x'), path))).toEqual({
+        threw: true,
+        code: 'EBADF',
+        syscall: 'write',
+        path,
+      });
+      const { dev, ino } = deviceAndInode(fd, path);
+      expect(ino).toBe(BigInt(statSync(path).ino));
+      expect(typeof dev).toBe('bigint');
+    } finally {
+      closeFile(fd);
+    }
+    await expect(syncDataAsync(fd, path)).rejects.toMatchObject({ code: 'EBADF', syscall: 'fdatasync', path });
+    expect(caught(() => deviceAndInode(fd, path))).toEqual({ threw: true, code: 'EBADF', syscall: 'fstat', path });
+  });
+
+  it('pathIdentity: the file a name leads to now, or undefined', () => {
+    const path = tmp('identity.bin');
+    writeFileSync(path, 'x');
+    const fd = openFile(path, 'read');
+    try {
+      expect(pathIdentity(path)).toEqual(fileIdentity(fd, path));
+      expect(pathIdentity(tmp('no-such-file'))).toBeUndefined();
+    } finally {
+      closeFile(fd);
+    }
+  });
+
+  it('an output file has its name only once finished; abandoned, it leaves nothing', () => {
+    const dir = tmp('outputs');
+    mkdirSync(dir);
+    const out = join(dir, 'table.csv');
+    const output = startOutput(out);
+    writeAll(output.fd, Buffer.from('a,b\n'), out);
+    expect(existsSync(out)).toBe(false);
+    finishOutput(output);
+    expect(readFileSync(out, 'utf8')).toBe('a,b\n');
+    const second = startOutput(out);
+    writeAll(second.fd, Buffer.from('half'), out);
+    abandonOutput(second);
+    expect(readFileSync(out, 'utf8')).toBe('a,b\n');
+    expect(readdirSync(dir)).toEqual(['table.csv']);
+    expect(caught(() => startOutput(join(dir, 'missing', 'x.csv')))).toMatchObject({
+      threw: true,
+      code: 'ENOENT',
+      syscall: 'open',
+      path: join(dir, 'missing', 'x.csv'),
+    });
+  });
+});
+
+describe('createFile: temporary files of creators that are gone', () => {
+  const temporaries = (dir: string, name: string): string[] =>
+    readdirSync(dir).filter((entry) => entry.startsWith(`.${name}.memmap-`));
+
+  it('a creator killed with kill -9 mid-creation leaves its temporary file; the next creation removes it, never a live one', async () => {
+    const dir = tmp('stale');
+    mkdirSync(dir);
+    const path = join(dir, 'data.db');
+    const script = tmp('stale-creator.mts');
+    // The child builds `path` and stops inside `fill` (its temporary file made, its space reserved), for ever.
+    writeFileSync(
+      script,
+      `import { createFile } from ${JSON.stringify(resolve(SRC_INDEX, '../file-io.ts'))};
+       createFile(process.argv[2], { size: 8192, fill: () => {
+         console.log('building');
+         Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0);
+       } });`,
+    );
+    const first = startNode(script, [path]);
+    await first.waitForLine('building');
+    const [building] = temporaries(dir, 'data.db');
+    expect(building).toMatch(/^\.data\.db\.memmap-\d+-[0-9a-f]{12}$/);
+
+    // A creation while that creator lives: its temporary file is kept (its creator holds the lock on it).
+    closeFile(createFile(path, { size: 4096 }));
+    expect(temporaries(dir, 'data.db')).toEqual([building]);
+    expect(statSync(path).size).toBe(4096);
+
+    first.process.kill('SIGKILL');
+    expect((await first.result).signal).toBe('SIGKILL');
+    expect(temporaries(dir, 'data.db')).toEqual([building]); // the crash left it
+
+    // A second creator removes the first one's on its way in, and is killed the same way; then a RecordFile
+    // creation of the same path removes the second one's.
+    const second = startNode(script, [path]);
+    await second.waitForLine('building');
+    const left = temporaries(dir, 'data.db');
+    expect(left).toHaveLength(1);
+    expect(left).not.toContain(building);
+    second.process.kill('SIGKILL');
+    expect((await second.result).signal).toBe('SIGKILL');
+    expect(temporaries(dir, 'data.db')).toEqual(left);
+    const db = RecordFile.open(path, struct({ a: int32 }), { mode: 'w+' });
+    try {
+      expect(temporaries(dir, 'data.db')).toEqual([]);
+      db.push({ a: 1 });
+    } finally {
+      db.close();
+    }
+    const reader = RecordFile.open(path, struct({ a: int32 }), { mode: 'r' });
+    expect(reader.toArray()).toEqual([{ a: 1 }]);
+    reader.close();
+  });
+
+  it('removes only abandoned regular files with the exact temporary name of this path', () => {
+    const dir = tmp('stale-kinds');
+    mkdirSync(dir);
+    const path = join(dir, 'data.db');
+    const abandoned = join(dir, '.data.db.memmap-123-0123456789ab');
+    const held = join(dir, '.data.db.memmap-124-0123456789ab');
+    const otherPath = join(dir, '.other.db.memmap-125-0123456789ab');
+    const notOurs = join(dir, '.data.db.memmap-notes.txt');
+    const link = join(dir, '.data.db.memmap-126-0123456789ab');
+    const linkTarget = join(dir, 'precious');
+    const linked = join(dir, '.data.db.memmap-127-0123456789ab');
+    for (const file of [abandoned, held, otherPath, notOurs, linkTarget, linked]) writeFileSync(file, 'x');
+    symlinkSync(linkTarget, link);
+    // A second name of `linked`, as a creator killed between link(2) and unlink(2) leaves: only the temporary name goes.
+    linkSync(linked, join(dir, 'kept-name'));
+    // A live creator's lock, held here on another open file description.
+    const holder = openFile(held, 'write');
+    try {
+      native.flock(holder, native.constants.LOCK_EX);
+      closeFile(createFile(path, { size: 4096 }));
+      expect(existsSync(abandoned)).toBe(false);
+      expect(existsSync(linked)).toBe(false);
+      expect(readFileSync(join(dir, 'kept-name'), 'utf8')).toBe('x');
+      expect(existsSync(held)).toBe(true);
+      expect(existsSync(otherPath)).toBe(true);
+      expect(existsSync(notOurs)).toBe(true);
+      expect(lstatSync(link).isSymbolicLink()).toBe(true);
+      expect(readFileSync(linkTarget, 'utf8')).toBe('x');
+    } finally {
+      closeFile(holder);
+    }
+  });
+
+  it('the new file is left locked only when asked (keepLock, the record writer), never otherwise', () => {
+    for (const keepLock of [false, true]) {
+      const path = tmp(`unlocked-${String(keepLock)}.bin`);
+      const created = createFile(path, { size: 4096, keepLock });
+      const other = openFile(path, 'write');
+      try {
+        const take = () => native.flock(other, native.constants.LOCK_EX | native.constants.LOCK_NB);
+        if (keepLock) expect(take).toThrow();
+        else expect(take).not.toThrow();
+      } finally {
+        closeFile(other);
+        closeFile(created);
+      }
+    }
   });
 });

@@ -30,7 +30,7 @@ export function parseExportArgs(rest: readonly string[]): ExportArgs {
   let out: string | undefined;
   let chunk: number | undefined;
   for (let i = 0; i < rest.length; i++) {
-    const arg = rest[i]!;
+    const arg = rest[i] ?? '';
     const value = (name: string): string => {
       const text = arg.includes('=') ? arg.slice(arg.indexOf('=') + 1) : rest[++i];
       if (text === undefined || text === '') throw new ExportUsageError(`${name} needs a value`);
@@ -57,7 +57,8 @@ export function parseExportArgs(rest: readonly string[]): ExportArgs {
 
 /** Runs the export; prints where it wrote and how many records. */
 export async function runExport(args: ExportArgs): Promise<void> {
-  const terminal = process.stderr.isTTY === true;
+  // Undefined when stderr is not a terminal, whatever the type says.
+  const terminal = (process.stderr as { isTTY?: boolean }).isTTY ?? false;
   const started = Date.now();
   const result = await exportRecords(args.file, {
     to: args.to,

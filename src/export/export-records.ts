@@ -4,9 +4,9 @@
  * under a temporary name beside `out` and renamed into place only when complete: a failed export leaves no
  * partial file and an existing `out` untouched.
  */
-import { closeSync, openSync, renameSync, rmSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { invalidArgType, invalidArgValue, validateInteger, validateObject } from '../errors.js';
+import { abandonOutput, finishOutput, startOutput, type OutputFile } from '../file-io.js';
 import { openRecordChunks } from './record-chunks.js';
 import { csvSink, jsonLinesSink, parquetSink, type RecordSink } from './sinks.js';
 
@@ -69,16 +69,15 @@ export async function exportRecords(path: string, options: ExportOptions): Promi
   if (out === path) throw invalidArgValue('options.out', out, 'must differ from the record file it exports');
 
   const source = openRecordChunks(path);
-  const temporary = join(dirname(out), `.${basename(out)}.${process.pid}.${Date.now()}.partial`);
-  let fd = -1;
+  let output: OutputFile | undefined;
   try {
-    fd = openSync(temporary, 'wx', 0o644);
+    output = startOutput(out);
     const sink: RecordSink =
       to === 'parquet'
-        ? await parquetSink(fd, source.schema)
+        ? await parquetSink(output, source.schema)
         : to === 'csv'
-          ? csvSink(fd, source.schema)
-          : jsonLinesSink(fd);
+          ? csvSink(output, source.schema)
+          : jsonLinesSink(output);
     const total = source.count;
     const step = chunkRecords ?? Math.max(1, Math.min(100_000, Math.floor((8 << 20) / source.header.recordSize)));
     for (let from = 0; from < total; from += step) {
@@ -87,13 +86,10 @@ export async function exportRecords(path: string, options: ExportOptions): Promi
       onProgress?.(from + length, total);
     }
     await sink.finish();
-    closeSync(fd);
-    fd = -1;
-    renameSync(temporary, out);
+    finishOutput(output);
     return { out, records: total };
   } catch (error) {
-    if (fd >= 0) closeSync(fd);
-    rmSync(temporary, { force: true });
+    if (output !== undefined) abandonOutput(output);
     throw error;
   } finally {
     source.close();

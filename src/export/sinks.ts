@@ -2,7 +2,7 @@
  * The three export formats, each a sink that takes decoded records a chunk at a time and writes them to an open
  * file descriptor, so an export holds one chunk in memory whatever the file's size.
  */
-import { writeSync } from 'node:fs';
+import { writeAll, type OutputFile } from '../file-io.js';
 import { memmapError } from '../errors.js';
 import { columnsOf, jsonReplacer, jsonText, valueAt, type Column, type ColumnKind } from './columns.js';
 import type { AggregateSchema } from '../layout/schema.js';
@@ -16,20 +16,19 @@ export interface RecordSink {
 /** The key under which Parquet files carry the record's memmap schema (JSON) as file metadata. */
 export const PARQUET_SCHEMA_KEY = 'memmap.schema';
 
-/** Writes `text` whole (writeSync may write less than asked). */
-function writeAll(fd: number, text: string): void {
-  const bytes = Buffer.from(text, 'utf8');
-  let done = 0;
-  while (done < bytes.length) done += writeSync(fd, bytes, done, bytes.length - done);
+/** Writes `text` whole to the output (UTF-8). */
+function writeText(output: OutputFile, text: string): void {
+  writeAll(output.fd, Buffer.from(text, 'utf8'), output.path);
 }
 
 /** JSON Lines: one JSON object per record, nested as the record is; int64 as decimal strings, bytes as base64. */
-export function jsonLinesSink(fd: number): RecordSink {
+export function jsonLinesSink(output: OutputFile): RecordSink {
   return {
-    async write(records) {
+    write(records) {
       let text = '';
       for (const record of records) text += JSON.stringify(record, jsonReplacer) + '\n';
-      writeAll(fd, text);
+      writeText(output, text);
+      return Promise.resolve();
     },
     async finish() {},
   };
@@ -53,15 +52,16 @@ function csvText(value: unknown, type: ColumnKind): string {
 }
 
 /** CSV with a header row of (dotted) column names; bytes as hex, lists and JSON columns as JSON text. */
-export function csvSink(fd: number, schema: AggregateSchema): RecordSink {
+export function csvSink(output: OutputFile, schema: AggregateSchema): RecordSink {
   const columns = columnsOf(schema);
-  writeAll(fd, columns.map((c) => csvField(c.name)).join(',') + '\n');
+  writeText(output, columns.map((c) => csvField(c.name)).join(',') + '\n');
   return {
-    async write(records) {
+    write(records) {
       let text = '';
       for (const record of records)
         text += columns.map((c) => csvField(csvText(valueAt(record, c), c.type))).join(',') + '\n';
-      writeAll(fd, text);
+      writeText(output, text);
+      return Promise.resolve();
     },
     async finish() {},
   };
@@ -140,16 +140,14 @@ async function loadParquetWriter(): Promise<typeof import('hyparquet-writer')> {
 }
 
 /** Parquet, written a row group per chunk through hyparquet-writer, with the record's schema as file metadata. */
-export async function parquetSink(fd: number, schema: AggregateSchema): Promise<RecordSink> {
+export async function parquetSink(output: OutputFile, schema: AggregateSchema): Promise<RecordSink> {
   const { ByteWriter, ParquetWriter } = await loadParquetWriter();
   const columns = columnsOf(schema);
   // Bytes go to the file a megabyte at a time; only the unwritten tail is held in memory.
   const bytes = new ByteWriter();
   const drain = (): void => {
     if (bytes.index === 0) return;
-    const chunk = new Uint8Array(bytes.buffer, 0, bytes.index);
-    let done = 0;
-    while (done < chunk.length) done += writeSync(fd, chunk, done, chunk.length - done);
+    writeAll(output.fd, new Uint8Array(bytes.buffer, 0, bytes.index), output.path);
     bytes.index = 0;
   };
   const ensure = bytes.ensure.bind(bytes);
@@ -170,7 +168,7 @@ export async function parquetSink(fd: number, schema: AggregateSchema): Promise<
         name: column.name,
         data: records.map((record) => parquetValue(valueAt(record, column), column.type)),
       }));
-      await writer.write({ columnData: columnData as never, rowGroupSize: records.length });
+      await writer.write({ columnData, rowGroupSize: records.length });
     },
     async finish() {
       await writer.finish();

@@ -3,7 +3,9 @@
  * for int64, ...), read straight from the mapped bytes at the field's offset in each record; a field with no typed
  * array of its own (char, bytes, array, struct) is copied as an array of values.
  */
+import { invalidArgType, invalidArgValue } from '../errors.js';
 import type { Field } from '../layout/struct.js';
+import type { RecordLayout } from './layout-adapter.js';
 
 /** What `column()` copies a field into: a typed array for a scalar field, an array of values for the rest. */
 export type Column =
@@ -67,4 +69,17 @@ export function copyColumn(
   let at = span.offset + field.offset;
   for (let i = 0; i < span.length; i++, at += span.recordSize) out[i] = Typed.read(dv, at, options.littleEndian);
   return out as Column;
+}
+
+/** The record's fields (none for a layout without them). */
+export function fieldsOf(codec: RecordLayout): readonly Field[] {
+  return (codec as RecordLayout & { fields?: readonly Field[] }).fields ?? [];
+}
+
+/** The field called `name`: ERR_INVALID_ARG_TYPE unless a string, ERR_INVALID_ARG_VALUE unless a field's name. */
+export function fieldNamed(codec: RecordLayout, name: unknown): Field {
+  if (typeof name !== 'string') throw invalidArgType('name', 'of type string', name);
+  const field = fieldsOf(codec).find((f) => f.name === name);
+  if (field === undefined) throw invalidArgValue('name', name, 'must name a field of the record');
+  return field;
 }

@@ -46,6 +46,7 @@ function build(path: string, creation: Creation, existing: 'exclusive' | 'replac
     fileMode: creation.fileMode,
     sparse: creation.sparse,
     existing,
+    keepLock: true, // the builder's lock on the new file is the writer's lock
     fill: (fd) => {
       // Nobody else can know a temporary name: never refused there. In place, this process holds the lock on `held`.
       if (held === undefined || !sameFile(fd, held, path)) new WriterLock(fd, path).take();

@@ -37,7 +37,7 @@ export class FlushState {
   /** The chain of flushAsync calls, while one runs. */
   flushing: Promise<void> | undefined;
   /** The first failure of a background (timer) flush, thrown by the next flush() or close(). */
-  backgroundError: unknown;
+  backgroundError: Error | undefined;
   #timer: NodeJS.Timeout | undefined;
 
   /** Record `index` was written. */
@@ -91,9 +91,13 @@ export class FlushState {
     this.writtenRange(range.lo, Math.min(range.hi, length));
   }
 
-  /** Whether a flush has anything to do besides the committed count. */
+  /**
+   * Whether a flush has anything to do besides the committed count: records written, records that live views may
+   * have written (their writes are not seen, so a background flush covers them as flush() does: msync of pages
+   * that stayed clean costs next to nothing), or the header.
+   */
   get pending(): boolean {
-    return this.hi > this.lo || this.headerDirty;
+    return this.hi > this.lo || this.viewHi > this.viewLo || this.headerDirty;
   }
 
   /** Calls `tick` every `intervalMs` without keeping the process alive. */

@@ -19,7 +19,9 @@
  * with `{ writerGone: 'end' }`, after every committed record was yielded; by default ('wait') the follower keeps
  * waiting for a new writer.
  */
-import { fstatSync, readFileSync, watch, type FSWatcher } from 'node:fs';
+// node:fs here: /proc/locks (kernel state) and fs.watch of a directory; the file's own calls are in file-io.ts.
+import { readFileSync, watch, type FSWatcher } from 'node:fs';
+import { deviceAndInode, fileIdentity } from '../file-io.js';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
@@ -37,6 +39,7 @@ import { MappedFile } from '../mapped-file.js';
 import { native } from '../native.js';
 import { timeoutMs as checkTimeout } from '../shared/wait.js';
 import { armWaiters, commitWordView, loadCommitWord, loadTruncations } from './commit-word.js';
+import type { RecordMapping } from './record-mapping.js';
 
 /** Options of `waitFor`. */
 export interface WaitForOptions {
@@ -96,6 +99,39 @@ export interface FollowTarget<S extends AnyFieldType> {
   records(from: number, to: number): StructArray<S>;
 }
 
+/** The FollowTarget of a record file, over its mapping (./record-mapping.ts). */
+export function followTargetOf<S extends AnyFieldType>(
+  file: {
+    readonly path: string;
+    readonly dataOffset: number;
+    readonly committedLength: number;
+    refresh(): number;
+    get(index: number): Infer<S>;
+  },
+  mapping: RecordMapping,
+): FollowTarget<S> {
+  return {
+    owner: file,
+    path: file.path,
+    dataOffset: file.dataOffset,
+    get fd() {
+      return mapping.fd;
+    },
+    get closed() {
+      return mapping.closed;
+    },
+    refresh: () => file.refresh(),
+    committed: () => file.committedLength,
+    get: (index) => file.get(index),
+    records: (from, to) => (mapping.records as unknown as StructArray<S>).subarray(from, to),
+  };
+}
+
+/** `target.closed`, as a call: TypeScript would keep a property's earlier answer across a wait, where it changes. */
+function isClosed(target: FollowTarget<AnyFieldType>): boolean {
+  return target.closed;
+}
+
 /** The default idle re-read interval. */
 const DEFAULT_RECHECK_MS = 1000;
 const DEFAULT_POLL_MS = 10;
@@ -116,8 +152,8 @@ class CommitWatch {
     let file: MappedFile | undefined;
     try {
       file = MappedFile.open(target.path, { mode: 'r+', length: target.dataOffset });
-      const mine = fstatSync(file.fd);
-      const theirs = fstatSync(target.fd);
+      const mine = fileIdentity(file.fd, target.path);
+      const theirs = fileIdentity(target.fd, target.path);
       const version = file.buffer.readUInt32LE(8);
       if (mine.ino !== theirs.ino || mine.dev !== theirs.dev || version < 2) throw new Error('no commit word');
       this.#word = commitWordView(file.buffer, target.dataOffset - 8);
@@ -300,7 +336,7 @@ export function waitForCommit<S extends AnyFieldType>(
     const left = deadline - performance.now();
     if (left <= 0) throw timeoutError(target.path, `the committed count stayed at ${count} < ${wanted}`, timeout);
     watch.waitSync(seen, Math.min(left, DEFAULT_RECHECK_MS), DEFAULT_POLL_MS);
-    if (target.closed) throw closedError(target.path);
+    if (isClosed(target)) throw closedError(target.path);
   }
 }
 
@@ -319,7 +355,7 @@ export async function waitForCommitAsync<S extends AnyFieldType>(
   const watch = watchOf(target);
   for (;;) {
     if (signal?.aborted) throw abortError(signal);
-    if (target.closed) throw closedError(target.path);
+    if (isClosed(target)) throw closedError(target.path);
     const seen = watch.load();
     const count = committedNow(target);
     if (count >= wanted) return count;
@@ -342,7 +378,7 @@ function checkFollowOptions(options: unknown): CheckedFollowOptions {
   // Each option is read once: a getter cannot answer one thing to the check and another to the use.
   const from = validateInteger(opts.from ?? 0, 'options.from', 0);
   const signal = signalOf(opts.signal, 'options.signal');
-  const writerGone = opts.writerGone ?? 'wait';
+  const writerGone: unknown = opts.writerGone ?? 'wait';
   if (writerGone !== 'wait' && writerGone !== 'end')
     throw invalidArgValue('options.writerGone', writerGone, "must be 'wait' or 'end'");
   const recheckMs = validateInteger(opts.recheckMs ?? DEFAULT_RECHECK_MS, 'options.recheckMs', 1, 2 ** 31 - 1);
@@ -354,14 +390,14 @@ function checkFollowOptions(options: unknown): CheckedFollowOptions {
  * Whether some process holds flock LOCK_EX on the file open as `fd`: the lock an exclusive writer holds while the
  * file is open. Read from /proc/locks (Linux), which never takes or disturbs the lock; undefined if unreadable.
  */
-export function writerHoldsLock(fd: number): boolean | undefined {
+export function writerHoldsLock(fd: number, path: string): boolean | undefined {
   let text: string;
   try {
     text = readFileSync('/proc/locks', 'latin1');
   } catch {
     return undefined;
   }
-  const { dev, ino } = fstatSync(fd, { bigint: true });
+  const { dev, ino } = deviceAndInode(fd, path);
   // glibc's major()/minor() of st_dev, as /proc/locks prints them ("%02x:%02x:%lu").
   const major = ((dev >> 8n) & 0xfffn) | ((dev >> 32n) & ~0xfffn);
   const minor = (dev & 0xffn) | ((dev >> 12n) & ~0xffn);
@@ -414,7 +450,7 @@ async function* batches<S extends AnyFieldType>(
       yield batch;
       continue;
     }
-    if (end && writerHoldsLock(target.fd) === false) {
+    if (end && writerHoldsLock(target.fd, target.path) === false) {
       // The lock is released after the writer's last store: a count read now is final.
       if (committedNow(target) <= position) return;
       continue;

@@ -5,11 +5,66 @@
  * anew beside the path and moved into place (creation.ts). Nothing here reads or writes a record; nothing here
  * changes a file that exists, except replacing a whole empty file, or any file opened with 'w+'.
  */
-import { statSync } from 'node:fs';
-import { closeFile, fileIdentity, fileSize, openFile } from '../file-io.js';
+import { closeFile, fileIdentity, fileSize, openFile, pathIdentity } from '../file-io.js';
+import { MappedFile } from '../mapped-file.js';
 import { createNew, createReplacing, sameFile, type Creation } from './creation.js';
 import { changedError } from './errors.js';
+import { encodeHeader, FLAG_BIG_ENDIAN, type Header } from './format.js';
+import { checkHeader, readHeader } from './header-io.js';
+import { isBigEndian, schemaText } from './layout-adapter.js';
+import type { OpenRequest } from './options.js';
 import { WriterLock } from './writer-lock.js';
+
+/** A record file opened, locked (a writer), its header read and checked, and mapped. */
+export interface OpenedRecordFile {
+  fd: number;
+  lock: WriterLock | undefined;
+  file: MappedFile;
+  header: Header;
+}
+
+/** Unmaps and closes what `openRecordFile` opened (which releases the lock). */
+export function closeOpened(opened: OpenedRecordFile): void {
+  try {
+    opened.file.close();
+  } finally {
+    closeFile(opened.fd);
+  }
+}
+
+/**
+ * Opens (or creates) the record file `request` names, checks its header against the layout (a mismatch or damage
+ * throws with nothing written) and maps the very descriptor it opened and locked: the file is opened once. A shared
+ * writer's lock is released again (it is taken around each withLock()).
+ */
+export function openRecordFile(request: OpenRequest): OpenedRecordFile {
+  const { path, codec, mode, shared, sparse, lockTimeoutMs, fileMode, initialCapacity } = request;
+  const schema = schemaText(codec);
+  const flags = isBigEndian(codec) ? FLAG_BIG_ENDIAN : 0;
+  const who = mode === 'r' ? 'reader' : 'writer';
+  // Encoded before anything is opened: a layout whose header cannot be written is refused with no file touched.
+  const header = encodeHeader({
+    recordSize: codec.size,
+    recordAlign: codec.align,
+    capacity: initialCapacity,
+    flags,
+    schema,
+  });
+  const creation = (): Creation => ({ header, size: header.length + initialCapacity * codec.size, sparse, fileMode });
+  const { fd, lock, size } = openRecordFd(path, mode, { shared, lockTimeoutMs, creation });
+  let file: MappedFile | undefined;
+  try {
+    const decoded = readHeader(fd, size, path, who);
+    checkHeader(decoded, { recordSize: codec.size, schema, flags }, path, who);
+    file = MappedFile.fromDescriptor(fd, path, { mode: mode === 'r' ? 'r' : 'r+', sparse, ownsFd: false });
+    if (lock !== undefined && shared) lock.release();
+    return { fd, lock, file, header: decoded };
+  } catch (error) {
+    file?.close();
+    closeFile(fd);
+    throw error;
+  }
+}
 
 /** The modes of RecordFile.open. */
 export type OpeningMode = 'r' | 'r+' | 'w+' | 'a+';
@@ -96,10 +151,6 @@ export function openForReading(path: string): { fd: number; size: number } {
 /** Whether `path` still names the file open on `fd`. */
 function namesFile(path: string, fd: number): boolean {
   const held = fileIdentity(fd, path);
-  try {
-    const named = statSync(path);
-    return named.ino === held.ino && named.dev === held.dev;
-  } catch {
-    return false; // removed or renamed away: open again
-  }
+  const named = pathIdentity(path); // undefined when removed or renamed away: open again
+  return named !== undefined && named.ino === held.ino && named.dev === held.dev;
 }

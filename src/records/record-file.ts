@@ -18,41 +18,18 @@
  * them); anything after the last completed flush may be lost, and a record overwritten in place with set() since
  * then may be torn.
  */
-import { fdatasync } from 'node:fs';
-import { endianness } from 'node:os';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
-import {
-  invalidArgType,
-  invalidArgValue,
-  memmapError,
-  outOfRange,
-  systemError,
-  validateBoolean,
-  validateInteger,
-  validateObject,
-} from '../errors.js';
-import { closeFile, fileSize } from '../file-io.js';
+import { invalidArgType, validateInteger } from '../errors.js';
 import type { AnyFieldType, Infer, InferInput, InferView } from '../layout/field.js';
-import type { Field } from '../layout/struct.js';
-import { MAX_MAPPING_LENGTH, MappedFile } from '../mapped-file.js';
-import { native } from '../native.js';
-import type { Creation } from './creation.js';
-import { copyColumn, type Column } from './columns.js';
-import { closedError, headerError, notLockedError, readOnlyError } from './errors.js';
-import { encodeHeader, FIXED_HEADER_SIZE, FLAG_BIG_ENDIAN, OFFSET, type Header } from './format.js';
-import { checkHeader, readHeader } from './header-io.js';
-import { forgetWriter, rememberWriter, warnAtExit } from './exit-commit.js';
-import { FlushState, type RecordRange } from './flush-state.js';
-import { openRecordFd } from './opening.js';
-import type { WriterLock } from './writer-lock.js';
-import { isBigEndian, schemaText, validateLayout, type RecordArray, type RecordLayout } from './layout-adapter.js';
-// Followers (issue 14): the commit word and the waits live in their own modules; RecordFile only delegates.
 import type { StructArray } from '../layout/struct-array.js';
-import { advanceCommitWord, commitWordView } from './commit-word.js';
+import { indexError, isIterable, sliceBound } from './arguments.js';
+import { copyColumn, fieldNamed, fieldsOf, type Column } from './columns.js';
+import { notLockedError, readOnlyError } from './errors.js';
+import { forgetWriter, rememberWriter } from './exit-commit.js';
+import { Flusher } from './flushing.js';
 import {
   followBatches,
   followRecords,
+  followTargetOf,
   releaseFollowers,
   usesCommitWord,
   waitForCommit,
@@ -62,59 +39,14 @@ import {
   type WaitForAsyncOptions,
   type WaitForOptions,
 } from './follow.js';
+import { isBigEndian, type RecordLayout } from './layout-adapter.js';
+import { closeOpened, openRecordFile, type OpenedRecordFile } from './opening.js';
+import { validateOpen, type OpenRequest, type RecordFileMode, type RecordFileOptions } from './options.js';
+import { RecordEncoder } from './record-encoder.js';
+import { RecordMapping } from './record-mapping.js';
+import type { WriterLock } from './writer-lock.js';
 
-/** How a record file is opened: see the table in this module's doc. */
-export type RecordFileMode = 'r' | 'r+' | 'w+' | 'a+';
-
-/**
- * When records are flushed (msync MS_SYNC, then the committed count):
- * - `'close'` (default) and `'manual'`: only when the program calls `flush()`/`flushAsync()`, and at `close()`.
- *   The two behave the same; `'manual'` says that the program commits at points of its choosing.
- * - `{ everyWrites: N }`: also after every N writes (a push of k values counts k, a set counts 1), synchronously.
- * - `{ intervalMs: T }`: also every T ms while there is something to flush, with `flushAsync()` from a timer that
- *   does not keep the process alive. A failed background flush is thrown by the next `flush()` or `close()`.
- */
-export type FlushPolicy =
-  | 'manual'
-  | 'close'
-  | {
-      /** Flush after this many writes (>= 1). */
-      everyWrites: number;
-    }
-  | {
-      /** Flush every this many milliseconds while something is unflushed (>= 1). */
-      intervalMs: number;
-    };
-
-/** Options of `RecordFile.open`. */
-export interface RecordFileOptions {
-  /** 'a+' (default), 'r+', 'w+' or 'r': see the module's table. */
-  mode?: RecordFileMode;
-  /** Records a new file has room for before it first grows (default 1024). Ignored when the file exists. */
-  initialCapacity?: number;
-  /** The flush policy (default 'close'). */
-  flush?: FlushPolicy;
-  /**
-   * Cooperative writing by several processes (default false). No lock is held while the file is open; instead
-   * every writer writes inside `withLock()`, which takes flock LOCK_EX, refreshes, runs the callback and flushes.
-   * Writes outside it throw ERR_RECORD_FILE_NOT_LOCKED. Every writer of the file must open it with `shared: true`.
-   */
-  shared?: boolean;
-  /** How long `withLock()` waits for the lock before it throws ERR_RECORD_FILE_LOCKED (default 10000 ms). */
-  lockTimeoutMs?: number;
-  /** Grow the file sparse (ftruncate) instead of reserving its blocks (posix_fallocate). Default false. */
-  sparse?: boolean;
-  /** Permission bits of a file this call creates (default 0o644). */
-  fileMode?: number;
-}
-
-const MODES: readonly RecordFileMode[] = ['r', 'r+', 'w+', 'a+'];
-const DEFAULT_CAPACITY = 1024;
-const fdatasyncAsync = promisify(fdatasync);
-/** Atomics on the header's 8-byte fields need host order = the format's little-endian order. */
-const HOST_LITTLE_ENDIAN = endianness() === 'LE';
-const COUNT_INDEX = OFFSET.count / 8;
-const CAPACITY_INDEX = OFFSET.capacity / 8;
+export type { FlushPolicy, RecordFileMode, RecordFileOptions } from './options.js';
 
 /**
  * A persistent record array. Open with `RecordFile.open(path, Struct, options)`; release with `close()` (or
@@ -140,68 +72,47 @@ export class RecordFile<S extends AnyFieldType = AnyFieldType> implements Dispos
   /** Writes allowed now: a writer, and for a shared writer only inside withLock(). */
   #canWrite: boolean;
   readonly #lockTimeoutMs: number;
-  readonly #policy: FlushPolicy;
-  readonly #everyWrites: number;
-  #fd: number;
   /** The writer's lock (undefined for a reader). */
   readonly #lock: WriterLock | undefined;
-  #file: MappedFile | undefined;
-  #dv!: DataView;
-  /** The layout's StructArray over the `capacity` record slots: every record access goes through it. */
-  #records!: RecordArray;
-  #header64: BigUint64Array | undefined;
+  /** The mapping, its views and the header's words: see record-mapping.ts. */
+  readonly #mapping: RecordMapping;
   #length: number;
-  #capacity: number;
-  /** What the next flush writes back, and the background flushing: see flush-state.ts. */
-  readonly #flush = new FlushState();
-  /** The whole mapping as bytes: set() copies a checked record into it. */
-  #bytes!: Uint8Array;
-  /** One record's worth of scratch: set() encodes the whole value here first, so a rejected value writes nothing. */
-  #scratch: DataView | undefined;
-  #scratchBytes: Uint8Array | undefined;
-  /** An encode into the scratch record is under way (a getter may write to this file meanwhile). */
-  #encoding = false;
-  /** Byte offset of the header's commit word (version 2), and the writer's view of it (./commit-word.ts). */
-  readonly #commitOffset: number | undefined;
-  #commitWord: Int32Array | undefined;
+  /** What the next flush writes back, msync and commit, the interval timer: see flushing.ts. */
+  readonly #flusher: Flusher;
+  /** Encodes a value whole off the file before set()/push() copy it in: see record-encoder.ts. */
+  readonly #encoder: RecordEncoder;
+  /** What ./follow.ts uses of this file (the followers' waits are there; the methods here only delegate). */
+  readonly #follow: FollowTarget<S>;
 
-  private constructor(init: {
-    path: string;
-    mode: RecordFileMode;
-    layout: S;
-    codec: RecordLayout;
-    header: Header;
-    fd: number;
-    lock: WriterLock | undefined;
-    file: MappedFile;
-    shared: boolean;
-    lockTimeoutMs: number;
-    policy: FlushPolicy;
-  }) {
-    this.path = init.path;
-    this.mode = init.mode;
-    this.layout = init.layout;
-    this.#codec = init.codec;
-    this.recordSize = init.header.recordSize;
-    this.dataOffset = init.header.headerSize;
-    this.schema = init.header.schema;
-    this.#writable = init.mode !== 'r';
-    this.#shared = init.shared;
-    this.#canWrite = this.#writable && !init.shared;
-    this.#lockTimeoutMs = init.lockTimeoutMs;
-    this.#fd = init.fd;
-    this.#lock = init.lock;
-    this.#file = init.file;
-    this.#policy = init.policy;
-    this.#everyWrites =
-      typeof init.policy === 'object' && 'everyWrites' in init.policy ? init.policy.everyWrites : Infinity;
-    this.#length = init.header.count;
-    this.#capacity = init.header.capacity;
-    this.#commitOffset = init.header.commitOffset;
-    this.#remapped();
-    if (this.#writable && typeof init.policy === 'object' && 'intervalMs' in init.policy)
-      this.#flush.startTimer(init.policy.intervalMs, () => this.#tick());
-    if (this.#writable) rememberWriter(this, (crashed) => this.#atExit(crashed));
+  private constructor(request: OpenRequest, layout: S, opened: OpenedRecordFile) {
+    const { header } = opened;
+    this.path = request.path;
+    this.mode = request.mode;
+    this.layout = layout;
+    this.#codec = request.codec;
+    this.recordSize = header.recordSize;
+    this.dataOffset = header.headerSize;
+    this.schema = header.schema;
+    this.#writable = request.mode !== 'r';
+    this.#shared = request.shared;
+    this.#canWrite = this.#writable && !request.shared;
+    this.#lockTimeoutMs = request.lockTimeoutMs;
+    this.#lock = opened.lock;
+    this.#length = header.count;
+    this.#flusher = new Flusher({ length: () => this.#length, canWrite: () => this.#canWrite }, request.policy);
+    const { fd, file } = opened;
+    this.#mapping = new RecordMapping({ ...request, header, fd, file, books: this.#flusher.books });
+    this.#flusher.mapping = this.#mapping;
+    this.#encoder = new RecordEncoder(this.#codec, this.recordSize);
+    this.#follow = followTargetOf(this, this.#mapping);
+    if (!this.#writable) return;
+    this.#flusher.startTimer();
+    rememberWriter(this, {
+      file: this,
+      manual: request.policy === 'manual',
+      shared: this.#shared,
+      uncommitted: () => this.#length - this.#mapping.committed(),
+    });
   }
 
   /**
@@ -211,121 +122,20 @@ export class RecordFile<S extends AnyFieldType = AnyFieldType> implements Dispos
    * Writers take an exclusive lock (flock LOCK_EX | LOCK_NB): ERR_RECORD_FILE_LOCKED when another process holds it.
    */
   static open<S extends AnyFieldType>(path: string | URL, layout: S, options: RecordFileOptions = {}): RecordFile<S> {
-    if (typeof path !== 'string' && !(path instanceof URL))
-      throw invalidArgType('path', 'of type string or an instance of URL', path);
-    const codec = validateLayout(layout);
-    const opts = validateObject<RecordFileOptions>(options, 'options');
-    const mode = opts.mode ?? 'a+';
-    if (!MODES.includes(mode)) throw invalidArgValue('options.mode', mode, "must be one of 'r', 'r+', 'w+', 'a+'");
-    const policy = validatePolicy(opts.flush);
-    const shared = validateBoolean(opts.shared, 'options.shared', false);
-    const sparse = validateBoolean(opts.sparse, 'options.sparse', false);
-    const lockTimeoutMs = validateInteger(opts.lockTimeoutMs ?? 10_000, 'options.lockTimeoutMs', 0, 2 ** 31 - 1);
-    const fileMode = validateInteger(opts.fileMode ?? 0o644, 'options.fileMode', 0, 0o7777);
-    const maxCapacity = Math.floor((MAX_MAPPING_LENGTH - 65536) / layout.size);
-    const initialCapacity = validateInteger(
-      opts.initialCapacity ?? Math.min(DEFAULT_CAPACITY, maxCapacity),
-      'options.initialCapacity',
-      1,
-      maxCapacity,
-    );
-    const shown = path instanceof URL ? fileURLToPath(path) : path;
-
-    const schema = schemaText(codec);
-    const flags = isBigEndian(codec) ? FLAG_BIG_ENDIAN : 0;
-    const who = mode === 'r' ? 'reader' : 'writer';
-    const header = encodeHeader({
-      recordSize: layout.size,
-      recordAlign: layout.align,
-      capacity: initialCapacity,
-      flags,
-      schema,
-    });
-    const creation = (): Creation => ({
-      header,
-      size: header.length + initialCapacity * layout.size,
-      sparse,
-      fileMode,
-    });
-    const opened = openRecordFd(shown, mode, { shared, lockTimeoutMs, creation });
-    const { fd, lock } = opened;
-    let file: MappedFile | undefined;
+    const request = validateOpen(path, layout, options);
+    const opened = openRecordFile(request);
     try {
-      const decoded = readHeader(fd, opened.size, shown, who);
-      checkHeader(decoded, { recordSize: layout.size, schema, flags }, shown, who);
-      // The descriptor opened, locked and checked above is the one mapped: the file is opened once.
-      file = MappedFile.fromDescriptor(fd, shown, { mode: mode === 'r' ? 'r' : 'r+', sparse, ownsFd: false });
-      if (lock !== undefined && shared) lock.release();
-      return new RecordFile<S>({
-        path: shown,
-        mode,
-        layout,
-        codec,
-        header: decoded,
-        fd,
-        lock,
-        file,
-        shared,
-        lockTimeoutMs,
-        policy,
-      });
+      return new RecordFile<S>(request, layout, opened);
     } catch (error) {
-      file?.close();
-      closeFile(fd);
+      closeOpened(opened);
       throw error;
     }
   }
 
-  /** Rebuilds the views over the mapping after it was (re)mapped or `#capacity` changed. */
-  #remapped(): void {
-    const buffer = this.#file!.buffer;
-    this.#dv = new DataView(buffer.buffer, buffer.byteOffset, buffer.byteLength);
-    this.#bytes = new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
-    this.#header64 = HOST_LITTLE_ENDIAN
-      ? new BigUint64Array(buffer.buffer, buffer.byteOffset, FIXED_HEADER_SIZE / 8)
-      : undefined;
-    // In bounds: open() and refresh() check that the file (so the mapping) holds header + capacity records.
-    this.#records = this.#codec.array(buffer, { offset: this.dataOffset, length: this.#capacity });
-    this.#flush.remapped();
-    this.#commitWord = this.#writable ? commitWordView(buffer, this.#commitOffset) : undefined;
-  }
-
-  /** The mapping, after checking it is open and that no page of it was lost to a truncation by another program. */
-  #open(): MappedFile {
-    const file = this.#file;
-    if (file === undefined) throw closedError(this.path);
-    file.checkIntact(); // ERR_MAPPING_TRUNCATED / ERR_MAPPING_FAULTED: one memory read while nothing has faulted
-    return file;
-  }
-
   #checkWritable(operation: string): void {
-    this.#open();
+    this.#mapping.open();
     if (!this.#writable) throw readOnlyError(this.path, operation);
     if (!this.#canWrite) throw notLockedError(this.path, operation);
-  }
-
-  /** The header's committed count, read as one 8-byte load. */
-  #committed(): number {
-    return this.#header64
-      ? Number(Atomics.load(this.#header64, COUNT_INDEX))
-      : Number(this.#dv.getBigUint64(OFFSET.count, true));
-  }
-
-  #storeCommitted(count: number): void {
-    // One 8-byte store: a reader (or a crash) sees the old count or the new one, never a mix.
-    if (this.#header64) Atomics.store(this.#header64, COUNT_INDEX, BigInt(count));
-    else this.#dv.setBigUint64(OFFSET.count, BigInt(count), true);
-  }
-
-  #headerCapacity(): number {
-    return this.#header64
-      ? Number(Atomics.load(this.#header64, CAPACITY_INDEX))
-      : Number(this.#dv.getBigUint64(OFFSET.capacity, true));
-  }
-
-  #storeCapacity(capacity: number): void {
-    if (this.#header64) Atomics.store(this.#header64, CAPACITY_INDEX, BigInt(capacity));
-    else this.#dv.setBigUint64(OFFSET.capacity, BigInt(capacity), true);
   }
 
   /** Records in the file as this process sees it: all it pushed (a writer), or the committed count at the last refresh (a reader). */
@@ -335,30 +145,25 @@ export class RecordFile<S extends AnyFieldType = AnyFieldType> implements Dispos
 
   /** Records the file has room for before it grows. */
   get capacity(): number {
-    return this.#capacity;
+    return this.#mapping.capacity;
   }
 
   /** The header's committed count: records a crash keeps, and what readers in other processes see. */
   get committedLength(): number {
-    this.#open();
-    return this.#committed();
+    this.#mapping.open();
+    return this.#mapping.committed();
   }
 
   /** True after `close()`. */
   get closed(): boolean {
-    return this.#file === undefined;
+    return this.#mapping.closed;
   }
 
   #checkIndex(index: number, name = 'index'): void {
-    this.#file?.checkIntact();
+    this.#mapping.checkIntact();
     if (!(index >= 0 && index < this.#length && Number.isInteger(index))) {
-      this.#open();
-      if (typeof index !== 'number') throw invalidArgType(name, 'of type number', index);
-      throw outOfRange(
-        name,
-        this.#length === 0 ? 'an index into records, but there are none' : `an integer >= 0 && < ${this.#length}`,
-        index,
-      );
+      this.#mapping.open();
+      throw indexError(name, index, this.#length);
     }
   }
 
@@ -368,8 +173,8 @@ export class RecordFile<S extends AnyFieldType = AnyFieldType> implements Dispos
    */
   get(index: number): Infer<S> {
     this.#checkIndex(index);
-    const value = this.#records.get(index) as Infer<S>;
-    this.#file!.checkIntact();
+    const value = this.#mapping.records.get(index) as Infer<S>;
+    this.#mapping.checkIntact();
     return value;
   }
 
@@ -380,13 +185,15 @@ export class RecordFile<S extends AnyFieldType = AnyFieldType> implements Dispos
   set(index: number, value: InferInput<S>): void {
     if (!this.#canWrite) this.#checkWritable('set a record');
     this.#checkIndex(index);
-    const encoded = this.#encode(value);
+    const encoded = this.#encoder.encode(value);
     // The value's getters ran: they may have closed, shortened or grown the file. Check again, then copy.
     if (!this.#canWrite) this.#checkWritable('set a record');
     this.#checkIndex(index);
-    this.#bytes.set(encoded, this.dataOffset + index * this.recordSize);
-    this.#flush.written(index);
-    if (++this.#flush.writes >= this.#everyWrites) this.flush();
+    this.#mapping.bytes.set(encoded, this.dataOffset + index * this.recordSize);
+    const books = this.#flusher.books;
+    books.written(index);
+    books.writes++;
+    if (this.#flusher.due) this.flush();
   }
 
   /**
@@ -398,12 +205,10 @@ export class RecordFile<S extends AnyFieldType = AnyFieldType> implements Dispos
    */
   at(index: number): InferView<S> {
     this.#checkIndex(index);
-    // Touch the record's first and last byte (it may straddle a page), so that a cut is found now.
-    const start = this.dataOffset + index * this.recordSize;
-    void (this.#bytes[start]! | this.#bytes[start + this.recordSize - 1]!);
-    this.#file!.checkIntact();
-    if (this.#writable) this.#flush.viewed(index);
-    return this.#records.at(index) as InferView<S>;
+    const mapping = this.#mapping;
+    mapping.touch(index); // a cut is found now, not by the view
+    if (this.#writable) this.#flusher.books.viewed(index);
+    return mapping.records.at(index);
   }
 
   /**
@@ -414,8 +219,8 @@ export class RecordFile<S extends AnyFieldType = AnyFieldType> implements Dispos
   push(...values: InferInput<S>[]): number {
     if (values.length === 1 && this.#canWrite) {
       // The common case, one value: no iterable to check (close() clears #canWrite: a closed file takes the long way).
-      this.#append(values[0]!);
-      if (this.#flush.writes >= this.#everyWrites) this.flush();
+      this.#append(values[0]);
+      if (this.#flusher.due) this.flush();
       return this.#length;
     }
     return this.pushMany(values);
@@ -427,52 +232,30 @@ export class RecordFile<S extends AnyFieldType = AnyFieldType> implements Dispos
    */
   pushMany(values: Iterable<InferInput<S>>): number {
     if (!this.#canWrite) this.#checkWritable('push records');
-    if (values === null || typeof (values as { [Symbol.iterator]?: unknown })?.[Symbol.iterator] !== 'function')
-      throw invalidArgType('values', 'an iterable of records', values);
-    this.#open();
+    if (!isIterable(values)) throw invalidArgType('values', 'an iterable of records', values);
+    this.#mapping.open();
+    // An array by index: a patched Array.prototype[Symbol.iterator] is never called.
     if (Array.isArray(values)) for (let i = 0; i < values.length; i++) this.#append(values[i] as InferInput<S>);
     else for (const value of values) this.#append(value);
-    if (this.#flush.writes >= this.#everyWrites) this.flush();
+    if (this.#flusher.due) this.flush();
     return this.#length;
   }
 
-  /**
-   * The record's bytes for `value`, checked whole by the layout's write. Into the one scratch record, or, when a
-   * getter of a value being encoded writes to this file again, into a fresh one (the outer value's bytes are kept).
-   */
-  #encode(value: unknown): Uint8Array {
-    if (this.#encoding) {
-      const bytes = new Uint8Array(this.recordSize);
-      this.#codec.write(new DataView(bytes.buffer), 0, value);
-      return bytes;
-    }
-    if (this.#scratch === undefined) {
-      // Made on first use: a reader never needs one (and a record may be large).
-      this.#scratchBytes = new Uint8Array(this.recordSize);
-      this.#scratch = new DataView(this.#scratchBytes.buffer);
-    }
-    this.#encoding = true;
-    try {
-      this.#codec.write(this.#scratch, 0, value);
-    } finally {
-      this.#encoding = false;
-    }
-    return this.#scratchBytes!;
-  }
-
   /** Appends one value: encoded, checked, then copied into the first free slot and counted. */
-  #append(value: InferInput<S>): void {
-    if (this.#length === this.#capacity) this.#maxCapacity(this.#length + 1); // ERR_RECORD_FILE_FULL before reading the value
-    const encoded = this.#encode(value);
+  #append(value: InferInput<S> | undefined): void {
+    const mapping = this.#mapping;
+    if (this.#length === mapping.capacity) mapping.maxCapacity(this.#length + 1); // ERR_RECORD_FILE_FULL before reading the value
+    const encoded = this.#encoder.encode(value);
     // The value's getters ran: they may have closed the file, or pushed, shortened or grown it. Check here, after.
     if (!this.#canWrite) this.#checkWritable('push records');
-    this.#open();
+    mapping.open();
     const at = this.#length;
-    if (at === this.#capacity) this.#grow(at + 1);
-    this.#bytes.set(encoded, this.dataOffset + at * this.recordSize);
+    if (at === mapping.capacity) mapping.grow(at + 1);
+    mapping.bytes.set(encoded, this.dataOffset + at * this.recordSize);
     this.#length = at + 1;
-    this.#flush.written(at);
-    this.#flush.writes++;
+    const books = this.#flusher.books;
+    books.written(at);
+    books.writes++;
   }
 
   /** Removes the last record and returns it (undefined when empty). */
@@ -492,20 +275,16 @@ export class RecordFile<S extends AnyFieldType = AnyFieldType> implements Dispos
     this.#checkWritable('truncate');
     validateInteger(newLength, 'newLength', 0, this.#length);
     this.#length = newLength;
-    this.#flush.cut(newLength);
-    if (this.#committed() > newLength) {
-      this.#storeCommitted(newLength);
-      this.#flush.headerDirty = true;
-      advanceCommitWord(this.#commitWord, true); // followers learn of the truncation (./commit-word.ts)
-    }
+    this.#flusher.books.cut(newLength);
+    this.#mapping.uncommit(newLength); // followers learn of the truncation (./commit-word.ts)
   }
 
   /** Copies of records `start` to `end` (exclusive), negative indexes counting from the end, as Array#slice. */
   slice(start = 0, end = this.#length): Infer<S>[] {
-    this.#open();
+    this.#mapping.open();
     const length = this.#length;
-    const from = clampIndex(validateNumber(start, 'start'), length);
-    const to = clampIndex(validateNumber(end, 'end'), length);
+    const from = sliceBound(start, 'start', length);
+    const to = sliceBound(end, 'end', length);
     const out: Infer<S>[] = [];
     for (let i = from; i < to; i++) out.push(this.get(i));
     return out;
@@ -522,29 +301,21 @@ export class RecordFile<S extends AnyFieldType = AnyFieldType> implements Dispos
    * bytes, array or struct field.
    */
   column(name: keyof Infer<S> & string): Column {
-    this.#open();
-    if (typeof name !== 'string') throw invalidArgType('name', 'of type string', name);
-    const field = (this.#codec as RecordLayout & { fields?: readonly Field[] }).fields?.find((f) => f.name === name);
-    if (field === undefined) throw invalidArgValue('name', name, 'must name a field of the record');
-    const out = copyColumn(
-      this.#dv,
-      { offset: this.dataOffset, recordSize: this.recordSize, length: this.#length },
-      field,
-      {
-        littleEndian: !isBigEndian(this.#codec),
-        read: (index) => (this.get(index) as Record<string, unknown>)[name],
-      },
-    );
-    this.#file!.checkIntact(); // a cut met while copying: the zeros it read are not returned
+    const mapping = this.#mapping;
+    mapping.open();
+    const field = fieldNamed(this.#codec, name);
+    const span = { offset: this.dataOffset, recordSize: this.recordSize, length: this.#length };
+    const read = (index: number): unknown => (this.get(index) as Record<string, unknown>)[name];
+    const out = copyColumn(mapping.dv, span, field, { littleEndian: !isBigEndian(this.#codec), read });
+    mapping.checkIntact(); // a cut met while copying: the zeros it read are not returned
     return out;
   }
 
   /** `column(name)` of every field, by name. */
   columns(): Record<keyof Infer<S> & string, Column> {
-    this.#open();
-    const fields = (this.#codec as RecordLayout & { fields?: readonly Field[] }).fields ?? [];
+    this.#mapping.open();
     const out: Record<string, Column> = Object.create(null) as Record<string, Column>;
-    for (const field of fields) out[field.name] = this.column(field.name as keyof Infer<S> & string);
+    for (const field of fieldsOf(this.#codec)) out[field.name] = this.column(field.name as keyof Infer<S> & string);
     return out;
   }
 
@@ -566,33 +337,6 @@ export class RecordFile<S extends AnyFieldType = AnyFieldType> implements Dispos
     for (let i = 0; i < this.#length; i++) yield this.get(i);
   }
 
-  /** The most records a mapping can hold; ERR_RECORD_FILE_FULL when that is fewer than `needed`. */
-  #maxCapacity(needed: number): number {
-    const maxCapacity = Math.floor((MAX_MAPPING_LENGTH - this.dataOffset) / this.recordSize);
-    if (needed > maxCapacity)
-      throw memmapError(
-        'ERR_RECORD_FILE_FULL',
-        `record file '${this.path}' cannot grow past ${maxCapacity} records (${MAX_MAPPING_LENGTH} bytes, the largest mapping Node can hold): start another file`,
-        { path: this.path, kind: 'RangeError' },
-      );
-    return maxCapacity;
-  }
-
-  /** Doubles the capacity (at least to `needed`): grows the file first, then the header's capacity. */
-  #grow(needed: number): void {
-    const file = this.#open();
-    const maxCapacity = this.#maxCapacity(needed);
-    const capacity = Math.min(maxCapacity, Math.max(needed, this.#capacity * 2, 1));
-    const bytes = this.dataOffset + capacity * this.recordSize;
-    // Never shrink: the file may be longer than the header says (a growth cut short by a crash, another writer).
-    file.resize(Math.max(bytes, fileSize(this.#fd, this.path)));
-    this.#capacity = capacity;
-    this.#remapped();
-    // The file is long enough before the header says so: a crash between the two leaves slack, never a short file.
-    this.#storeCapacity(capacity);
-    this.#flush.headerDirty = true;
-  }
-
   /**
    * Writes back what changed since the last flush and commits it: msync(MS_SYNC) of the records written since the
    * last flush, those live `at()` views may have written, and any an unfinished flushAsync() is writing; then the
@@ -600,34 +344,7 @@ export class RecordFile<S extends AnyFieldType = AnyFieldType> implements Dispos
    * dirty pages, not to the file (the kernel skips clean pages). Does nothing for a file opened with mode 'r'.
    */
   flush(): void {
-    const file = this.#open();
-    this.#flush.throwBackgroundError();
-    if (!this.#canWrite) return;
-    const range = this.#flush.take(this.#length);
-    try {
-      if (range.hi > range.lo) file.flush(this.#byteRange(range));
-    } catch (error) {
-      this.#flush.unwritten(range, this.#length);
-      throw error;
-    }
-    this.#commit(this.#length);
-    if (this.#flush.headerDirty) {
-      this.#flush.headerDirty = false;
-      file.flush({ offset: 0, length: FIXED_HEADER_SIZE });
-    }
-  }
-
-  #byteRange(range: RecordRange): { offset: number; length: number } {
-    return { offset: this.dataOffset + range.lo * this.recordSize, length: (range.hi - range.lo) * this.recordSize };
-  }
-
-  /** Advances the committed count to `count` (never lowers it: truncate() does that). */
-  #commit(count: number): void {
-    if (count > this.#committed()) {
-      this.#storeCommitted(count);
-      this.#flush.headerDirty = true;
-      advanceCommitWord(this.#commitWord); // wakes followers, if any sleep (./commit-word.ts)
-    }
+    this.#flusher.flush();
   }
 
   /**
@@ -637,66 +354,7 @@ export class RecordFile<S extends AnyFieldType = AnyFieldType> implements Dispos
    * for nothing: its own flush covers the range in flight), and the promise resolves.
    */
   flushAsync(): Promise<void> {
-    if (this.#file === undefined) return Promise.reject(closedError(this.path));
-    const previous = this.#flush.flushing ?? Promise.resolve();
-    const run = previous.then(() => this.#flushAsync());
-    const settled = run.catch(() => undefined);
-    this.#flush.flushing = settled;
-    void settled.then(() => {
-      if (this.#flush.flushing === settled) this.#flush.flushing = undefined;
-    });
-    return run;
-  }
-
-  async #flushAsync(): Promise<void> {
-    // Closed since flushAsync() was called: close() flushed everything.
-    const file = this.#file;
-    if (file === undefined) return;
-    this.#flush.throwBackgroundError();
-    if (!this.#canWrite) return;
-    const state = this.#flush;
-    const target = this.#length;
-    const range = state.take(target);
-    const generation = state.generation;
-    state.lowWater = target;
-    state.flyingLo = range.lo;
-    state.flyingHi = range.hi;
-    try {
-      if (range.hi > range.lo) {
-        try {
-          await file.flushAsync(this.#byteRange(range));
-        } catch (error) {
-          // The mapping was made again (a growth) or closed while msync ran on the old one: that msync may fail
-          // (ENOMEM) or have missed pages. The pages are the file's: fdatasync below writes them back.
-          if (this.#file !== undefined && generation === state.generation) throw error;
-        }
-      }
-      if (this.#file === undefined) return; // closed meanwhile: close() flushed the range in flight too
-      if (generation !== state.generation) await fdatasyncAsync(this.#fd);
-      if (this.#file === undefined) return;
-      this.#commit(Math.min(target, state.lowWater));
-      if (state.headerDirty) {
-        state.headerDirty = false;
-        await this.#file.flushAsync({ offset: 0, length: FIXED_HEADER_SIZE });
-      }
-    } catch (error) {
-      // Not written: keep the range dirty for the next flush.
-      if (this.#file === undefined) return;
-      state.unwritten(range, this.#length);
-      throw error;
-    } finally {
-      state.lowWater = Infinity;
-      state.flyingLo = Infinity;
-      state.flyingHi = 0;
-    }
-  }
-
-  #tick(): void {
-    if (this.#file === undefined || this.#flush.flushing !== undefined) return;
-    if (!this.#flush.pending && this.#length <= this.#committed()) return;
-    this.flushAsync().catch((error: unknown) => {
-      this.#flush.backgroundError ??= error;
-    });
+    return this.#flusher.flushAsync();
   }
 
   /**
@@ -705,58 +363,11 @@ export class RecordFile<S extends AnyFieldType = AnyFieldType> implements Dispos
    * shared writer, `length` becomes the committed count. Returns `length`.
    */
   refresh(): number {
-    const file = this.#file;
-    if (file === undefined) throw closedError(this.path);
-    if (file.truncated || file.faulted) {
-      // Another program cut the file: map what is left. Records past the cut are gone, for a writer too. A file cut
-      // inside its header is not remapped: it stays truncated, and every operation keeps saying so.
-      const size = fileSize(this.#fd, this.path);
-      if (size < this.dataOffset + this.recordSize)
-        throw headerError(
-          {
-            kind: 'corrupt',
-            field: 'size',
-            message: `the file was cut to ${size} bytes, shorter than its header and one record`,
-          },
-          this.path,
-          this.#writable ? 'writer' : 'reader',
-        );
-      file.refresh();
-      this.#capacity = Math.floor((file.length - this.dataOffset) / this.recordSize);
-      this.#remapped();
-      this.#length = Math.min(this.#length, this.#capacity);
-      this.#flush.cut(this.#length);
-      if (this.#canWrite) {
-        // The writer (it holds the lock) makes the header true again: no more capacity, nor count, than is left.
-        this.#storeCapacity(this.#capacity);
-        if (this.#committed() > this.#capacity) this.#storeCommitted(this.#capacity);
-      }
-    }
-    // count before capacity: a writer stores capacity before a count that needs it, so count <= capacity here.
-    const count = this.#committed();
-    const capacity = this.#headerCapacity();
-    if (this.dataOffset + capacity * this.recordSize > file.length) {
-      // Another process grew the file (it makes the file longer before it stores the capacity): map it again.
-      file.refresh();
-      this.#capacity = Math.min(capacity, Math.floor((file.length - this.dataOffset) / this.recordSize));
-      this.#remapped();
-    } else if (capacity !== this.#capacity) {
-      this.#capacity = capacity;
-      this.#remapped();
-    }
-    if (count > this.#capacity)
-      throw headerError(
-        {
-          kind: 'corrupt',
-          field: 'count',
-          message: `the header counts ${count} records but the file holds only ${this.#capacity}`,
-        },
-        this.path,
-        this.#writable ? 'writer' : 'reader',
-      );
+    const { count, length } = this.#mapping.refresh(this.#length, this.#canWrite);
+    this.#length = length;
     if (!this.#writable || this.#shared) {
       this.#length = count;
-      this.#flush.cut(count);
+      this.#flusher.books.cut(count);
     }
     return this.#length;
   }
@@ -767,16 +378,17 @@ export class RecordFile<S extends AnyFieldType = AnyFieldType> implements Dispos
    * `shared: true`; on an exclusive writer it runs `fn` and flushes (the lock is already held).
    */
   withLock<R>(fn: (file: this) => R): R {
-    this.#open();
+    this.#mapping.open();
     if (!this.#writable) throw readOnlyError(this.path, 'write under the lock');
     if (typeof fn !== 'function') throw invalidArgType('fn', 'of type function', fn);
-    // An exclusive writer holds the lock already, and so does a nested call.
-    if (!this.#shared || this.#canWrite) {
+    // An exclusive writer holds the lock already, and so does a nested call. (Every writer has a lock.)
+    const lock = this.#lock;
+    if (!this.#shared || this.#canWrite || lock === undefined) {
       const result = fn(this);
       this.flush();
       return result;
     }
-    this.#lock!.takeWithin(this.#lockTimeoutMs);
+    lock.takeWithin(this.#lockTimeoutMs);
     try {
       this.refresh();
       this.#canWrite = true;
@@ -785,7 +397,7 @@ export class RecordFile<S extends AnyFieldType = AnyFieldType> implements Dispos
       return result;
     } finally {
       this.#canWrite = false;
-      this.#lock!.release();
+      lock.release();
     }
   }
 
@@ -795,80 +407,26 @@ export class RecordFile<S extends AnyFieldType = AnyFieldType> implements Dispos
    * still running is covered by this flush, and its promise resolves.
    */
   close(): void {
-    const file = this.#file;
-    if (file === undefined) return;
-    this.#flush.stopTimer();
+    if (this.#mapping.closed) return;
+    this.#flusher.stopTimer();
     forgetWriter(this);
-    let failure: unknown;
+    let failure: Error | undefined;
     try {
       if (this.#writable && !this.#shared) this.flush();
     } catch (error) {
-      failure = error;
+      failure = error instanceof Error ? error : new Error(String(error));
     }
-    this.#file = undefined;
     this.#canWrite = false;
-    this.#header64 = undefined;
-    this.#commitWord = undefined;
-    releaseFollowers(this); // ends waits and follows of this file (./follow.ts)
     this.#length = 0;
-    this.#capacity = 0;
     try {
-      file.close();
+      this.#mapping.close();
     } finally {
-      closeFile(this.#fd);
-      this.#fd = -1;
+      releaseFollowers(this); // ends waits and follows of this file (./follow.ts)
     }
     if (failure !== undefined) throw failure;
   }
 
-  /** The process is exiting with this writer open: see exit-commit.ts. */
-  #atExit(crashed: boolean): void {
-    if (this.#file === undefined) return;
-    const uncommitted = () => this.#length - this.#committed();
-    if (crashed || this.#policy === 'manual' || this.#shared) {
-      let left = 0;
-      try {
-        left = this.#shared ? 0 : uncommitted();
-      } catch {
-        // a cut file: nothing to count
-      }
-      if (left > 0)
-        warnAtExit(
-          `record file '${this.path}' was not closed: ${left} record(s) pushed since its last flush are not ` +
-            `committed (${crashed ? 'the process ended with an uncaught exception' : "its flush policy is 'manual'"}). ` +
-            'Call close() (or flush()) before the process ends',
-        );
-      return;
-    }
-    try {
-      this.close();
-    } catch (error) {
-      warnAtExit(`record file '${this.path}' was not closed, and committing it at exit failed: ${String(error)}`);
-    }
-  }
-
   // --- Followers (issue 14): thin delegates to ./follow.ts ---
-
-  /** What ./follow.ts uses of this file. */
-  #followTarget(): FollowTarget<S> {
-    // eslint-disable-next-line @typescript-eslint/no-this-alias
-    const self = this;
-    return {
-      owner: this,
-      path: this.path,
-      dataOffset: this.dataOffset,
-      get fd() {
-        return self.#fd;
-      },
-      get closed() {
-        return self.closed;
-      },
-      refresh: () => this.refresh(),
-      committed: () => this.committedLength,
-      get: (index) => this.get(index),
-      records: (from, to) => (this.#records as unknown as StructArray<S>).subarray(from, to),
-    };
-  }
 
   /**
    * Blocks until the committed count (what a writer's flush made durable, in any process) reaches `length`, and
@@ -876,7 +434,7 @@ export class RecordFile<S extends AnyFieldType = AnyFieldType> implements Dispos
    * `timeoutMs`. Blocks the thread: in the main thread, prefer `waitForAsync`.
    */
   waitFor(length: number, options?: WaitForOptions): number {
-    return waitForCommit(this.#followTarget(), length, options);
+    return waitForCommit(this.#follow, length, options);
   }
 
   /**
@@ -885,7 +443,7 @@ export class RecordFile<S extends AnyFieldType = AnyFieldType> implements Dispos
    * with ERR_RECORD_FILE_CLOSED when the file is closed meanwhile.
    */
   waitForAsync(length: number, options?: WaitForAsyncOptions): Promise<number> {
-    return waitForCommitAsync(this.#followTarget(), length, options);
+    return waitForCommitAsync(this.#follow, length, options);
   }
 
   /**
@@ -894,44 +452,21 @@ export class RecordFile<S extends AnyFieldType = AnyFieldType> implements Dispos
    * ERR_RECORD_FILE_TRUNCATED. See FollowOptions for a writer that dies.
    */
   follow(options?: FollowOptions): AsyncGenerator<Infer<S>, void, undefined> {
-    return followRecords(this.#followTarget(), options);
+    return followRecords(this.#follow, options);
   }
 
   /** As `follow`, a StructArray of the newly committed records per wake-up (valid until the next step). */
   followBatches(options?: FollowOptions): AsyncGenerator<StructArray<S>, void, undefined> {
-    return followBatches(this.#followTarget(), options);
+    return followBatches(this.#follow, options);
   }
 
   /** Whether waits sleep on the header's commit word (false: a version 1 file or no write permission; they poll). */
   get followsByCommitWord(): boolean {
-    return usesCommitWord(this.#followTarget());
+    return usesCommitWord(this.#follow);
   }
 
   /** `using db = RecordFile.open(...)` closes it at the end of the scope. */
   [Symbol.dispose](): void {
     this.close();
   }
-}
-
-function validatePolicy(policy: unknown): FlushPolicy {
-  if (policy === undefined) return 'close';
-  if (policy === 'manual' || policy === 'close') return policy;
-  if (policy !== null && typeof policy === 'object' && !Array.isArray(policy)) {
-    const p = policy as { everyWrites?: unknown; intervalMs?: unknown };
-    if ('everyWrites' in p && !('intervalMs' in p))
-      return { everyWrites: validateInteger(p.everyWrites, 'options.flush.everyWrites', 1) };
-    if ('intervalMs' in p && !('everyWrites' in p))
-      return { intervalMs: validateInteger(p.intervalMs, 'options.flush.intervalMs', 1, 2 ** 31 - 1) };
-  }
-  throw invalidArgValue('options.flush', policy, "must be 'manual', 'close', { everyWrites: N } or { intervalMs: T }");
-}
-
-function validateNumber(value: unknown, name: string): number {
-  if (typeof value !== 'number' || Number.isNaN(value)) throw invalidArgType(name, 'of type number', value);
-  return value;
-}
-
-function clampIndex(index: number, length: number): number {
-  const i = Math.trunc(index);
-  return i < 0 ? Math.max(0, length + i) : Math.min(i, length);
 }

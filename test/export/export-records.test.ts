@@ -78,7 +78,7 @@ async function query(sql: string): Promise<Record<string, unknown>[]> {
   const connection = await instance.connect();
   try {
     const reader = await connection.runAndReadAll(sql);
-    return reader.getRowObjectsJS() as Record<string, unknown>[];
+    return reader.getRowObjectsJS();
   } finally {
     connection.closeSync();
     instance.closeSync();
@@ -145,10 +145,11 @@ describe('exportRecords to Parquet, read by DuckDB', () => {
     expect(Buffer.from(row!.raw as Uint8Array).equals(Buffer.from(r.raw))).toBe(true);
     expect(row!.samples).toEqual(r.samples);
     expect([row!.x, row!.y]).toEqual([r.at.x, r.at.y]);
-    expect(JSON.parse(row!.either as string).i).toBe(r.either.i);
+    expect((JSON.parse(row!.either as string) as { i: unknown }).i).toBe(r.either.i);
     // The record's memmap schema travels with the data.
     const [meta] = await query(`select value from parquet_kv_metadata('${out}') where key = 'memmap.schema'`);
-    expect(JSON.parse(Buffer.from(meta!.value as Uint8Array).toString()).fields[0].name).toBe('name');
+    const schema = JSON.parse(Buffer.from(meta!.value as Uint8Array).toString()) as { fields: { name: string }[] };
+    expect(schema.fields[0]!.name).toBe('name');
   });
 
   it('exports an empty record file as a valid empty table', async () => {
@@ -181,7 +182,7 @@ describe('exportRecords to CSV and JSON Lines', () => {
     await exportRecords(path, { to: 'jsonl', out });
     const lines = readFileSync(out, 'utf8').trimEnd().split('\n');
     expect(lines).toHaveLength(3);
-    const first = JSON.parse(lines[2]!);
+    const first = JSON.parse(lines[2]!) as { raw: string };
     const r = readingAt(2);
     expect(first).toMatchObject({
       name: r.name,

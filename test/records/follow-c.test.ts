@@ -59,9 +59,7 @@ describe('followers in C and Node, woken by the commit word', () => {
 
   it('a C writer appends (a commit per 7 records, growing the file); a Node follower sees each once', async () => {
     const path = join(dir, 'c-writes.db');
-    {
-      using _ = RecordFile.open(path, Sample, { mode: 'w+', initialCapacity: 4 });
-    }
+    RecordFile.open(path, Sample, { mode: 'w+', initialCapacity: 4 }).close();
     using db = RecordFile.open(path, Sample, { mode: 'r' });
     expect(db.followsByCommitWord).toBe(true);
     const writing = run(writer, [path, '20000', '7']);

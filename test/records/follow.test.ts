@@ -34,8 +34,8 @@ function startWriter(args: string[]): { child: ChildProcess; exited: Promise<str
   children.push(child);
   let out = '';
   let err = '';
-  child.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));
-  child.stderr!.on('data', (chunk: Buffer) => (err += chunk.toString()));
+  child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
   const exited = new Promise<string>((resolve) =>
     child.on('close', (code, signal) => resolve(signal ?? `${code}${code === 0 ? '' : ` ${err}`}`)),
   );
@@ -53,7 +53,7 @@ async function followCount(db: RecordFile<typeof Sample>, count: number, options
 }
 
 function create(path: string, initialCapacity = 16): void {
-  using _ = RecordFile.open(path, Sample, { mode: 'w+', initialCapacity });
+  RecordFile.open(path, Sample, { mode: 'w+', initialCapacity }).close();
 }
 
 describe('a follower sees every committed record exactly once, in order, across growth', () => {
@@ -253,7 +253,7 @@ describe('waitFor and waitForAsync', () => {
     expect(code(() => reader.follow({ signal: {} as AbortSignal }))).toBe('ERR_INVALID_ARG_TYPE');
     expect(code(() => reader.follow({ recheckMs: 0 }))).toBe('ERR_OUT_OF_RANGE');
     expect(code(() => followFile(path, Sample, { createTimeoutMs: NaN }))).toBe('ERR_OUT_OF_RANGE');
-    expect(code(() => followFile(path, {} as typeof Sample))).toBe('ERR_INVALID_ARG_TYPE');
+    expect(code(() => followFile(path, {} as unknown as typeof Sample))).toBe('ERR_INVALID_ARG_TYPE');
     // A getter that answers differently each time is read once: the value checked is the value used.
     let reads = 0;
     const hostile = {

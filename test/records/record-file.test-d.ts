@@ -14,11 +14,13 @@ describe('RecordFile types', () => {
     expectTypeOf(db.slice()).toEqualTypeOf<Student[]>();
     expectTypeOf(db.find((s) => s.age > 1)).toEqualTypeOf<Student | undefined>();
     expectTypeOf([...db]).toEqualTypeOf<Student[]>();
-    expectTypeOf(db.push).returns.toEqualTypeOf<number>();
+    expectTypeOf<ReturnType<typeof db.push>>().toEqualTypeOf<number>();
     expectTypeOf(db.withLock((file) => file.length)).toEqualTypeOf<number>();
     expectTypeOf(db.flushAsync()).toEqualTypeOf<Promise<void>>();
     expectTypeOf(db.toArray()).toEqualTypeOf<Student[]>();
-    expectTypeOf(db.pushMany).parameter(0).toEqualTypeOf<Iterable<{ name: string; age: number; id: bigint }>>();
+    expectTypeOf<Parameters<typeof db.pushMany>[0]>().toEqualTypeOf<
+      Iterable<{ name: string; age: number; id: bigint }>
+    >();
     expectTypeOf(db.column('age')).toEqualTypeOf<Column>();
     expectTypeOf(db.columns()).toEqualTypeOf<Record<'name' | 'age' | 'id', Column>>();
     // @ts-expect-error not a field of the record
@@ -45,7 +47,7 @@ describe('RecordFile types', () => {
     RecordFile.open('x.db', Student, { mode: 'rw' });
     // @ts-expect-error not a flush policy
     RecordFile.open('x.db', Student, { flush: { every: 3 } });
-    expectTypeOf<'manual'>().toMatchTypeOf<FlushPolicy>();
-    expectTypeOf<{ intervalMs: number }>().toMatchTypeOf<FlushPolicy>();
+    expectTypeOf<'manual'>().toExtend<FlushPolicy>();
+    expectTypeOf<{ intervalMs: number }>().toExtend<FlushPolicy>();
   });
 });

@@ -236,7 +236,7 @@ describe('RecordFile arguments', () => {
     const sizeBefore = statSync(path).size;
     using db = RecordFile.open(path, Huge, { mode: 'r+', sparse: true });
     expect(db.length).toBe(15);
-    const error = thrown(() => db.push({ payload: new Uint8Array(1) } as never));
+    const error = thrown(() => db.push({ payload: new Uint8Array(1) }));
     expect(error.code).toBe('ERR_RECORD_FILE_FULL');
     expect(db.length).toBe(15);
     expect(statSync(path).size).toBe(sizeBefore);
@@ -271,7 +271,7 @@ describe('RecordFile reopen checks: rejected files are never written', () => {
   }
 
   /** A copy of a valid file with `edit` applied to its bytes. */
-  function edited(edit: (bytes: Buffer) => Buffer | void): string {
+  function edited(edit: (bytes: Buffer) => Buffer | undefined): string {
     const bytes = readFileSync(fileWith(3));
     const path = fresh('edited');
     writeFileSync(path, edit(bytes) ?? bytes);
