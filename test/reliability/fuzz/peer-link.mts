@@ -8,14 +8,17 @@ import type { FuzzChecks } from '../../helpers/fuzz-checks.js';
 /** A peer's answer: `ok`, and whatever the command returns. */
 export type Answer = Record<string, unknown> & { ok?: unknown; code?: unknown; message?: unknown };
 
+/** A command to the peer: its operation and arguments. */
+export type Command = Record<string, unknown> & { op: string };
+
 /** A running peer process. */
 export interface PeerLink {
   /** Sends `command`, resolves with the answer (counted as `peer.<op>`). */
-  ask(command: Record<string, unknown> & { op: string }): Promise<Answer>;
+  readonly ask: (command: Command) => Promise<Answer>;
   /** As `ask`, but an answer that is not `ok` fails the run. */
-  run(command: Record<string, unknown> & { op: string }): Promise<Answer>;
+  readonly run: (command: Command) => Promise<Answer>;
   /** Ends the peer's input: it exits once it has answered everything. */
-  end(): void;
+  readonly end: () => void;
 }
 
 /** Starts `script` (TypeScript, through tsx) with `args` as the fuzzer's peer. */
@@ -28,7 +31,7 @@ export function startPeer(script: string, args: string[], checks: FuzzChecks): P
     exited = `peer exited (${String(code ?? signal)})`;
     for (const resolve of pending.splice(0)) resolve({ ok: false, message: exited });
   });
-  const ask = async (command: Record<string, unknown> & { op: string }): Promise<Answer> => {
+  const ask = async (command: Command): Promise<Answer> => {
     if (exited !== undefined) checks.fail(exited);
     const answer = await new Promise<Answer>((resolve) => {
       pending.push(resolve);
@@ -43,7 +46,7 @@ export function startPeer(script: string, args: string[], checks: FuzzChecks): P
       const answer = await ask(command);
       if (answer.ok !== true)
         checks.fail(
-          `peer ${JSON.stringify(command).slice(0, 80)}: ${String(answer.code ?? '')} ${String(answer.message)}`,
+          `peer ${JSON.stringify(command).slice(0, 80)}: ${JSON.stringify(answer.code ?? '')} ${JSON.stringify(answer.message)}`,
         );
       return answer;
     },

@@ -174,7 +174,10 @@ async function step(): Promise<void> {
     count('reopen');
   } else if (roll < 0.95) {
     const answer = await peerDo({ op: 'check' });
-    check(answer.length === committed, `the reader sees ${answer.length} records, expected the ${committed} committed`);
+    check(
+      answer.length === committed,
+      `the reader sees ${String(answer.length)} records, expected the ${committed} committed`,
+    );
     check(answer.hash === hashOf(records.slice(0, committed)), 'the reader sees other records than the model');
   } else if (roll < 0.97) {
     await peerDo({ op: 'open' });
@@ -193,8 +196,8 @@ async function step(): Promise<void> {
           };
     const target = n > 0 && random() < 0.5 ? int(0, n - 1) : -1;
     try {
-      if (target >= 0) db.set(target, bad as Pair);
-      else db.push(bad as Pair);
+      if (target >= 0) db.set(target, bad);
+      else db.push(bad);
       fail('a rejected value was accepted');
     } catch (error) {
       if (error instanceof Mismatch) throw error;
