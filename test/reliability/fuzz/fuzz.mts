@@ -8,6 +8,11 @@
 //   then what this process wrote into them), `truncated` is true, flush/flushAsync/resize throw
 //   ERR_MAPPING_TRUNCATED, and refresh() maps the file as it is;
 // - at the end the file's contents equal the model.
+// A share of the operations (MEMMAP_FUZZ_ATTACKS, default 0.08) are the attack classes of issue #11, each described
+// where it is defined: re-entrant argument getters that retire the mapping mid-call (reentrantGetter), thread-pool
+// consumers of views racing close/resize/refresh (consumerRace), a cut by the peer under several faulting threads
+// (cutUnderThreads), hostile Mutex words written by the peer (hostileWord), and record writes rejected part-way
+// (rejectedWrite). Every error's code must be on memmap's closed list (test/helpers/fuzz-checks.ts).
 // Prints a JSON report last; on a mismatch it throws with the seed and the operation's number.
 //   fuzz.mts SEED OPS DIR
 import { spawnSync } from 'node:child_process';
