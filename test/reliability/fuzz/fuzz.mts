@@ -305,7 +305,7 @@ async function attemptAsync<T>(what: string, promise: Promise<T>): Promise<{ cod
   }
 }
 const hostileError = () => Object.assign(new Error('thrown by the fuzzer'), { code: HOSTILE });
-/** mlock(2) may be refused by RLIMIT_MEMLOCK, and by pages past a cut file's end: those are the kernel's answers. */
+/** mlock(2) may be refused by RLIMIT_MEMLOCK: the kernel's answers. */
 const LOCK_REFUSALS = new Set(['ENOMEM', 'EAGAIN', 'EPERM']);
 
 /** The file's bytes [from, to) as read(2) sees them now. */
@@ -394,7 +394,8 @@ async function reentrantGetter(m: Main): Promise<void> {
   else if (now === undefined) want = 'ERR_MAPPING_CLOSED';
   else if (offset !== undefined && offset > now.length) want = 'ERR_OUT_OF_RANGE';
   else if (length !== undefined && length > now.length - (offset ?? 0)) want = 'ERR_OUT_OF_RANGE';
-  else if (method.startsWith('flush') && now.staleSize !== undefined) want = 'ERR_MAPPING_TRUNCATED';
+  else if ((method.startsWith('flush') || method === 'lock') && now.staleSize !== undefined)
+    want = 'ERR_MAPPING_TRUNCATED'; // lock() refuses a cut mapping before mlock(2) could leave the range locked
   if (method === 'lock' && want === undefined && outcome.code !== undefined && LOCK_REFUSALS.has(outcome.code)) {
     want = outcome.code;
   }
