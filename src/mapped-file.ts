@@ -695,11 +695,19 @@ export class MappedFile implements Disposable {
     return withPages ? { resident, total, pages } : { resident, total };
   }
 
-  /** Locks the range's pages in RAM (mlock(2)); limited by RLIMIT_MEMLOCK (EAGAIN/ENOMEM/EPERM past it). */
+  /**
+   * Locks the range's pages in RAM (mlock(2)); limited by RLIMIT_MEMLOCK (EAGAIN/ENOMEM/EPERM past it). Throws
+   * ERR_MAPPING_TRUNCATED or ERR_MAPPING_FAULTED, locking nothing, if pages of the mapping were lost (see
+   * `truncated`, `faulted`): `refresh()` first.
+   */
   lock(range?: ByteRange): void {
     const raw = readRange(range, 'range');
     const mapping = this.#open();
     const { start, length } = this.#pages(raw);
+    // mlock(2) marks the whole range locked before it faults the pages in, and keeps the mark when a page past a
+    // cut file's end cannot be provided (ENOMEM): the range stayed locked (RLIMIT_MEMLOCK spent, MADV_DONTNEED then
+    // EINVAL). Refuse before calling it, as resize() does.
+    this.#checkLost();
     if (length > 0) callNative(this.path, () => native.mlock(mapping, start, length));
   }
 

@@ -1,8 +1,21 @@
 /**
  * What every fuzzer checks after each operation, and how it reports a failure: the seed, the operation number and
  * the last operations it ran, so that the run is repeated by its seed and the failure read without a debugger.
- * Coded errors are counted by code (a fuzzer prints the counts, which shows which refusals it reached).
+ * Coded errors are counted by code (a fuzzer prints the counts, which shows which refusals it reached), and every
+ * code must be one memmap may throw: its closed list (src/error-codes.ts) or an errno name, or one of the codes the
+ * fuzzer's own hostile callbacks throw (passed as `ownCodes`, which memmap must let through unchanged).
  */
+import { constants } from 'node:os';
+import { MEMMAP_ERROR_CODES, NODE_ERROR_CODES } from '../../src/error-codes.js';
+
+/** Whether memmap may throw `code`: one of its own or Node's listed codes, or an errno name (ENOENT, EIO, ...). */
+export function isListedCode(code: string): boolean {
+  return (
+    Object.hasOwn(MEMMAP_ERROR_CODES, code) ||
+    Object.hasOwn(NODE_ERROR_CODES, code) ||
+    Object.hasOwn(constants.errno, code)
+  );
+}
 
 /** A fuzzer's model and the library disagreed. Never swallowed by `expectCode` / `codeOf`. */
 export class Mismatch extends Error {}
@@ -21,11 +34,13 @@ export class FuzzChecks {
    * @param seed the run's seed, printed with a failure
    * @param state describes the model's state, appended to each operation in the trail
    * @param keep how many of the last operations a failure prints
+   * @param ownCodes codes the fuzzer's own callbacks throw (a hostile getter's error must come through as it is)
    */
   constructor(
     readonly seed: number,
     private readonly state: () => string = () => '',
     private readonly keep = 40,
+    private readonly ownCodes: readonly string[] = [],
   ) {}
 
   /** Records that operation `name` ran (with `detail`), for the counts and the trail. */
@@ -46,11 +61,13 @@ export class FuzzChecks {
     if (!condition) this.fail(message);
   }
 
-  /** The code of a thrown error, counted; fails if it has none; rethrows a Mismatch. */
+  /** The code of a thrown error, counted; fails if it has none or one off the closed list; rethrows a Mismatch. */
   codeOf(error: unknown, what: string): string {
     if (error instanceof Mismatch) throw error;
     const code = (error as { code?: unknown } | undefined)?.code;
     if (typeof code !== 'string') this.fail(`${what} threw an error without a code: ${String(error)}`);
+    if (!isListedCode(code) && !this.ownCodes.includes(code))
+      this.fail(`${what} threw ${code}, which is not on memmap's closed list of codes: ${String(error)}`);
     this.codes[code] = (this.codes[code] ?? 0) + 1;
     return code;
   }

@@ -6,7 +6,7 @@ import { writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { MappedFile } from '../../src/index.js';
 import { runFile, runScript } from './child.js';
-import { FuzzChecks, Mismatch } from './fuzz-checks.js';
+import { FuzzChecks, isListedCode, Mismatch } from './fuzz-checks.js';
 import { seededRandom } from './random.js';
 import { MAX_TEST_RESERVATION } from './reservation-guard.mjs';
 import { useTempDir } from './temp.js';
@@ -43,14 +43,14 @@ describe('seededRandom', () => {
 
 describe('FuzzChecks', () => {
   it('reports the seed, the operation and the trail; counts expected codes; never swallows a Mismatch', () => {
-    const checks = new FuzzChecks(99, () => 'state S', 2);
+    const checks = new FuzzChecks(99, () => 'state S', 2, ['ERR_X']);
     for (const name of ['a', 'b', 'c']) {
       checks.op++;
       checks.count(name);
     }
     const coded = Object.assign(new Error('no'), { code: 'ERR_X' });
     expect(
-      checks.expectCode('ERR_X', 'call', () => {
+      checks.expectCode('ERR_X', 'call', (): number => {
         throw coded;
       }),
     ).toBeUndefined();
@@ -75,6 +75,17 @@ describe('FuzzChecks', () => {
     expect(error.message).toContain('#3 c  [state S]');
     expect(error.message).not.toContain('#1 a'); // only the last two are kept
     expect(() => checks.expectCode('ERR_X', 'outer', () => checks.fail('inner'))).toThrow(/inner/);
+  });
+
+  it("takes only codes on memmap's closed list, errno names, and the fuzzer's own codes", () => {
+    const checks = new FuzzChecks(5, () => '', 4, ['HOSTILE']);
+    const thrown = (code: string) => Object.assign(new Error(code), { code });
+    for (const code of ['ERR_MAPPING_TRUNCATED', 'ERR_OUT_OF_RANGE', 'ABORT_ERR', 'ENOMEM', 'EFAULT', 'HOSTILE'])
+      expect(checks.codeOf(thrown(code), 'call')).toBe(code);
+    for (const code of ['ERR_SOMETHING_NEW', 'ERR_X', 'EWHATEVER', 'toString', '__proto__'])
+      expect(() => checks.codeOf(thrown(code), 'call')).toThrow(/not on memmap's closed list/);
+    expect(isListedCode('ERR_MUTEX_TIMEOUT')).toBe(true);
+    expect(isListedCode('constructor')).toBe(false);
   });
 });
 

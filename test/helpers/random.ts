@@ -5,16 +5,17 @@
 
 /** Draws from one seeded sequence. */
 export interface SeededRandom {
+  // Plain functions (closures over the state, no `this`): a fuzzer takes them apart, `const { int } = random`.
   /** A float in [0, 1). */
-  next(): number;
+  readonly next: () => number;
   /** An integer in [lo, hi], both included. */
-  int(lo: number, hi: number): number;
+  readonly int: (lo: number, hi: number) => number;
   /** True with probability `p`. */
-  chance(p: number): boolean;
+  readonly chance: (p: number) => boolean;
   /** One of `items`. */
-  pick<T>(items: readonly T[]): T;
+  readonly pick: <T>(items: readonly T[]) => T;
   /** `n` random bytes. */
-  bytes(n: number): Uint8Array;
+  readonly bytes: (n: number) => Uint8Array;
 }
 
 /** The sequence of `seed` (any number; its low 32 bits count). Its `next` is the fuzzers' former `random()`. */

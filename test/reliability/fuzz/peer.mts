@@ -55,6 +55,8 @@ type Command =
   | { op: 'write'; at: number; hex: string }
   | { op: 'resize'; size: number }
   | { op: 'regrow'; to: number; back: number }
+  | { op: 'cut'; size: number }
+  | { op: 'pid' }
   | { op: 'flush' }
   | { op: 'flushAsync' }
   | { op: 'hash' }
@@ -78,6 +80,12 @@ async function handle(command: Command): Promise<unknown> {
       truncateSync(path, command.back);
       return { ok: true };
     }
+    case 'cut':
+      // another program shrinks the file while the first process's threads work on its mapping
+      truncateSync(path, command.size);
+      return { ok: true };
+    case 'pid':
+      return { ok: true, pid: process.pid };
     case 'flush':
       if (catchUp()) file!.flush();
       return { ok: true };

@@ -7,93 +7,43 @@
 // empty one) and starts again with 'w+', the reader reopens, and the model checks resume. At the end the file,
 // reopened, equals the model. Prints a JSON report last.
 //   records-fuzz.mts SEED OPS DIR
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { int32, RecordFile, struct } from '../../../src/index.ts';
+import { FuzzChecks, Mismatch } from '../../helpers/fuzz-checks.ts';
+import { seededRandom } from '../../helpers/random.ts';
+import { startPeer } from './peer-link.mts';
 
 const Pair = struct({ a: int32, b: int32 });
-type Pair = { a: number; b: number };
+interface Pair {
+  a: number;
+  b: number;
+}
 const seed = Number(process.argv[2]);
 const totalOps = Number(process.argv[3]);
 const path = join(process.argv[4]!, `records-${seed}.db`);
 const MAX_RECORDS = 3000;
+const HOSTILE = 'HOSTILE'; // the code of the error a hostile getter throws: it must come through unchanged
 
-let state = seed >>> 0;
-function random(): number {
-  state = (state + 0x6d2b79f5) >>> 0;
-  let t = state;
-  t = Math.imul(t ^ (t >>> 15), t | 1);
-  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-}
-const int = (lo: number, hi: number) => lo + Math.floor(random() * (hi - lo + 1));
-const chance = (p: number) => random() < p;
+const { next: random, int } = seededRandom(seed);
 const pair = (): Pair => ({ a: int(-(2 ** 31), 2 ** 31 - 1), b: int(-1000, 1000) });
 
-let op = 0;
 let records: Pair[] = [];
 let committed = 0;
-const counts: Record<string, number> = {};
-const codes: Record<string, number> = {};
-const recent: string[] = [];
-function count(name: string, detail = ''): void {
-  counts[name] = (counts[name] ?? 0) + 1;
-  recent.push(`#${op} ${name} ${detail} [length ${records.length}, committed ${committed}]`);
-  if (recent.length > 30) recent.shift();
-}
-class Mismatch extends Error {}
-function fail(message: string): never {
-  throw new Mismatch(`seed ${seed}, op ${op}: ${message}\nlast operations:\n  ${recent.join('\n  ')}`);
-}
-function check(condition: boolean, message: string): void {
-  if (!condition) fail(message);
-}
-function codeOf(error: unknown, what: string): string {
-  if (error instanceof Mismatch) throw error;
-  const code = (error as { code?: unknown }).code;
-  if (typeof code !== 'string') fail(`${what} threw an error without a code: ${String(error)}`);
-  codes[code] = (codes[code] ?? 0) + 1;
-  return code;
-}
+const checks = new FuzzChecks(seed, () => `length ${records.length}, committed ${committed}`, 30, [HOSTILE]);
+const { counts, codes } = checks;
+const count = checks.count.bind(checks);
+const fail = checks.fail.bind(checks);
+const check = checks.check.bind(checks);
+const codeOf = checks.codeOf.bind(checks);
 const hashOf = (items: Pair[]) =>
   createHash('sha1')
     .update(items.map(({ a, b }) => `${a},${b}`).join(';'))
     .digest('hex');
 
-// ---- the peer ----
-const peer = spawn(
-  process.execPath,
-  ['--import', 'tsx', new URL('./records-peer.mts', import.meta.url).pathname, path],
-  {
-    stdio: ['pipe', 'pipe', 'inherit'],
-  },
-);
-const pending: ((answer: Record<string, unknown>) => void)[] = [];
-createInterface({ input: peer.stdout! }).on('line', (line) =>
-  pending.shift()?.(JSON.parse(line) as Record<string, unknown>),
-);
-let peerExit: string | undefined;
-peer.on('exit', (code, signal) => {
-  peerExit = `peer exited (${code ?? signal})`;
-  for (const resolve of pending.splice(0)) resolve({ ok: false, message: peerExit });
-});
-async function ask(command: Record<string, unknown>): Promise<Record<string, unknown>> {
-  if (peerExit !== undefined) fail(peerExit);
-  const answer = await new Promise<Record<string, unknown>>((resolve) => {
-    pending.push(resolve);
-    peer.stdin!.write(`${JSON.stringify(command)}\n`);
-  });
-  count(`peer.${command.op as string}`);
-  return answer;
-}
-async function peerDo(command: Record<string, unknown>): Promise<Record<string, unknown>> {
-  const answer = await ask(command);
-  if (answer.ok !== true) fail(`peer ${JSON.stringify(command)}: ${answer.code ?? ''} ${answer.message}`);
-  return answer;
-}
+const peer = startPeer(new URL('./records-peer.mts', import.meta.url).pathname, [path], checks);
+const peerDo = peer.run;
 
 // ---- the writer ----
 const open = (mode: 'a+' | 'w+') => RecordFile.open(path, Pair, { mode, initialCapacity: int(1, 8) });
@@ -224,7 +174,10 @@ async function step(): Promise<void> {
     count('reopen');
   } else if (roll < 0.95) {
     const answer = await peerDo({ op: 'check' });
-    check(answer.length === committed, `the reader sees ${answer.length} records, expected the ${committed} committed`);
+    check(
+      answer.length === committed,
+      `the reader sees ${String(answer.length)} records, expected the ${committed} committed`,
+    );
     check(answer.hash === hashOf(records.slice(0, committed)), 'the reader sees other records than the model');
   } else if (roll < 0.97) {
     await peerDo({ op: 'open' });
@@ -238,18 +191,18 @@ async function step(): Promise<void> {
         : {
             a: 1,
             get b(): number {
-              throw Object.assign(new Error('hostile'), { code: 'HOSTILE' });
+              throw Object.assign(new Error('hostile'), { code: HOSTILE });
             },
           };
     const target = n > 0 && random() < 0.5 ? int(0, n - 1) : -1;
     try {
-      if (target >= 0) db.set(target, bad as Pair);
-      else db.push(bad as Pair);
+      if (target >= 0) db.set(target, bad);
+      else db.push(bad);
       fail('a rejected value was accepted');
     } catch (error) {
       if (error instanceof Mismatch) throw error;
       const code = codeOf(error, 'a rejected value');
-      check(code === 'ERR_OUT_OF_RANGE' || code === 'HOSTILE', `a rejected value gave ${code}`);
+      check(code === 'ERR_OUT_OF_RANGE' || code === HOSTILE, `a rejected value gave ${code}`);
     }
     check(db.length === n, 'a rejected push changed the length');
     if (target >= 0) {
@@ -297,7 +250,7 @@ async function step(): Promise<void> {
 
 let exitCode = 0;
 try {
-  for (op = 0; op < totalOps; op++) await step();
+  for (checks.op = 0; checks.op < totalOps; checks.op++) await step();
   db.close();
   committed = records.length;
   const final = RecordFile.open(path, Pair, { mode: 'r' });
@@ -310,6 +263,6 @@ try {
   console.error(error instanceof Mismatch ? error.message : error);
   exitCode = 1;
 } finally {
-  peer.stdin!.end();
+  peer.end();
 }
 process.exitCode = exitCode;
