@@ -166,7 +166,7 @@ interface Window {
   length: number;
 }
 
-function windowOf(offset: number, length: number): Window {
+function pageWindow(offset: number, length: number): Window {
   const pageOffset = offset - (offset % PAGE_SIZE);
   return { pageOffset, delta: offset - pageOffset, length };
 }
@@ -384,7 +384,7 @@ export class MappedFile implements Disposable {
         mode,
         fd,
         ownsFd,
-        window: windowOf(offset, length),
+        window: pageWindow(offset, length),
         flags,
         sparse,
         followsFile: request.length === undefined,

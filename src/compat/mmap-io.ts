@@ -116,7 +116,7 @@ function optionalInteger(value: unknown, name: string, max: number): number {
   return value === undefined || value === null ? 0 : validateInteger(value, name, 0, max);
 }
 
-function validateAdvice(value: unknown, name: string): number {
+function validateRawAdvice(value: unknown, name: string): number {
   const advice = validateInteger(value, name, 0, INT32_MAX);
   if (!SAFE_ADVICE.has(advice))
     throw invalidArgValue(
@@ -209,7 +209,7 @@ export function map(
   let mapFlags = validateInteger(flags, 'flags', 0, INT32_MAX);
   const descriptor = validateInteger(fd, 'fd', -0x80000000, INT32_MAX);
   const fileOffset = optionalInteger(offset, 'offset', Number.MAX_SAFE_INTEGER);
-  const advice = advise === undefined || advise === null || advise === 0 ? 0 : validateAdvice(advise, 'advise');
+  const advice = advise === undefined || advise === null || advise === 0 ? 0 : validateRawAdvice(advise, 'advise');
 
   if ((prot & (C.PROT_READ | C.PROT_WRITE | C.PROT_EXEC)) === 0)
     throw invalidArgValue(
@@ -302,10 +302,10 @@ export function advise(buffer: MappedBytes, ...rest: number[]): void {
   let range = { offset: 0, length: view.length };
   let advice: number;
   if (rest.length === 1) {
-    advice = validateAdvice(rest[0], 'advise');
+    advice = validateRawAdvice(rest[0], 'advise');
   } else {
     range = validateRange(rest[0], rest[1], view.length);
-    advice = validateAdvice(rest[2], 'advise');
+    advice = validateRawAdvice(rest[2], 'advise');
   }
   call('madvise() failed', advise, () => native.madvise(view.mapping, view.start + range.offset, range.length, advice));
 }

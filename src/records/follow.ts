@@ -39,6 +39,7 @@ import { MappedFile } from '../mapped-file.js';
 import { native } from '../native.js';
 import { timeoutMs as checkTimeout } from '../shared/wait.js';
 import { armWaiters, commitWordView, loadCommitWord, loadTruncations } from './commit-word.js';
+import { closedError } from './errors.js';
 import type { RecordMapping } from './record-mapping.js';
 
 /** Options of `waitFor`. */
@@ -295,10 +296,6 @@ function truncatedError(path: string, position: number, length: number): Truncat
   error.position = position;
   error.length = length;
   return error;
-}
-
-function closedError(path: string): CodedError {
-  return memmapError('ERR_RECORD_FILE_CLOSED', `record file '${path}' is closed: open it again to use it`, { path });
 }
 
 function signalOf(value: unknown, name: string): AbortSignal | undefined {

@@ -38,7 +38,7 @@ export function cellLength(cell: Int32Array): number {
 }
 
 /** The ArrayBuffer under `bytes` and the absolute byte offset of `byteOffset` in it, checked for size and alignment. */
-export function locate(
+export function locateWord(
   bytes: Bytes,
   byteOffset: number,
   size: number,
@@ -65,7 +65,7 @@ export function locate(
   }
   if (!isArrayBuffer(buffer))
     throw invalidArgType('bytes', 'a view of an ArrayBuffer (a SharedArrayBuffer works with Atomics directly)', bytes);
-  if (arrayBufferByteLength(buffer) === 0 && length === 0) throw closedError();
+  if (arrayBufferByteLength(buffer) === 0 && length === 0) throw unmappedError();
   validateInteger(byteOffset, name, 0, Math.max(0, length - size));
   if (length < size) throw outOfRange(name, `such that ${size} bytes fit (the bytes are ${length} long)`, byteOffset);
   const offset = start + byteOffset;
@@ -80,7 +80,7 @@ export function locate(
 }
 
 /** The memory under an atomic was unmapped (the file closed, or the segment detached). */
-export function closedError(): CodedError {
+export function unmappedError(): CodedError {
   return memmapError(
     'ERR_MAPPING_CLOSED',
     'the memory under this atomic is unmapped (its MappedFile was closed or its attachment detached): map it again',
@@ -116,7 +116,7 @@ export class AtomicInt32 {
   }
 
   constructor(bytes: Bytes, byteOffset = 0) {
-    const { buffer, offset } = locate(bytes, byteOffset, 4);
+    const { buffer, offset } = locateWord(bytes, byteOffset, 4);
     this.#cell = new Int32Array(buffer, offset, 1);
   }
 
@@ -127,7 +127,7 @@ export class AtomicInt32 {
 
   #live(): Int32Array {
     // No native call follows: a lying length at worst lets Atomics throw its own TypeError on a detached view.
-    if (this.#cell.length === 0) throw closedError();
+    if (this.#cell.length === 0) throw unmappedError();
     return this.#cell;
   }
 
@@ -183,12 +183,12 @@ export class AtomicBigInt64 {
   readonly cell: BigInt64Array;
 
   constructor(bytes: Bytes, byteOffset = 0) {
-    const { buffer, offset } = locate(bytes, byteOffset, 8);
+    const { buffer, offset } = locateWord(bytes, byteOffset, 8);
     this.cell = new BigInt64Array(buffer, offset, 1);
   }
 
   #live(): BigInt64Array {
-    if (this.cell.length === 0) throw closedError();
+    if (this.cell.length === 0) throw unmappedError();
     return this.cell;
   }
 

@@ -58,7 +58,7 @@ import {
 } from '../intrinsics.js';
 import { MappedFile, MAX_MAPPING_LENGTH } from '../mapped-file.js';
 import { native } from '../native.js';
-import { closedError } from './atomics.js';
+import { unmappedError } from './atomics.js';
 import {
   ABANDONED,
   CLAIMED,
@@ -274,7 +274,7 @@ export class Channel implements Disposable {
 
   #live(): Int32Array {
     const words = this.#words;
-    if (words.length === 0) throw closedError();
+    if (words.length === 0) throw unmappedError();
     return words;
   }
 
@@ -892,12 +892,12 @@ export class Channel implements Disposable {
         }
       }
     } catch (error) {
-      if (words.length === 0) throw closedError();
+      if (words.length === 0) throw unmappedError();
       throw fromNative(error);
     } finally {
       if (plan.waiters >= 0 && words.length !== 0) Atomics.sub(words, plan.waiters, 1);
     }
-    if (words.length === 0) throw closedError();
+    if (words.length === 0) throw unmappedError();
     if (outcome === 2) this.#afterSlice(result);
   }
 

@@ -35,7 +35,7 @@ import { readFileSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import { fromNative, memmapError, validateObject } from '../errors.js';
 import { native } from '../native.js';
-import { AtomicInt32, cellLength, closedError, int32CellOf, type Bytes } from './atomics.js';
+import { AtomicInt32, cellLength, unmappedError, int32CellOf, type Bytes } from './atomics.js';
 import { timeoutMs } from './wait.js';
 
 /** How a lock was acquired: 'owner-died' when the previous owner died holding it (the data may be inconsistent). */
@@ -113,7 +113,7 @@ export class Mutex {
   }
 
   #live(): boolean {
-    if (cellLength(this.#cell) === 0) throw closedError();
+    if (cellLength(this.#cell) === 0) throw unmappedError();
     return true;
   }
 
@@ -188,7 +188,7 @@ export class Mutex {
    */
   #nextWait(ms: number, deadline: number): LockResult | { expected: number; timeout: number } | undefined {
     const cell = this.#cell;
-    if (cellLength(cell) === 0) throw closedError();
+    if (cellLength(cell) === 0) throw unmappedError();
     const attempt = this.#attempt(WAITERS);
     if (typeof attempt === 'string') return attempt;
     const left = deadline - performance.now();
@@ -226,7 +226,7 @@ export class Mutex {
       try {
         result = await native.futexWaitAsync(cell, 0, step.expected, step.timeout);
       } catch (error) {
-        if (cellLength(cell) === 0) throw closedError();
+        if (cellLength(cell) === 0) throw unmappedError();
         throw fromNative(error);
       }
       const recovered = this.#afterWait(result);
@@ -239,7 +239,7 @@ export class Mutex {
     const cell = this.#cell;
     // Fast path: held by this thread with no waiter: one compare-exchange back to 0.
     if (cell.length !== 0 && Atomics.compareExchange(cell, 0, TID, 0) === TID) return;
-    if (cellLength(cell) === 0) throw closedError();
+    if (cellLength(cell) === 0) throw unmappedError();
     const seen = Atomics.load(cell, 0);
     if ((seen & OWNER_MASK) !== TID)
       throw memmapError(

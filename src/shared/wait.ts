@@ -8,7 +8,7 @@
  */
 import { fromNative, invalidArgType, outOfRange } from '../errors.js';
 import { native } from '../native.js';
-import { AtomicInt32, cellLength, closedError, int32CellOf } from './atomics.js';
+import { AtomicInt32, cellLength, unmappedError, int32CellOf } from './atomics.js';
 
 /** How a wait ended, as Atomics.wait names it. */
 export type WaitResult = 'ok' | 'not-equal' | 'timed-out';
@@ -50,7 +50,7 @@ function expectedOf(value: unknown): number {
 function cellOf(address: unknown): Int32Array {
   if (!(address instanceof AtomicInt32)) throw invalidArgType('address', 'an instance of AtomicInt32', address);
   const cell = int32CellOf(address);
-  if (cellLength(cell) === 0) throw closedError();
+  if (cellLength(cell) === 0) throw unmappedError();
   return cell;
 }
 
@@ -81,7 +81,7 @@ export async function waitAsync(address: AtomicInt32, expected: number, timeout?
   const ms = timeoutMs(timeout);
   const deadline = ms < 0 ? Infinity : performance.now() + ms;
   for (let first = true; ; first = false) {
-    if (cellLength(cell) === 0) throw closedError();
+    if (cellLength(cell) === 0) throw unmappedError();
     if (!first && Atomics.load(cell, 0) !== value) return 'ok';
     const left = deadline - performance.now();
     if (!first && left <= 0) return 'timed-out';
@@ -90,7 +90,7 @@ export async function waitAsync(address: AtomicInt32, expected: number, timeout?
     try {
       result = await native.futexWaitAsync(cell, 0, value, slice);
     } catch (error) {
-      if (cellLength(cell) === 0) throw closedError();
+      if (cellLength(cell) === 0) throw unmappedError();
       throw fromNative(error);
     }
     if (result === 0) return 'ok';
