@@ -2,47 +2,15 @@
  * flushing.ts: what the interval policy's background flush writes back. The kernel's own count of dirty pages
  * (cachestat(2), Linux 6.5+, read by a C child) is the judge, never a timing.
  */
-import { execFileSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { report, runScript } from '../helpers/child.js';
-import { compileC } from '../helpers/cc.js';
+import { dirtyPageProbe } from '../helpers/dirty-pages.js';
 import { useTempDir } from '../helpers/temp.js';
 
 const tmp = useTempDir('memmap-flushing-');
 
-/** A C program printing the dirty (and under-writeback) pages of the file it is given, or "unsupported". */
-const probe = (() => {
-  try {
-    return compileC(
-      tmp,
-      'dirty-pages',
-      `#include <stdio.h>
-       #include <stdint.h>
-       #include <fcntl.h>
-       #include <unistd.h>
-       #include <sys/syscall.h>
-       struct range { uint64_t off, len; };
-       struct stat_ { uint64_t cache, dirty, writeback, evicted, recently_evicted; };
-       int main(int argc, char **argv) {
-         int fd = open(argv[1], O_RDONLY);
-         struct range r = { 0, 0 };
-         struct stat_ s;
-         if (fd < 0 || syscall(451, fd, &r, &s, 0) != 0) { printf("unsupported\\n"); return 0; }
-         printf("%llu\\n", (unsigned long long)(s.dirty + s.writeback));
-         return 0;
-       }`,
-    );
-  } catch {
-    return undefined;
-  }
-})();
-const supported =
-  probe !== undefined &&
-  (() => {
-    writeFileSync(tmp('probe.bin'), 'x');
-    return execFileSync(probe, [tmp('probe.bin')], { encoding: 'utf8' }).trim() !== 'unsupported';
-  })();
+const probe = dirtyPageProbe(tmp);
+const supported = probe !== undefined;
 
 describe('the { intervalMs } policy', () => {
   it.skipIf(!supported)(

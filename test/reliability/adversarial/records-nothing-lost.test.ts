@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runScript } from '../../helpers/child.js';
-import { compileC } from '../../helpers/cc.js';
+import { dirtyPageProbe } from '../../helpers/dirty-pages.js';
 import { useTempDir } from '../../helpers/temp.js';
 
 const tmp = useTempDir('memmap-adv-records-');
@@ -251,37 +251,8 @@ describe('a full disk (a 1 MiB tmpfs) is an error at the call, never a sparse fi
 
 describe('a returned flush covers every write through any view handed out', () => {
   // cachestat(2) (Linux 6.5+) reports the file's dirty pages as the kernel sees them.
-  const probe = (() => {
-    try {
-      return compileC(
-        tmp,
-        'dirty-pages',
-        `#include <stdio.h>
-         #include <stdint.h>
-         #include <fcntl.h>
-         #include <unistd.h>
-         #include <sys/syscall.h>
-         struct range { uint64_t off, len; };
-         struct stat_ { uint64_t cache, dirty, writeback, evicted, recently_evicted; };
-         int main(int argc, char **argv) {
-           int fd = open(argv[1], O_RDONLY);
-           struct range r = { 0, 0 };
-           struct stat_ s;
-           if (fd < 0 || syscall(451, fd, &r, &s, 0) != 0) { printf("unsupported\\n"); return 0; }
-           printf("%llu\\n", (unsigned long long)(s.dirty + s.writeback));
-           return 0;
-         }`,
-      );
-    } catch {
-      return undefined;
-    }
-  })();
-  const supported =
-    probe !== undefined &&
-    (() => {
-      writeFileSync(tmp('probe.bin'), 'x');
-      return execFileSync(probe, [tmp('probe.bin')], { encoding: 'utf8' }).trim() !== 'unsupported';
-    })();
+  const probe = dirtyPageProbe(tmp);
+  const supported = probe !== undefined;
 
   it.skipIf(!supported)(
     'a view taken before an earlier flush: after the next flush the kernel holds no dirty page',
