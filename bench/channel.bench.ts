@@ -11,7 +11,7 @@
  */
 import { execFileSync, fork, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createConnection, createServer, type Socket } from 'node:net';
+import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -62,7 +62,9 @@ async function child(role: Role): Promise<void> {
     for (let n = 0; n < count; n++) {
       if (!socket.write(payload)) await new Promise((resolve) => socket.once('drain', resolve));
     }
-    socket.end();
+    // Until every byte is handed to the kernel: process.exit() below drops what is still queued, and the parent
+    // would wait for ever for the rest.
+    await new Promise<void>((resolve) => socket.end(resolve));
   } else if (role.mode === 'channel-echo') {
     const input = Channel.open(a!);
     const output = Channel.open(b!);
@@ -98,6 +100,20 @@ function start(mode: string, args: string[]): Promise<ChildProcess> {
 
 function ended(worker: ChildProcess): Promise<void> {
   return worker.exitCode !== null ? Promise.resolve() : new Promise((resolve) => worker.once('exit', () => resolve()));
+}
+
+/**
+ * A Unix socket server at `path` and its first connection. The server's 'connection' event and the child's 'ready'
+ * message race, so a row waits for both.
+ */
+async function listen(path: string): Promise<{ server: Server; connection: Promise<Socket> }> {
+  let connected!: (socket: Socket) => void;
+  const connection = new Promise<Socket>((resolve) => (connected = resolve));
+  const server = createServer((socket) => {
+    connected(socket);
+  });
+  await new Promise<void>((resolve) => server.listen(path, resolve));
+  return { server, connection };
 }
 
 function fresh(dir: string, name: string): Channel {
@@ -143,14 +159,13 @@ async function processSendThroughput(size: number, count: number): Promise<numbe
 
 async function socketThroughput(dir: string, size: number, count: number): Promise<number> {
   const path = join(dir, `sock-${size}`);
-  let connection: Socket | undefined;
-  const server = createServer((socket) => (connection = socket));
-  await new Promise<void>((resolve) => server.listen(path, resolve));
+  const { server, connection } = await listen(path);
   const worker = await start('socket', [path, '', String(count), String(size)]);
+  const socket = await connection;
   let bytes = 0;
   const total = count * size;
   const done = new Promise<void>((resolve) =>
-    connection!.on('data', (chunk: Buffer) => {
+    socket.on('data', (chunk: Buffer) => {
       bytes += chunk.length;
       if (bytes >= total) resolve();
     }),
@@ -203,10 +218,9 @@ async function processRoundTrip(count: number): Promise<number> {
 
 async function socketRoundTrip(dir: string, count: number): Promise<number> {
   const path = join(dir, 'sock-rt');
-  let connection: Socket | undefined;
-  const server = createServer((socket) => (connection = socket));
-  await new Promise<void>((resolve) => server.listen(path, resolve));
+  const { server, connection: accepted } = await listen(path);
   const worker = await start('socket-echo', [path]);
+  const connection = await accepted;
   const message = Buffer.alloc(64, 0x70);
   const begin = performance.now();
   for (let n = 0; n < count; n++) {
@@ -215,13 +229,13 @@ async function socketRoundTrip(dir: string, count: number): Promise<number> {
       const onData = (chunk: Buffer): void => {
         got += chunk.length;
         if (got >= 64) {
-          connection!.off('data', onData);
+          connection.off('data', onData);
           resolve();
         }
       };
-      connection!.on('data', onData);
+      connection.on('data', onData);
     });
-    connection!.write(message);
+    connection.write(message);
     await reply;
   }
   const ms = performance.now() - begin;
