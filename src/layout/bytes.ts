@@ -4,6 +4,7 @@
  */
 import { invalidArgType, outOfRange } from '../errors.js';
 import { fieldPath } from './checks.js';
+import { typedArrayLength } from '../intrinsics.js';
 import { checkLength, type FieldType } from './field.js';
 
 /** A `uint8_t data[length]` field type, read as a Uint8Array. */
@@ -29,24 +30,14 @@ export function viewBytes(dv: DataView, offset: number, length: number): Uint8Ar
   return new Uint8Array(dv.buffer, dv.byteOffset + offset, length);
 }
 
-/** The real length of a typed array, from the intrinsic getter: a subclass may override `length` and lie. */
-const typedArrayLength = intrinsicLengthGetter();
-
-function intrinsicLengthGetter(): (this: Uint8Array) => number {
-  const typedArrayPrototype = Object.getPrototypeOf(Uint8Array.prototype) as object;
-  // eslint-disable-next-line @typescript-eslint/unbound-method -- taken to be called with .call(view), never alone
-  const getter = Object.getOwnPropertyDescriptor(typedArrayPrototype, 'length')?.get;
-  if (getter === undefined) throw new Error('unreachable: %TypedArray%.prototype.length has no getter');
-  return getter as (this: Uint8Array) => number;
-}
-
 /** Checks `value` for a `bytes(length)` field without writing: a Uint8Array (or Buffer) of exactly `length` bytes. */
 export function bytesInput(value: unknown, length: number, path: string, key: string | number): Uint8Array {
   const name = fieldPath(path, key);
   let actual = -1;
   try {
-    // Throws for an object that only borrowed Uint8Array.prototype without being a typed array.
-    if (value instanceof Uint8Array) actual = typedArrayLength.call(value);
+    // The engine's own length (a subclass may override \`length\` and lie); it throws for an object that only
+    // borrowed Uint8Array.prototype without being a typed array.
+    if (value instanceof Uint8Array) actual = typedArrayLength(value);
   } catch {
     // not a typed array at all
   }
