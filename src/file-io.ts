@@ -13,8 +13,7 @@
  * - reading kernel state (/proc/locks in records/follow.ts, /proc/<tid>/stat in shared/mutex.ts) and memmap's own
  *   package.json (cli.ts `--version`);
  * - the addon's flock(2) for the writer's lock (records/writer-lock.ts).
- * Not moved yet, and so not following the rule: shared/channel.ts opens, links, reads and writes its ring file
- * itself, and compat/mmap-io.ts fstat()s the descriptor its caller passes.
+ * - compat/mmap-io.ts fstat()s the descriptor its caller passes (a descriptor memmap did not open).
  *
  * Every error is Node-shaped (`code`, `errno`, `syscall`, `path`; see errors.ts), and every function that fails
  * leaves the file as it found it, unless its doc says otherwise.

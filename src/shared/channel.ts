@@ -25,17 +25,7 @@
  *   lost: delivery is at most once). Compare-exchange from the exact word seen means two repairers cannot both act,
  *   and a live owner's next store is never overwritten by a repair it did not need.
  */
-import {
-  closeSync,
-  constants as fsConstants,
-  fstatSync,
-  linkSync,
-  openSync,
-  readSync,
-  unlinkSync,
-  writeSync,
-} from 'node:fs';
-import { dirname, join } from 'node:path';
+import { writeSync } from 'node:fs';
 import { types } from 'node:util';
 import {
   fromNative,
@@ -48,6 +38,7 @@ import {
   abortError,
   type CodedError,
 } from '../errors.js';
+import { closeFile, createFile, fileSize, openFile, readAt, writeAt } from '../file-io.js';
 import {
   dataViewBuffer,
   dataViewByteLength,
@@ -234,13 +225,14 @@ export class Channel implements Disposable {
         throw outOfRange('options.capacity', `a power of two >= ${MIN_CAPACITY} && <= ${largest}`, capacity);
     }
     if (create) createIfMissing(path, capacity ?? DEFAULT_CAPACITY);
-    const fd = openSync(path, fsConstants.O_RDONLY); // fs errors carry code, errno, syscall and path
-    let fileSize: number;
+    // Through file-io: coded errors with the path, and a FIFO or directory refused instead of blocking in open(2).
+    const fd = openFile(path, 'read');
     try {
-      fileSize = fstatSync(fd).size;
+      const size = fileSize(fd, path);
       const header = new Int32Array(HEADER_SIZE / 4);
-      const read = fileSize >= HEADER_SIZE ? readSync(fd, header, 0, HEADER_SIZE, 0) : 0;
-      const problem = headerProblem(header, read < HEADER_SIZE ? Math.min(read, fileSize) : fileSize);
+      const read = size >= HEADER_SIZE ? readAt(fd, 0, HEADER_SIZE, path) : new Uint8Array(0);
+      new Uint8Array(header.buffer).set(read);
+      const problem = headerProblem(header, read.length < HEADER_SIZE ? Math.min(read.length, size) : size);
       if (problem !== undefined) throw invalidChannel(path, problem);
       if (capacity !== undefined && header[I_CAPACITY] !== capacity)
         throw invalidArgValue(
@@ -249,7 +241,7 @@ export class Channel implements Disposable {
           `differs from the existing channel's (${header[I_CAPACITY]})`,
         );
     } finally {
-      closeSync(fd);
+      closeFile(fd);
     }
     const file = MappedFile.open(path, { mode: 'r+' });
     // Checked again on the mapping: the file may have been replaced between the read and the map.
@@ -945,35 +937,30 @@ function nth<T>(items: readonly T[], index: number): T {
 }
 
 /**
- * Creates the channel file unless one exists: a complete file is written under a temporary name next to it and
- * linked into place (link fails with EEXIST if another process won the race; then theirs is opened).
+ * Creates the channel file unless one exists: `createFile` builds it complete (space reserved, header written)
+ * under a temporary name and links it into place; link(2) never replaces, so when the file exists (or another
+ * process won the race), EEXIST leaves that one to be opened, untouched.
  */
 function createIfMissing(path: string, capacity: number): void {
+  const header = new Int32Array(HEADER_SIZE / 4);
+  header[I_VERSION] = VERSION;
+  header[I_CAPACITY] = capacity;
+  header[I_HEADER_SIZE] = HEADER_SIZE;
+  header[I_MAX_MESSAGE] = maxMessageOf(capacity);
+  header[I_MAGIC] = MAGIC;
+  let fd: number;
   try {
-    closeSync(openSync(path, fsConstants.O_RDONLY));
-    return;
+    fd = createFile(path, {
+      size: HEADER_SIZE + capacity,
+      fileMode: 0o600,
+      existing: 'exclusive',
+      fill: (newFd) => writeAt(newFd, new Uint8Array(header.buffer), 0, path),
+    });
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    if ((error as { code?: unknown }).code === 'EEXIST') return;
+    throw error;
   }
-  const temporary = join(dirname(path), `.${Math.random().toString(36).slice(2)}.${process.pid}.channel-tmp`);
-  const file = MappedFile.open(temporary, { mode: 'w+', size: HEADER_SIZE + capacity, fileMode: 0o600 });
-  try {
-    const words = new Int32Array(file.buffer.buffer, file.buffer.byteOffset, HEADER_SIZE / 4);
-    words[I_VERSION] = VERSION;
-    words[I_CAPACITY] = capacity;
-    words[I_HEADER_SIZE] = HEADER_SIZE;
-    words[I_MAX_MESSAGE] = maxMessageOf(capacity);
-    words[I_MAGIC] = MAGIC;
-    file.close();
-    try {
-      linkSync(temporary, path);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-    }
-  } finally {
-    if (!file.closed) file.close();
-    unlinkSync(temporary);
-  }
+  closeFile(fd);
 }
 
 /** What `Channel.of` needs of a type: its size, and reading and writing one value at an offset (a layout struct). */

@@ -1,5 +1,7 @@
 /** Channel in one process: framing, wrap-around, every size, batches, waiting, typed messages, bad input. */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Channel, MappedFile, char, int32, struct } from '../../src/index.js';
 import { HEADER_SIZE, I_RELEASED, I_WRITE } from '../../src/shared/channel-format.js';
@@ -259,6 +261,31 @@ describe('Channel', () => {
       expect(() => Channel.open(path, { create: true }), name).toThrow(code('ERR_CHANNEL_INVALID'));
       expect(readFileSync(path).equals(bytes), name).toBe(true);
     }
+  });
+
+  it('refuses a FIFO or a directory with a code at once (open(2) of a FIFO would wait for a writer for ever)', () => {
+    const fifo = dir('fifo');
+    execFileSync('mkfifo', [fifo]);
+    for (const options of [{}, { create: true }])
+      expect(() => Channel.open(fifo, options)).toThrow(expect.objectContaining({ code: 'ERR_NOT_REGULAR_FILE' }));
+    const directory = dir('directory');
+    mkdirSync(directory);
+    for (const options of [{}, { create: true }])
+      expect(() => Channel.open(directory, options)).toThrow(expect.objectContaining({ code: 'EISDIR' }));
+  });
+
+  it('creates through a temporary file and leaves none behind, whether it or another creator won', () => {
+    const parent = dir('creators');
+    mkdirSync(parent);
+    const path = join(parent, 'ring');
+    const first = Channel.open(path, { create: true, capacity: 256 });
+    const second = Channel.open(path, { create: true, capacity: 256 }); // EEXIST inside: opens the first's file
+    first.send('one');
+    expect(second.receive().toString()).toBe('one');
+    expect(readdirSync(parent)).toEqual(['ring']);
+    expect(statSync(path).mode & 0o777).toBe(0o600);
+    first.close();
+    second.close();
   });
 
   it('answers hostile words in the shared memory with ERR_CHANNEL_CORRUPT, never a crash or a hang', () => {
