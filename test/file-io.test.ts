@@ -39,18 +39,12 @@ import { int32, MappedFile, RecordFile, struct } from '../src/index.js';
 import { native } from '../src/native.js';
 import { SRC_INDEX, startNode } from './helpers/child.js';
 import { useTempDir } from './helpers/temp.js';
+import { caught as caughtAll } from './helpers/thrown.js';
+
+/** What `call` threw, as code, syscall and path (errno is left out: these tests name the code). */
+const caught = (call: () => unknown): Record<string, unknown> => caughtAll(call, ['code', 'syscall', 'path']);
 
 const tmp = useTempDir();
-
-function caught(call: () => unknown): Record<string, unknown> {
-  try {
-    call();
-    return { threw: false };
-  } catch (error) {
-    const { code, syscall, path } = error as Record<string, unknown>;
-    return { threw: true, code, syscall, path };
-  }
-}
 
 describe('openFile', () => {
   it('refuses a FIFO at once (never waits for a writer), with a code and the path, for every access', () => {

@@ -10,6 +10,8 @@ export interface Thrown extends Error {
   errno?: number;
   syscall?: string;
   path?: string;
+  /** Which part of a record file's header differs (ERR_RECORD_FILE_MISMATCH). */
+  field?: string;
 }
 
 /** Runs `call`, which must throw; returns what it threw (a call that returns fails the test). */

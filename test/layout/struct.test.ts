@@ -17,18 +17,9 @@ import {
   uint8,
   union,
 } from '../../src/layout/index.js';
+import { thrown } from '../helpers/thrown.js';
 
 const Student = struct({ name: char(4), age: int32 });
-
-/** Runs `fn` and returns the error it throws (fails the test if it does not throw). */
-function thrown(fn: () => unknown): Error & { code?: string } {
-  try {
-    fn();
-  } catch (error) {
-    return error as Error & { code?: string };
-  }
-  throw new Error('expected a throw');
-}
 
 function expectCode(fn: () => unknown, code: string, kind: ErrorConstructor = Error): Error {
   const error = thrown(fn);

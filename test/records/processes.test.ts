@@ -6,6 +6,7 @@ import { RecordFile } from '../../src/index.js';
 import { runFile } from '../helpers/child.js';
 import { useTempDir } from '../helpers/temp.js';
 import { Student, studentAt } from './fixtures/student.mts';
+import { thrown } from '../helpers/thrown.js';
 
 const tmp = useTempDir('memmap-procs-');
 const fixture = (name: string) => new URL(`./fixtures/${name}`, import.meta.url).pathname;
@@ -43,15 +44,6 @@ const ended = (child: {
   new Promise<{ code: number | null; signal: string | null }>((resolve) =>
     child.on('close', (code, signal) => resolve({ code, signal })),
   );
-
-function thrown(fn: () => unknown): Error & { code?: string; errno?: number; syscall?: string; path?: string } {
-  try {
-    fn();
-  } catch (error) {
-    return error as Error & { code?: string };
-  }
-  throw new Error('expected a throw');
-}
 
 describe('the writer lock', () => {
   it('a second writer is refused with ERR_RECORD_FILE_LOCKED, readers are not; SIGKILL of the holder releases it', async () => {

@@ -4,22 +4,11 @@ import { bytes, char, float64, int32, int64, MAX_MAPPING_LENGTH, RecordFile, str
 import { FIXED_HEADER_SIZE, OFFSET } from '../../src/records/format.js';
 import { useTempDir } from '../helpers/temp.js';
 import { Student, studentAt } from './fixtures/student.mts';
+import { thrown } from '../helpers/thrown.js';
 
 const tmp = useTempDir('memmap-records-');
 let counter = 0;
 const fresh = (name = 'f') => tmp(`${name}-${counter++}.db`);
-
-/** Runs `fn` and returns the error it throws (fails the test if it does not throw). */
-function thrown(
-  fn: () => unknown,
-): Error & { code?: string; field?: string; errno?: number; syscall?: string; path?: string } {
-  try {
-    fn();
-  } catch (error) {
-    return error as Error & { code?: string };
-  }
-  throw new Error('expected a throw');
-}
 
 /** A record file with `n` students, closed, and its path. */
 function fileWith(n: number, options: Parameters<typeof RecordFile.open>[2] = {}): string {

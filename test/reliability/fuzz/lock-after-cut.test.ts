@@ -8,18 +8,10 @@ import { readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { MappedFile, PAGE_SIZE } from '../../../src/index.js';
 import { useTempDir } from '../../helpers/temp.js';
+import { codeOf } from '../../helpers/thrown.js';
 
 const tmp = useTempDir();
 const lockedKiB = () => Number(/VmLck:\s+(\d+)/.exec(readFileSync('/proc/self/status', 'utf8'))?.[1]);
-
-function codeOf(call: () => unknown): unknown {
-  try {
-    call();
-  } catch (error) {
-    return (error as { code?: unknown }).code;
-  }
-  return undefined;
-}
 
 describe('lock() of a mapping cut by another program', () => {
   it('throws ERR_MAPPING_TRUNCATED and locks nothing; after refresh() it locks', () => {
