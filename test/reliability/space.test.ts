@@ -23,6 +23,9 @@ interface Report {
   afterReopen: Record<string, unknown>;
   create: Record<string, unknown>;
   sparse: Record<string, unknown>;
+  ring: string;
+  channel: Record<string, unknown>;
+  channelLeft: string[];
 }
 
 function expectRefusedEverywhere(r: Report, code: string, errno: number, sparse: Record<string, unknown>): void {
@@ -38,6 +41,8 @@ function expectRefusedEverywhere(r: Report, code: string, errno: number, sparse:
   expect(r.afterReopen).toEqual({ fileSize: SMALL, fileIntact: true });
   expect(r.create).toEqual({ threw: true, code, errno: -errno, syscall: 'posix_fallocate', path: r.other });
   expect(r.sparse).toEqual(sparse);
+  expect(r.channel).toEqual({ threw: true, code, errno: -errno, syscall: 'posix_fallocate', path: r.ring });
+  expect(r.channelLeft).toEqual([]);
 }
 
 function canMountTmpfs(dir: string): boolean {
