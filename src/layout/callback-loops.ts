@@ -20,6 +20,18 @@ const sourceText = Function.prototype.call.bind(
   (Object.getOwnPropertyDescriptor(Function.prototype, 'toString') as { value: (this: unknown) => string }).value,
 ) as (fn: unknown) => string;
 
+/** `prototype[name]` as a plain function of its receiver, bound at load (a later patch of the prototype is not seen). */
+function uncurried(prototype: object, name: string): (self: object, ...args: unknown[]) => unknown {
+  const method = (Object.getOwnPropertyDescriptor(prototype, name) as { value: (this: unknown) => unknown }).value;
+  return Function.prototype.call.bind(method) as (self: object, ...args: unknown[]) => unknown;
+}
+
+// The collections' own methods: a program that patches Map.prototype.get must not pick the loop forEach runs.
+const weakGet = uncurried(WeakMap.prototype, 'get') as (map: WeakMap<object, Loop>, key: object) => Loop | undefined;
+const weakSet = uncurried(WeakMap.prototype, 'set') as (map: WeakMap<object, Loop>, key: object, loop: Loop) => void;
+const mapGet = uncurried(Map.prototype, 'get') as (map: Map<string, Loop>, key: string) => Loop | undefined;
+const mapSet = uncurried(Map.prototype, 'set') as (map: Map<string, Loop>, key: string, loop: Loop) => void;
+
 /** How many loops one type compiles at most; further callbacks share the type's general loop. */
 export const LOOPS_PER_TYPE = 32;
 
@@ -33,6 +45,7 @@ let loopsCompiled = 0;
 export class CallbackLoops {
   readonly #byFunction = new WeakMap<object, Loop>();
   readonly #bySource = new Map<string, Loop>();
+  #count = 0;
   readonly #names: string[];
   readonly #values: unknown[];
   readonly #body: string;
@@ -51,7 +64,7 @@ export class CallbackLoops {
 
   /** The loop for `callback` (a function, checked by the caller). */
   loopFor(callback: object): Loop {
-    const known = this.#byFunction.get(callback);
+    const known = weakGet(this.#byFunction, callback);
     if (known !== undefined) return known;
     let text: string;
     try {
@@ -59,19 +72,20 @@ export class CallbackLoops {
     } catch {
       return this.#shared;
     }
-    let loop = this.#bySource.get(text);
+    let loop = mapGet(this.#bySource, text);
     if (loop === undefined) {
-      if (this.#bySource.size >= LOOPS_PER_TYPE) return this.#shared;
+      if (this.#count >= LOOPS_PER_TYPE) return this.#shared;
       loop = this.#compile(`for one callback text`);
-      this.#bySource.set(text, loop);
+      mapSet(this.#bySource, text, loop);
+      this.#count++;
     }
-    this.#byFunction.set(callback, loop);
+    weakSet(this.#byFunction, callback, loop);
     return loop;
   }
 
   /** How many loops were compiled for callbacks (not counting the shared one): for tests. */
   get size(): number {
-    return this.#bySource.size;
+    return this.#count;
   }
 
   #compile(what: string): Loop {

@@ -141,6 +141,35 @@ describe('forEach with a loop per callback text', () => {
     expect(total).toBe(sumTo(MANY, 2));
   });
 
+  it('never calls a patched Map or WeakMap method to find the loop', () => {
+    const { students } = filled(MANY);
+    const patched = [Map.prototype, WeakMap.prototype].flatMap((prototype) =>
+      (['get', 'set', 'has'] as const).map((name) => ({
+        prototype,
+        name,
+        original: Object.getOwnPropertyDescriptor(prototype, name)!,
+      })),
+    );
+    let consulted = 0;
+    for (const { prototype, name, original } of patched)
+      Object.defineProperty(prototype, name, {
+        ...original,
+        value: () => {
+          consulted++;
+          return 'not a loop';
+        },
+      });
+    let total = 0;
+    try {
+      students.forEach((s) => (total += s.age));
+      students.forEach((s) => (total -= 2 * s.age));
+    } finally {
+      for (const { prototype, name, original } of patched) Object.defineProperty(prototype, name, original);
+    }
+    expect(consulted).toBe(0);
+    expect(total).toBe(-sumTo(MANY));
+  });
+
   it('a function whose text is identical to another one shares its loop and still runs its own body', () => {
     const { students } = filled(MANY);
     const results: number[] = [];
