@@ -29,8 +29,24 @@ function uncurried(prototype: object, name: string): (self: object, ...args: unk
 // The collections' own methods: a program that patches Map.prototype.get must not pick the loop forEach runs.
 const weakGet = uncurried(WeakMap.prototype, 'get') as (map: WeakMap<object, Loop>, key: object) => Loop | undefined;
 const weakSet = uncurried(WeakMap.prototype, 'set') as (map: WeakMap<object, Loop>, key: object, loop: Loop) => void;
-const mapGet = uncurried(Map.prototype, 'get') as (map: Map<string, Loop>, key: string) => Loop | undefined;
-const mapSet = uncurried(Map.prototype, 'set') as (map: Map<string, Loop>, key: string, loop: Loop) => void;
+const mapGet = uncurried(Map.prototype, 'get') as (map: Map<string, Entry>, key: string) => Entry | undefined;
+const mapSet = uncurried(Map.prototype, 'set') as (map: Map<string, Entry>, key: string, entry: Entry) => void;
+
+/**
+ * The loop of one callback text, and the first closure it ran, kept alive until a second closure of that text has
+ * run. Why: V8's call site remembers its callee weakly. Held by a closure alone, optimized code that inlined the
+ * callback is thrown away when that closure dies (at the next GC: a program making a new closure per forEach call,
+ * as \`array.forEach((s) => sum += s.age)\` does, loses it at every call and runs its next forEach in the
+ * interpreter until it is optimized again). A second closure of the same function seen while the first is alive
+ * turns the call site into one that names the function's feedback, which lives as long as the code that creates the
+ * closures: the optimized loop then survives every GC. So the first closure (and what it captures) is held until the
+ * third distinct closure of its text comes, at most one per text and LOOPS_PER_TYPE per type.
+ */
+interface Entry {
+  readonly loop: Loop;
+  first: object | undefined;
+  others: number;
+}
 
 /** How many loops one type compiles at most; further callbacks share the type's general loop. */
 export const LOOPS_PER_TYPE = 32;
@@ -44,7 +60,7 @@ let loopsCompiled = 0;
 /** The loops of one element type, one per callback source text (at most LOOPS_PER_TYPE), then a shared one. */
 export class CallbackLoops {
   readonly #byFunction = new WeakMap<object, Loop>();
-  readonly #bySource = new Map<string, Loop>();
+  readonly #bySource = new Map<string, Entry>();
   #count = 0;
   readonly #names: string[];
   readonly #values: unknown[];
@@ -72,13 +88,17 @@ export class CallbackLoops {
     } catch {
       return this.#shared;
     }
-    let loop = mapGet(this.#bySource, text);
-    if (loop === undefined) {
+    let entry = mapGet(this.#bySource, text);
+    if (entry === undefined) {
       if (this.#count >= LOOPS_PER_TYPE) return this.#shared;
-      loop = this.#compile(`for one callback text`);
-      mapSet(this.#bySource, text, loop);
+      entry = { loop: this.#compile(`for one callback text`), first: callback, others: 0 };
+      mapSet(this.#bySource, text, entry);
       this.#count++;
+    } else if (entry.first !== undefined && ++entry.others > 1) {
+      // A second closure has run while the first was alive: the call site now names the function (see Entry).
+      entry.first = undefined;
     }
+    const loop = entry.loop;
     weakSet(this.#byFunction, callback, loop);
     return loop;
   }

@@ -347,6 +347,55 @@ console.log(JSON.stringify([...new Set(out)]));
   });
 });
 
+describe('what the loop cache keeps alive', () => {
+  it('holds the first closure of a text until two more have run, then none (a one-off function stays held)', async () => {
+    const report = await scriptReport(
+      tmp,
+      'retention',
+      `
+import { struct, int32 } from __SRC__;
+const Row = struct({ v: int32 });
+const rows = Row.array(new ArrayBuffer(1000 * Row.size));
+const refs: WeakRef<object>[] = [];
+function visit() {
+  const captured = { big: new Array(1000).fill(1) };
+  refs.push(new WeakRef(captured));
+  let n = 0;
+  rows.forEach(() => (n += captured.big.length > 0 ? 1 : 0)); // one text, a new closure each call
+  return n;
+}
+async function alive() {
+  await new Promise((resolve) => setTimeout(resolve, 0)); // WeakRefs are cleared only between jobs
+  globalThis.gc!();
+  return refs.map((ref) => ref.deref() !== undefined);
+}
+const out: boolean[][] = [];
+visit();
+out.push(await alive()); // the first closure is held (see callback-loops.ts)
+visit();
+out.push(await alive()); // still: the second closure ran while it was alive
+visit();
+out.push(await alive()); // the third releases it
+const reused = { big: [1] };
+const refReused = new WeakRef(reused);
+let keep: ((row: unknown) => void) | undefined = (row) => void reused.big[0];
+for (let i = 0; i < 3; i++) rows.forEach(keep);
+keep = undefined;
+await new Promise((resolve) => setTimeout(resolve, 0));
+globalThis.gc!();
+console.log(JSON.stringify({ out, reusedAlive: refReused.deref() !== undefined }));
+`,
+      [],
+      { nodeArgs: ['--expose-gc'] },
+    );
+    expect(JSON.parse(report)).toEqual({
+      out: [[true], [true, false], [false, false, false]],
+      // A function used once and dropped: its text's first closure is held, so it stays until two more come.
+      reusedAlive: true,
+    });
+  });
+});
+
 /** V8's message for a call of a revoked Proxy (read from V8, not written here). */
 function revokedMessage(): string {
   const revocable = Proxy.revocable(() => undefined, {});
