@@ -388,11 +388,11 @@ console.log(JSON.stringify({ out, reusedAlive: refReused.deref() !== undefined }
       [],
       { nodeArgs: ['--expose-gc'] },
     );
-    expect(JSON.parse(report)).toEqual({
-      out: [[true], [true, false], [false, false, false]],
-      // A function used once and dropped: its text's first closure is held, so it stays until two more come.
-      reusedAlive: true,
-    });
+    const seen = JSON.parse(report) as { out: boolean[][]; reusedAlive: boolean };
+    // Only what the cache decides is asserted: whether V8 still holds the later closures is its business.
+    expect(seen.out.map((alive) => alive[0])).toEqual([true, true, false]);
+    // A function used once and dropped: the first closure of its text, held until two more of that text run.
+    expect(seen.reusedAlive).toBe(true);
   });
 });
 
