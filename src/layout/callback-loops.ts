@@ -36,7 +36,7 @@ const mapSet = uncurried(Map.prototype, 'set') as (map: Map<string, Entry>, key:
  * The loop of one callback text, and the first closure it ran, kept alive until a second closure of that text has
  * run. Why: V8's call site remembers its callee weakly. Held by a closure alone, optimized code that inlined the
  * callback is thrown away when that closure dies (at the next GC: a program making a new closure per forEach call,
- * as \`array.forEach((s) => sum += s.age)\` does, loses it at every call and runs its next forEach in the
+ * as `array.forEach((s) => sum += s.age)` does, loses it at every call and runs its next forEach in the
  * interpreter until it is optimized again). A second closure of the same function seen while the first is alive
  * turns the call site into one that names the function's feedback, which lives as long as the code that creates the
  * closures: the optimized loop then survives every GC. So the first closure (and what it captures) is held until the

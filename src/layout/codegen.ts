@@ -547,7 +547,8 @@ const FOREACH_OWN_LOOP_FROM = 256;
 
 /**
  * The StructArray subclass for one element type. For records, `forEach`, the iterator and the cursor move one view
- * (`move`); `at` makes a view that stays. STRIDE is a literal, so `base + i * STRIDE` needs no load.
+ * (`move`); `at` makes a view that stays. STRIDE is a literal, so `base + i * STRIDE` needs no load. A long forEach
+ * runs a copy of its loop compiled for the callback's source text (callback-loops.ts), so that V8 inlines the callback.
  */
 function arrayClassSource(type: AnyFieldType, isRecord: boolean): string {
   const stride = type.size;
