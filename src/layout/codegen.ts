@@ -38,6 +38,7 @@ import { endianOf, hostEndian, type Aggregate, type AnyFieldType, type Endian } 
 import type { ScalarKind } from './scalar.js';
 import { accessError, detachedBuffer, isDetached } from './source.js';
 import { badIndex, clampPosition, internal, StructArray } from './struct-array.js';
+import { CallbackLoops } from './callback-loops.js';
 
 /** The compiled accessors of one field type in one byte order. */
 export interface Codec {
@@ -163,6 +164,7 @@ const runtime = {
   copyRecord,
   guard,
   StructArray,
+  CallbackLoops,
   internal,
   INT64_MIN,
   INT64_MAX,
@@ -535,20 +537,37 @@ function view(dv, o) { return new View(internal, dv, o); }`;
 }
 
 /**
+ * forEach over this many records or more takes a loop of its own per callback (see callback-loops.ts). Below it, the
+ * lookup (about 0.3 us for a new closure) would cost more than it saves, and a short forEach inlined into a hot
+ * caller's loop gets the callback inlined anyway (the caller creates it). Measured, 1e6 records visited as forEach
+ * calls over n records with a new closure each call: n = 8 costs 6.7 ms as it did (46 ms with the lookup), n = 256
+ * 3.1 ms (5.8 ms before), n = 8192 2.0 ms (4.4 ms before), on Node 20.
+ */
+const FOREACH_OWN_LOOP_FROM = 256;
+
+/**
  * The StructArray subclass for one element type. For records, `forEach`, the iterator and the cursor move one view
- * (`move`); `at` makes a view that stays. STRIDE is a literal, so `base + i * STRIDE` needs no load.
+ * (`move`); `at` makes a view that stays. STRIDE is a literal, so `base + i * STRIDE` needs no load. A long forEach
+ * runs a copy of its loop compiled for the callback's source text (callback-loops.ts), so that V8 inlines the callback.
  */
 function arrayClassSource(type: AnyFieldType, isRecord: boolean): string {
   const stride = type.size;
   // What a step hands out: the moved view for records, else the element's value (or live bytes / array).
   const o = (index: string): string => `this.#base + ${index} * ${stride}`;
-  const next = 'return { done: false, value: view(this.#dv, o) };';
   const cursorValue = `return view(this.#dv, ${o('index')});`;
   const step = isRecord
     ? { setup: 'const cursor = new View(internal, dv, base);', at: (o: string) => `(move(cursor, ${o}), cursor)` }
     : { setup: '', at: (o: string) => `view(dv, ${o})` };
+  // The body of forEach's loop for many records, compiled once per callback text (see callback-loops.ts).
+  const loopBody = `function loop(dv, base, length, callback) {
+  ${step.setup}
+  for (let i = 0; i < length; i++) callback(${step.at(`base + i * ${stride}`)}, i);
+}`;
   return `
 // StructArray of ${describe(type)}: every method here serves this element type only.
+// forEach over ${FOREACH_OWN_LOOP_FROM} records or more runs a loop compiled for its callback's text:
+var loops = new CallbackLoops(\`
+${loopBody}\`, ${isRecord ? '{ View, move, internal }' : '{ view }'});
 class Cursor {
   #dv; #base; #length; ${isRecord ? '#view;' : ''}
   constructor(token, dv, base, length) {
@@ -567,13 +586,19 @@ class Iterator {
   constructor(token, dv, base, length) {
     if (token !== internal) throw illegalConstructor();
     this.#dv = dv; this.#o = base; this.#end = base + length * ${stride};
-    ${isRecord ? 'this.#view = new View(internal, dv, base);' : ''}
+    ${isRecord ? 'this.#view = length === 0 ? undefined : new View(internal, dv, base);' : ''}
   }
+  // One return of one object literal: V8's escape analysis then removes the result object from a for-of loop that
+  // inlines next() (two literals meet in a phi, which it does not remove). For records the value is the view even
+  // when done (the protocol ignores it then; it stays on the last record, and is undefined for an empty array): a
+  // \`done ? undefined : view\` choice is a phi again. Measured with three record types alive, for-of went from
+  // 0.11x to 0.18x of hand-written code on Node 20, and from 0.25x to 0.65x on Node 24.
   next() {
     const o = this.#o;
-    if (o >= this.#end) return { done: true, value: undefined };
-    this.#o = o + ${stride};
-    ${isRecord ? 'const cursor = this.#view; move(cursor, o); return { done: false, value: cursor };' : next}
+    const done = o >= this.#end;
+    ${isRecord ? 'const cursor = this.#view;' : ''}
+    if (!done) { this.#o = o + ${stride}; ${isRecord ? 'move(cursor, o);' : ''} }
+    return { done, value: ${isRecord ? 'cursor' : 'done ? undefined : view(this.#dv, o)'} };
   }
   [Symbol.iterator]() { return this; }
 }
@@ -605,6 +630,7 @@ class ArrayClass extends StructArray {
   forEach(callback) {
     if (typeof callback !== 'function') throw badCallback(callback);
     const dv = this.#dv, base = this.#base, length = this.length;
+    if (length >= ${FOREACH_OWN_LOOP_FROM}) { loops.loopFor(callback)(dv, base, length, callback); return; }
     ${step.setup}
     for (let i = 0; i < length; i++) callback(${step.at(`base + i * ${stride}`)}, i);
   }
