@@ -34,6 +34,13 @@ export interface MeasureOptions {
    * wall time, not in this process's CPU time). Not for anything that waits on I/O or on another process.
    */
   cpu?: boolean;
+  /**
+   * Collect garbage (`gc()`, with --expose-gc) before each run, so no run pays for the garbage of the one before
+   * (default true). False for loops measured in their steady state: on Node 24 a full collection also throws away
+   * optimized code whose feedback named an object that died (a closure made per run), so every run would start
+   * again in the interpreter and measure V8's re-optimization, not the loop.
+   */
+  gc?: boolean;
 }
 
 /** Runs `fn` `runs` times (after `warmup` untimed runs) and returns the median wall time in ms (see `cpu`). */
@@ -43,7 +50,7 @@ export async function measure(name: string, fn: () => unknown, options: MeasureO
   const times: number[] = [];
   for (let i = 0; i < warmup + runs; i++) {
     await options.setup?.();
-    (globalThis as { gc?: () => void }).gc?.();
+    if (options.gc !== false) (globalThis as { gc?: () => void }).gc?.();
     const start = process.hrtime.bigint();
     const cpuStart = process.cpuUsage();
     await fn();
