@@ -42,7 +42,7 @@ import {
 import { isBigEndian, type RecordLayout } from './layout-adapter.js';
 import { closeOpened, openRecordFile, type OpenedRecordFile } from './opening.js';
 import { validateOpen, type OpenRequest, type RecordFileMode, type RecordFileOptions } from './options.js';
-import { RecordEncoder } from './record-encoder.js';
+import { RecordEncoder, type PlaceTarget } from './record-encoder.js';
 import { RecordMapping } from './record-mapping.js';
 import type { WriterLock } from './writer-lock.js';
 
@@ -79,8 +79,11 @@ export class RecordFile<S extends AnyFieldType = AnyFieldType> implements Dispos
   #length: number;
   /** What the next flush writes back, msync and commit, the interval timer: see flushing.ts. */
   readonly #flusher: Flusher;
-  /** Encodes a value whole off the file before set()/push() copy it in: see record-encoder.ts. */
+  /** Checks a value whole before set()/push() store it: see record-encoder.ts. */
   readonly #encoder: RecordEncoder;
+  /** Where set() and push() store, asked once the value is checked (its getters ran): see #setSlot, #appendSlot. */
+  readonly #setTarget: PlaceTarget;
+  readonly #appendTarget: PlaceTarget;
   /** What ./follow.ts uses of this file (the followers' waits are there; the methods here only delegate). */
   readonly #follow: FollowTarget<S>;
 
@@ -104,6 +107,8 @@ export class RecordFile<S extends AnyFieldType = AnyFieldType> implements Dispos
     this.#mapping = new RecordMapping({ ...request, header, fd, file, books: this.#flusher.books });
     this.#flusher.mapping = this.#mapping;
     this.#encoder = new RecordEncoder(this.#codec, this.recordSize);
+    this.#setTarget = { dv: this.#mapping.dv, slot: (index) => this.#setSlot(index) };
+    this.#appendTarget = { dv: this.#mapping.dv, slot: () => this.#appendSlot() };
     this.#follow = followTargetOf(this, this.#mapping);
     if (!this.#writable) return;
     this.#flusher.startTimer();
@@ -185,11 +190,7 @@ export class RecordFile<S extends AnyFieldType = AnyFieldType> implements Dispos
   set(index: number, value: InferInput<S>): void {
     if (!this.#canWrite) this.#checkWritable('set a record');
     this.#checkIndex(index);
-    const encoded = this.#encoder.encode(value);
-    // The value's getters ran: they may have closed, shortened or grown the file. Check again, then copy.
-    if (!this.#canWrite) this.#checkWritable('set a record');
-    this.#checkIndex(index);
-    this.#mapping.bytes.set(encoded, this.dataOffset + index * this.recordSize);
+    this.#encoder.place(value, this.#setTarget, index);
     const books = this.#flusher.books;
     books.written(index);
     books.writes++;
@@ -241,21 +242,42 @@ export class RecordFile<S extends AnyFieldType = AnyFieldType> implements Dispos
     return this.#length;
   }
 
-  /** Appends one value: encoded, checked, then copied into the first free slot and counted. */
+  /**
+   * Where set() stores record `index`, once the value is checked: its getters may have closed, shortened or grown
+   * the file, so everything is checked again here (a throw leaves the record as it was).
+   */
+  #setSlot(index: number): number {
+    if (!this.#canWrite) this.#checkWritable('set a record');
+    this.#checkIndex(index);
+    this.#setTarget.dv = this.#mapping.dv;
+    return this.dataOffset + index * this.recordSize;
+  }
+
+  /** Appends one value: checked, then stored into the first free slot (see #appendSlot) and counted. */
   #append(value: InferInput<S> | undefined): void {
     const mapping = this.#mapping;
     if (this.#length === mapping.capacity) mapping.maxCapacity(this.#length + 1); // ERR_RECORD_FILE_FULL before reading the value
-    const encoded = this.#encoder.encode(value);
-    // The value's getters ran: they may have closed the file, or pushed, shortened or grown it. Check here, after.
-    if (!this.#canWrite) this.#checkWritable('push records');
-    mapping.open();
+    this.#encoder.place(value, this.#appendTarget, 0);
+    // No code but memmap's ran since #appendSlot: the record is in slot `length`. Counted only now that it is whole.
     const at = this.#length;
-    if (at === mapping.capacity) mapping.grow(at + 1);
-    mapping.bytes.set(encoded, this.dataOffset + at * this.recordSize);
     this.#length = at + 1;
     const books = this.#flusher.books;
     books.written(at);
     books.writes++;
+  }
+
+  /**
+   * The first free slot, once the value to push is checked: its getters may have closed the file, or pushed,
+   * shortened or grown it, so everything is checked again here, and the file grows when full.
+   */
+  #appendSlot(): number {
+    if (!this.#canWrite) this.#checkWritable('push records');
+    const mapping = this.#mapping;
+    mapping.open();
+    const at = this.#length;
+    if (at === mapping.capacity) mapping.grow(at + 1);
+    this.#appendTarget.dv = mapping.dv;
+    return this.dataOffset + at * this.recordSize;
   }
 
   /** Removes the last record and returns it (undefined when empty). */
