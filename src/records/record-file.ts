@@ -49,6 +49,38 @@ import type { WriterLock } from './writer-lock.js';
 export type { FlushPolicy, RecordFileMode, RecordFileOptions } from './options.js';
 
 /**
+ * The RecordFile made last, kept (closed or not) so that one object of each kind a RecordFile is made of stays
+ * alive. Why: V8 holds an object's shape (map) only weakly from its class's initial one, so when every RecordFile
+ * has been collected their shapes go too, with the code optimized for them; the next file gets new shapes, and
+ * after four generations each property access on push()'s path sees more shapes than V8 specializes for and goes
+ * generic for good (measured: 1e6 pushes to a new file 80 ms -> 220 ms from the fourth file on, Node 20 and 24).
+ */
+const latestOpened: { file: RecordFile | undefined } = { file: undefined };
+
+/** The `arg` of a PlaceTarget's slot() that asks for the first free slot (push), not a record's index (set). */
+const APPEND = -1;
+
+/** RecordFile's #slot, for RecordSlots (set in RecordFile's static block). */
+let slotIn: (file: RecordFile, arg: number) => number;
+
+/**
+ * The PlaceTarget of one file (src/layout/codegen.ts): one object, one method, shared by every file. Not a closure
+ * per file: V8 inlines a closure called from a hot loop with its context, so the optimized code would hold that one
+ * file and be thrown away when the file is collected.
+ */
+class RecordSlots implements PlaceTarget {
+  dv: DataView;
+  readonly #file: RecordFile;
+  constructor(file: RecordFile, dv: DataView) {
+    this.#file = file;
+    this.dv = dv;
+  }
+  slot(arg: number): number {
+    return slotIn(this.#file, arg);
+  }
+}
+
+/**
  * A persistent record array. Open with `RecordFile.open(path, Struct, options)`; release with `close()` (or
  * `using`).
  */
@@ -81,9 +113,8 @@ export class RecordFile<S extends AnyFieldType = AnyFieldType> implements Dispos
   readonly #flusher: Flusher;
   /** Checks a value whole before set()/push() store it: see record-encoder.ts. */
   readonly #encoder: RecordEncoder;
-  /** Where set() and push() store, asked once the value is checked (its getters ran): see #setSlot, #appendSlot. */
-  readonly #setTarget: PlaceTarget;
-  readonly #appendTarget: PlaceTarget;
+  /** Where set() and push() store, asked once the value is checked (its getters ran): see #slot. */
+  readonly #slots: RecordSlots;
   /** What ./follow.ts uses of this file (the followers' waits are there; the methods here only delegate). */
   readonly #follow: FollowTarget<S>;
 
@@ -107,9 +138,9 @@ export class RecordFile<S extends AnyFieldType = AnyFieldType> implements Dispos
     this.#mapping = new RecordMapping({ ...request, header, fd, file, books: this.#flusher.books });
     this.#flusher.mapping = this.#mapping;
     this.#encoder = new RecordEncoder(this.#codec, this.recordSize);
-    this.#setTarget = { dv: this.#mapping.dv, slot: (index) => this.#setSlot(index) };
-    this.#appendTarget = { dv: this.#mapping.dv, slot: () => this.#appendSlot() };
+    this.#slots = new RecordSlots(this, this.#mapping.dv);
     this.#follow = followTargetOf(this, this.#mapping);
+    latestOpened.file = this; // see latestOpened
     if (!this.#writable) return;
     this.#flusher.startTimer();
     rememberWriter(this, {
@@ -190,7 +221,7 @@ export class RecordFile<S extends AnyFieldType = AnyFieldType> implements Dispos
   set(index: number, value: InferInput<S>): void {
     if (!this.#canWrite) this.#checkWritable('set a record');
     this.#checkIndex(index);
-    this.#encoder.place(value, this.#setTarget, index);
+    this.#encoder.place(value, this.#slots, index);
     const books = this.#flusher.books;
     books.written(index);
     books.writes++;
@@ -242,23 +273,12 @@ export class RecordFile<S extends AnyFieldType = AnyFieldType> implements Dispos
     return this.#length;
   }
 
-  /**
-   * Where set() stores record `index`, once the value is checked: its getters may have closed, shortened or grown
-   * the file, so everything is checked again here (a throw leaves the record as it was).
-   */
-  #setSlot(index: number): number {
-    if (!this.#canWrite) this.#checkWritable('set a record');
-    this.#checkIndex(index);
-    this.#setTarget.dv = this.#mapping.dv;
-    return this.dataOffset + index * this.recordSize;
-  }
-
   /** Appends one value: checked, then stored into the first free slot (see #appendSlot) and counted. */
   #append(value: InferInput<S> | undefined): void {
     const mapping = this.#mapping;
     if (this.#length === mapping.capacity) mapping.maxCapacity(this.#length + 1); // ERR_RECORD_FILE_FULL before reading the value
-    this.#encoder.place(value, this.#appendTarget, 0);
-    // No code but memmap's ran since #appendSlot: the record is in slot `length`. Counted only now that it is whole.
+    this.#encoder.place(value, this.#slots, APPEND);
+    // No code but memmap's ran since #slot: the record is in slot `length`. Counted only now that it is whole.
     const at = this.#length;
     this.#length = at + 1;
     const books = this.#flusher.books;
@@ -267,17 +287,28 @@ export class RecordFile<S extends AnyFieldType = AnyFieldType> implements Dispos
   }
 
   /**
-   * The first free slot, once the value to push is checked: its getters may have closed the file, or pushed,
-   * shortened or grown it, so everything is checked again here, and the file grows when full.
+   * Where a checked value goes: record `arg` for set(), the first free slot for push() (`arg` = APPEND). The value's
+   * getters ran since set() or push() checked the file: they may have closed it, or pushed, shortened or grown it,
+   * so everything is checked again here (a throw leaves the file as it was), and the file grows when full.
    */
-  #appendSlot(): number {
-    if (!this.#canWrite) this.#checkWritable('push records');
+  #slot(arg: number): number {
     const mapping = this.#mapping;
-    mapping.open();
-    const at = this.#length;
-    if (at === mapping.capacity) mapping.grow(at + 1);
-    this.#appendTarget.dv = mapping.dv;
+    let at = arg;
+    if (arg === APPEND) {
+      if (!this.#canWrite) this.#checkWritable('push records');
+      mapping.open();
+      at = this.#length;
+      if (at === mapping.capacity) mapping.grow(at + 1);
+    } else {
+      if (!this.#canWrite) this.#checkWritable('set a record');
+      this.#checkIndex(at);
+    }
+    this.#slots.dv = mapping.dv;
     return this.dataOffset + at * this.recordSize;
+  }
+
+  static {
+    slotIn = (file, arg) => file.#slot(arg);
   }
 
   /** Removes the last record and returns it (undefined when empty). */
