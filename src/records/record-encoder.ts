@@ -6,7 +6,7 @@
  *
  * The caller says where through a PlaceTarget (src/layout/codegen.ts): `slot(arg)` runs once the value is checked,
  * checks the file again (RecordFile: still writable, the index still in range, room for a push, growing the file),
- * and returns the record's offset in `target.dv`. Two ways there:
+ * and returns the record's offset in `target.dv` (and `target.bytes`). Two ways there:
  *
  * - A struct of scalars, strings and bytes (the common case): the layout's generated `place`. It reads every member
  *   into locals and checks them with `write`'s own code, calls `slot`, then stores them straight into the mapping.
@@ -20,7 +20,11 @@ import type { AnyFieldType } from '../layout/field.js';
 import { StructType } from '../layout/struct.js';
 import type { RecordLayout } from './layout-adapter.js';
 
-export type { PlaceTarget } from '../layout/codegen.js';
+/** A PlaceTarget that also shows its records as bytes, for the copy of a value built in the scratch record. */
+export interface RecordTarget extends PlaceTarget {
+  /** The bytes `dv` views, as a Uint8Array over the same memory (read after `slot`, as `dv`). */
+  bytes: Uint8Array;
+}
 
 /** Stores `value` at offset 0 of `dv`, checking it (a rejected value may leave part of it there). */
 type Store = (dv: DataView, value: unknown) => void;
@@ -46,13 +50,12 @@ export class RecordEncoder {
    * Checks `value` whole, then stores it at `target.slot(arg)` in `target.dv`. A value rejected, or a `slot` that
    * throws, leaves the file as it was.
    */
-  place(value: unknown, target: PlaceTarget, arg: number): void {
+  place(value: unknown, target: RecordTarget, arg: number): void {
     const place = this.#place;
     if (place !== undefined && place(value, 'value', target, arg)) return;
     const encoded = this.encode(value);
     const o = target.slot(arg);
-    const dv = target.dv;
-    new Uint8Array(dv.buffer, dv.byteOffset + o, this.#size).set(encoded);
+    target.bytes.set(encoded, o);
   }
 
   /**

@@ -42,7 +42,7 @@ import {
 import { isBigEndian, type RecordLayout } from './layout-adapter.js';
 import { closeOpened, openRecordFile, type OpenedRecordFile } from './opening.js';
 import { validateOpen, type OpenRequest, type RecordFileMode, type RecordFileOptions } from './options.js';
-import { RecordEncoder, type PlaceTarget } from './record-encoder.js';
+import { RecordEncoder, type RecordTarget } from './record-encoder.js';
 import { RecordMapping } from './record-mapping.js';
 import type { WriterLock } from './writer-lock.js';
 
@@ -69,12 +69,14 @@ let slotIn: (file: RecordFile, arg: number) => number;
  * per file: V8 inlines a closure called from a hot loop with its context, so the optimized code would hold that one
  * file and be thrown away when the file is collected.
  */
-class RecordSlots implements PlaceTarget {
+class RecordSlots implements RecordTarget {
   dv: DataView;
+  bytes: Uint8Array;
   readonly #file: RecordFile;
-  constructor(file: RecordFile, dv: DataView) {
+  constructor(file: RecordFile, mapping: RecordMapping) {
     this.#file = file;
-    this.dv = dv;
+    this.dv = mapping.dv;
+    this.bytes = mapping.bytes;
   }
   slot(arg: number): number {
     return slotIn(this.#file, arg);
@@ -139,7 +141,7 @@ export class RecordFile<S extends AnyFieldType = AnyFieldType> implements Dispos
     this.#mapping = new RecordMapping({ ...request, header, fd, file, books: this.#flusher.books });
     this.#flusher.mapping = this.#mapping;
     this.#encoder = new RecordEncoder(this.#codec, this.recordSize);
-    this.#slots = new RecordSlots(this, this.#mapping.dv);
+    this.#slots = new RecordSlots(this, this.#mapping);
     this.#follow = followTargetOf(this, this.#mapping);
     if (!this.#writable) return;
     this.#flusher.startTimer();
@@ -303,7 +305,9 @@ export class RecordFile<S extends AnyFieldType = AnyFieldType> implements Dispos
       if (!this.#canWrite) this.#checkWritable('set a record');
       this.#checkIndex(at);
     }
-    this.#slots.dv = mapping.dv;
+    const slots = this.#slots;
+    slots.dv = mapping.dv;
+    slots.bytes = mapping.bytes;
     return this.dataOffset + at * this.recordSize;
   }
 
