@@ -275,7 +275,7 @@ export class RecordFile<S extends AnyFieldType = AnyFieldType> implements Dispos
     return this.#length;
   }
 
-  /** Appends one value: checked, then stored into the first free slot (see #appendSlot) and counted. */
+  /** Appends one value: checked, then stored into the first free slot (see #slot) and counted. */
   #append(value: InferInput<S> | undefined): void {
     const mapping = this.#mapping;
     if (this.#length === mapping.capacity) mapping.maxCapacity(this.#length + 1); // ERR_RECORD_FILE_FULL before reading the value
