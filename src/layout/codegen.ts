@@ -395,10 +395,12 @@ function compile(type: AnyFieldType, endian: Endian): Compiled {
         ? arrayPiece(type as ArrayType, endian)
         : leafPiece(type, endian);
   const isRecord = type.kind === 'struct' || type.kind === 'union';
+  const returned =
+    piece.placeable === true ? 'read, write, fill, view, ArrayClass, place' : 'read, write, fill, view, ArrayClass';
   const source =
     `'use strict';\n// ${describe(type)}, ${endian}-endian, ${type.size} bytes (compilation ${++compilations})\n` +
     `${piece.body}\n` +
-    `${arrayClassSource(type, isRecord)}\nreturn { read, write, fill, view, ArrayClass${piece.placeable === true ? ', place' : ''} };\n`;
+    `${arrayClassSource(type, isRecord)}\nreturn { ${returned} };\n`;
   if (typeof process !== 'undefined' && process.env.MEMMAP_DEBUG_CODEGEN === '1') process.stderr.write(`${source}\n`);
   const bound: Record<string, unknown> = { type, ENDIAN: endian, ...runtime, ...piece.deps.values, ...piece.extra };
   const names = Object.keys(bound);
