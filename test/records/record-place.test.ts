@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { bytes, char, float64, int32, RecordFile, struct, uint16 } from '../../src/index.js';
+import { generatedSource } from '../../src/layout/codegen.js';
 import { useTempDir } from '../helpers/temp.js';
 
 const tmp = useTempDir('memmap-place-');
@@ -46,6 +47,21 @@ function studentsFile(name: string, count: number, initialCapacity = 4): RecordF
 }
 
 describe('RecordFile set/push without a scratch copy', () => {
+  it('the generated place() asks for the slot only after every member was read and checked, then only stores', () => {
+    const source = generatedSource(Blob);
+    const place = source.slice(source.indexOf('function place('), source.indexOf('return true;'));
+    const slot = place.indexOf('target.slot(arg)');
+    expect(slot).toBeGreaterThan(0);
+    for (const check of ['v.id', 'v.data', 'v.score', 'badInteger(', 'bytesInput(', 'badNumber(', '.set(r1)'])
+      expect(place.lastIndexOf(check), check).toBeLessThan(slot);
+    // After the slot: stores into `dv` only (no getter, no call into code that could run the user's).
+    const after = place.slice(slot);
+    expect(after).not.toMatch(/\bv\./);
+    expect(after).toContain('storeBytes(dv, o + 2, 6, held1)');
+    // No place() where members are records or arrays: those go through the scratch record.
+    expect(generatedSource(struct({ at: Blob }))).not.toContain('function place(');
+  });
+
   it('stores every member type in the declared byte order, padding zeroed, through set and push', () => {
     const db = RecordFile.open(tmp('order.db'), BigEndian, { mode: 'w+', flush: 'manual' });
     try {
