@@ -56,6 +56,20 @@ export interface Codec {
   view: (dv: DataView, o: number) => unknown;
 }
 
+/**
+ * Where `place` stores a checked value. `slot(arg)` runs after every member of the value was read and checked (so
+ * after every getter of it ran): it checks again what those getters may have changed, and throws (nothing was
+ * written) or returns the byte offset of the record in `dv`, which `place` reads after it returns. One object serves
+ * every call (nothing is allocated per record): `arg` is passed through (a record index, say).
+ */
+export interface PlaceTarget {
+  dv: DataView;
+  slot(arg: number): number;
+}
+
+/** See Compiled.place. */
+export type Place = (value: unknown, path: string, target: PlaceTarget, arg: number) => boolean;
+
 /** The StructArray subclass generated for one element type. */
 export type ArrayClass = new (
   token: typeof internal,
@@ -69,6 +83,12 @@ export interface Compiled {
   readonly codec: Codec;
   /** Writes at `o` without the all-or-nothing guarantee: used only to build a value in a scratch buffer. */
   readonly fill: Codec['write'];
+  /**
+   * For a struct of scalars, strings and bytes only: checks the whole value as `write` does, then stores it where
+   * `target.slot(arg)` says, with no copy in between (see PlaceTarget). False for a live view of this type, which it
+   * leaves to its caller. Undefined for any other type.
+   */
+  readonly place: Place | undefined;
   /** The StructArray subclass whose elements are this type. */
   readonly ArrayClass: ArrayClass;
   /** The generated JavaScript, for reading and debugging. */
@@ -358,6 +378,8 @@ interface Piece {
   body: string;
   deps: Dependencies;
   extra: Record<string, unknown>;
+  /** The body declares `place` (see placeSource). */
+  placeable?: boolean;
 }
 
 /**
@@ -375,19 +397,21 @@ function compile(type: AnyFieldType, endian: Endian): Compiled {
         ? arrayPiece(type as ArrayType, endian)
         : leafPiece(type, endian);
   const isRecord = type.kind === 'struct' || type.kind === 'union';
+  const returned =
+    piece.placeable === true ? 'read, write, fill, view, ArrayClass, place' : 'read, write, fill, view, ArrayClass';
   const source =
     `'use strict';\n// ${describe(type)}, ${endian}-endian, ${type.size} bytes (compilation ${++compilations})\n` +
     `${piece.body}\n` +
-    `${arrayClassSource(type, isRecord)}\nreturn { read, write, fill, view, ArrayClass };\n`;
+    `${arrayClassSource(type, isRecord)}\nreturn { ${returned} };\n`;
   if (typeof process !== 'undefined' && process.env.MEMMAP_DEBUG_CODEGEN === '1') process.stderr.write(`${source}\n`);
   const bound: Record<string, unknown> = { type, ENDIAN: endian, ...runtime, ...piece.deps.values, ...piece.extra };
   const names = Object.keys(bound);
   const values = Object.values(bound);
   // The source is made only from field names checked to be C identifiers, numbers and fixed text.
   // eslint-disable-next-line @typescript-eslint/no-implied-eval, @typescript-eslint/no-unsafe-call -- generating code is this module's job
-  const made = new Function(...names, source)(...values) as Codec & { fill: Codec['write']; ArrayClass: ArrayClass };
+  const made = new Function(...names, source)(...values) as Codec & Pick<Compiled, 'fill' | 'place' | 'ArrayClass'>;
   const codec = { read: made.read, write: made.write, view: made.view };
-  return { codec, fill: made.fill, ArrayClass: made.ArrayClass, source };
+  return { codec, fill: made.fill, place: made.place, ArrayClass: made.ArrayClass, source };
 }
 
 function describe(type: AnyFieldType): string {
@@ -445,6 +469,7 @@ function view(dv, o) { return new ElementArray(internal, dv, o, ${n}); }`;
 /** A struct or union: read, an all-or-nothing write, and the live-view class. */
 function aggregatePiece(type: Aggregate, endian: Endian): Piece {
   const deps = new Dependencies();
+  let placeable = false;
   const fields = type.fields;
   const readProps = fields
     .map((f) => `    ${f.name}: ${readExpression(f.type, `o + ${f.offset}`, endian, deps)},`)
@@ -467,6 +492,8 @@ function aggregatePiece(type: Aggregate, endian: Endian): Piece {
       store += `  ${storeStatement(f.type, `o + ${f.offset}`, ready, endian)}\n`;
     });
     body += `function write(dv, o, v, path) {\n${check}${store}  ${padding}\n}\nconst fill = write;\n`;
+    body += placeSource(fields, check, padding, endian);
+    placeable = true;
   } else if (type.kind === 'struct') {
     // Nested records or arrays: built whole in a scratch record, then copied (see viaScratch).
     let fill = `  if (typeof v !== 'object' || v === null) throw badObject(v, path);\n`;
@@ -533,7 +560,40 @@ ${members}  toJSON() { const dv = this.#dv; try { return read(dv, this.#o); } ca
   }
 };
 function view(dv, o) { return new View(internal, dv, o); }`;
-  return { body, deps, extra: {} };
+  return { body, deps, extra: {}, placeable };
+}
+
+/**
+ * `place(v, path, target, arg)` of a struct whose members are all leaves: `write`'s reads and checks, word for word,
+ * then `target.slot(arg)` says where to store (it may throw: then nothing was written), then only stores. Returns
+ * false, touching nothing, for a live view of this type (its caller copies it). See PlaceTarget.
+ *
+ * Between `slot` and the last store no code but memmap's runs: a string member is a primitive (or its UTF-8 bytes,
+ * fresh from charInput), and a bytes member was copied beforehand into a buffer of this type's own, since the value
+ * given may be a view of the very mapping that `slot` replaces when it grows the file (the view is then detached).
+ * One buffer per member suffices: a re-entrant place from a getter runs wholly before this one's copies.
+ */
+function placeSource(fields: Aggregate['fields'], check: string, padding: string, endian: Endian): string {
+  let buffers = '';
+  let copies = '';
+  let stores = '';
+  fields.forEach((f, i) => {
+    let ready = f.type.kind === 'char' ? `r${i}` : `x${i}`;
+    if (f.type.kind === 'bytes') {
+      buffers += `var held${i};\n`; // made on first use: a bytes(2 ** 30) member costs nothing until then
+      copies += `  (held${i} ??= new Uint8Array(${f.type.size})).set(r${i});\n`;
+      ready = `held${i}`;
+    }
+    stores += `  ${storeStatement(f.type, `o + ${f.offset}`, ready, endian)}\n`;
+  });
+  const checks = check.replace(
+    'if (v instanceof View) { copyView(v, dv, o); return; }',
+    'if (v instanceof View) return false;',
+  );
+  return (
+    `${buffers}function place(v, path, target, arg) {\n${checks}${copies}` +
+    `  const o = target.slot(arg);\n  const dv = target.dv;\n${stores}  ${padding}\n  return true;\n}\n`
+  );
 }
 
 /**

@@ -42,11 +42,46 @@ import {
 import { isBigEndian, type RecordLayout } from './layout-adapter.js';
 import { closeOpened, openRecordFile, type OpenedRecordFile } from './opening.js';
 import { validateOpen, type OpenRequest, type RecordFileMode, type RecordFileOptions } from './options.js';
-import { RecordEncoder } from './record-encoder.js';
+import { RecordEncoder, type RecordTarget } from './record-encoder.js';
 import { RecordMapping } from './record-mapping.js';
 import type { WriterLock } from './writer-lock.js';
 
 export type { FlushPolicy, RecordFileMode, RecordFileOptions } from './options.js';
+
+/**
+ * The RecordFile closed last, kept so that one object of each kind a RecordFile is made of stays alive (a closed
+ * file holds no mapping and no descriptor). Why: V8 holds an object's shape (map) only weakly from its class's
+ * initial one, so when every RecordFile has been collected their shapes go too, with the code optimized for them;
+ * the next file gets new shapes, and after four generations each property access on push()'s path has seen more
+ * shapes than V8 specializes for and stays generic (measured: 1e6 pushes to a new file, one file after another,
+ * 80 ms -> 220 ms of CPU from the fourth file on, Node 20 and 24).
+ */
+const lastClosed: { file: RecordFile | undefined } = { file: undefined };
+
+/** The `arg` of a PlaceTarget's slot() that asks for the first free slot (push), not a record's index (set). */
+const APPEND = -1;
+
+/** RecordFile's #slot, for RecordSlots (set in RecordFile's static block). */
+let slotIn: (file: RecordFile, arg: number) => number;
+
+/**
+ * The PlaceTarget of one file (src/layout/codegen.ts): one object, one method, shared by every file. Not a closure
+ * per file: V8 inlines a closure called from a hot loop with its context, so the optimized code would hold that one
+ * file and be thrown away when the file is collected.
+ */
+class RecordSlots implements RecordTarget {
+  dv: DataView;
+  bytes: Uint8Array;
+  readonly #file: RecordFile;
+  constructor(file: RecordFile, mapping: RecordMapping) {
+    this.#file = file;
+    this.dv = mapping.dv;
+    this.bytes = mapping.bytes;
+  }
+  slot(arg: number): number {
+    return slotIn(this.#file, arg);
+  }
+}
 
 /**
  * A persistent record array. Open with `RecordFile.open(path, Struct, options)`; release with `close()` (or
@@ -79,8 +114,10 @@ export class RecordFile<S extends AnyFieldType = AnyFieldType> implements Dispos
   #length: number;
   /** What the next flush writes back, msync and commit, the interval timer: see flushing.ts. */
   readonly #flusher: Flusher;
-  /** Encodes a value whole off the file before set()/push() copy it in: see record-encoder.ts. */
+  /** Checks a value whole before set()/push() store it: see record-encoder.ts. */
   readonly #encoder: RecordEncoder;
+  /** Where set() and push() store, asked once the value is checked (its getters ran): see #slot. */
+  readonly #slots: RecordSlots;
   /** What ./follow.ts uses of this file (the followers' waits are there; the methods here only delegate). */
   readonly #follow: FollowTarget<S>;
 
@@ -104,6 +141,7 @@ export class RecordFile<S extends AnyFieldType = AnyFieldType> implements Dispos
     this.#mapping = new RecordMapping({ ...request, header, fd, file, books: this.#flusher.books });
     this.#flusher.mapping = this.#mapping;
     this.#encoder = new RecordEncoder(this.#codec, this.recordSize);
+    this.#slots = new RecordSlots(this, this.#mapping);
     this.#follow = followTargetOf(this, this.#mapping);
     if (!this.#writable) return;
     this.#flusher.startTimer();
@@ -185,11 +223,7 @@ export class RecordFile<S extends AnyFieldType = AnyFieldType> implements Dispos
   set(index: number, value: InferInput<S>): void {
     if (!this.#canWrite) this.#checkWritable('set a record');
     this.#checkIndex(index);
-    const encoded = this.#encoder.encode(value);
-    // The value's getters ran: they may have closed, shortened or grown the file. Check again, then copy.
-    if (!this.#canWrite) this.#checkWritable('set a record');
-    this.#checkIndex(index);
-    this.#mapping.bytes.set(encoded, this.dataOffset + index * this.recordSize);
+    this.#encoder.place(value, this.#slots, index);
     const books = this.#flusher.books;
     books.written(index);
     books.writes++;
@@ -241,21 +275,44 @@ export class RecordFile<S extends AnyFieldType = AnyFieldType> implements Dispos
     return this.#length;
   }
 
-  /** Appends one value: encoded, checked, then copied into the first free slot and counted. */
+  /** Appends one value: checked, then stored into the first free slot (see #slot) and counted. */
   #append(value: InferInput<S> | undefined): void {
     const mapping = this.#mapping;
     if (this.#length === mapping.capacity) mapping.maxCapacity(this.#length + 1); // ERR_RECORD_FILE_FULL before reading the value
-    const encoded = this.#encoder.encode(value);
-    // The value's getters ran: they may have closed the file, or pushed, shortened or grown it. Check here, after.
-    if (!this.#canWrite) this.#checkWritable('push records');
-    mapping.open();
+    this.#encoder.place(value, this.#slots, APPEND);
+    // No code but memmap's ran since #slot: the record is in slot `length`. Counted only now that it is whole.
     const at = this.#length;
-    if (at === mapping.capacity) mapping.grow(at + 1);
-    mapping.bytes.set(encoded, this.dataOffset + at * this.recordSize);
     this.#length = at + 1;
     const books = this.#flusher.books;
     books.written(at);
     books.writes++;
+  }
+
+  /**
+   * Where a checked value goes: record `arg` for set(), the first free slot for push() (`arg` = APPEND). The value's
+   * getters ran since set() or push() checked the file: they may have closed it, or pushed, shortened or grown it,
+   * so everything is checked again here (a throw leaves the file as it was), and the file grows when full.
+   */
+  #slot(arg: number): number {
+    const mapping = this.#mapping;
+    let at = arg;
+    if (arg === APPEND) {
+      if (!this.#canWrite) this.#checkWritable('push records');
+      mapping.open();
+      at = this.#length;
+      if (at === mapping.capacity) mapping.grow(at + 1);
+    } else {
+      if (!this.#canWrite) this.#checkWritable('set a record');
+      this.#checkIndex(at);
+    }
+    const slots = this.#slots;
+    slots.dv = mapping.dv;
+    slots.bytes = mapping.bytes;
+    return this.dataOffset + at * this.recordSize;
+  }
+
+  static {
+    slotIn = (file, arg) => file.#slot(arg);
   }
 
   /** Removes the last record and returns it (undefined when empty). */
@@ -418,6 +475,7 @@ export class RecordFile<S extends AnyFieldType = AnyFieldType> implements Dispos
     }
     this.#canWrite = false;
     this.#length = 0;
+    lastClosed.file = this; // see lastClosed
     try {
       this.#mapping.close();
     } finally {
