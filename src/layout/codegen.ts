@@ -179,6 +179,7 @@ const runtime = {
   illegalConstructor,
   clampPosition,
   accessError,
+  viewError,
   zeroBytes,
   viaScratch,
   copyRecord,
@@ -199,6 +200,17 @@ function zeroBytes(dv: DataView, o: number, length: number): void {
 function illegalConstructor(): Error {
   const message = 'Illegal constructor: views, cursors and iterators come from a StructArray';
   return memmapError('ERR_ILLEGAL_CONSTRUCTOR', message, { kind: 'TypeError' });
+}
+
+/**
+ * What a live view's accessor throws: ERR_INVALID_THIS when `this` was not a view of its type (`dv` was never read:
+ * a Proxy of a view, whose private fields the Proxy does not carry, or an accessor called on another object), else
+ * what `accessError` makes of the DataView's error.
+ */
+function viewError(dv: DataView | undefined, error: unknown): unknown {
+  if (dv !== undefined) return accessError(dv, error);
+  const message = 'a record view accessor was called on an object that is not a view of its type (a Proxy of one?)';
+  return memmapError('ERR_INVALID_THIS', message, { kind: 'TypeError' });
 }
 
 function badCallback(callback: unknown): Error {
@@ -480,7 +492,7 @@ function aggregatePiece(type: Aggregate, endian: Endian): Piece {
     .map(([start, length]) => zeroStatements(`o + ${start}`, length))
     .join('');
   // Every member is read from the value once, into a local, before any byte is written.
-  const fromView = `  if (v instanceof View) { copyView(v, dv, o); return; }\n`;
+  const fromView = `  if (isView(v)) { copyView(v, dv, o); return; }\n`;
   let check = `${fromView}  if (typeof v !== 'object' || v === null) throw badObject(v, path);\n`;
   if (type.kind === 'struct' && fields.every((f) => isLeaf(f.type))) {
     // Only scalars, strings and bytes: check every member into locals, then store them all.
@@ -528,14 +540,14 @@ function aggregatePiece(type: Aggregate, endian: Endian): Piece {
   for (const f of fields) {
     const at = `this.#o + ${f.offset}`;
     const shown = viewExpression(f.type, at, endian, deps);
-    members += `  get ${f.name}() {\n    const dv = this.#dv;\n`;
-    members += `    try { return ${shown}; } catch (e) { throw accessError(dv, e); }\n  }\n`;
+    members += `  get ${f.name}() {\n    var dv;\n`;
+    members += `    try { dv = this.#dv; return ${shown}; } catch (e) { throw viewError(dv, e); }\n  }\n`;
     if (isScalarKind(f.type.kind) || f.type.kind === 'char') {
       const ready = f.type.kind === 'char' ? 'ready' : 'x';
       members += `  set ${f.name}(x) {\n    ${checkStatements(f.type, 'x', ready, "''", `'${f.name}'`)}\n`;
-      members += `    const dv = this.#dv;\n`;
+      members += `    var dv;\n`;
       const store = storeStatement(f.type, at, ready, endian);
-      members += `    try { ${store} } catch (e) { throw accessError(dv, e); }\n  }\n`;
+      members += `    try { dv = this.#dv; ${store} } catch (e) { throw viewError(dv, e); }\n  }\n`;
     }
   }
   body += `
@@ -543,7 +555,7 @@ function aggregatePiece(type: Aggregate, endian: Endian): Piece {
 // re-points one (a cursor) without allocating; it is private to this code, so a user's view never moves. \`var\`, not
 // \`let\` or a class declaration: reading a \`let\` or a class from another function keeps an uninitialized-variable
 // check, whose throw inside a loop stops V8 from hoisting anything out of it (see \`guard\`).
-var move, copyView;
+var move, copyView, isView;
 var View = class View {
   #dv; #o;
   constructor(token, dv, o) {
@@ -553,8 +565,9 @@ var View = class View {
   static {
     move = (view, o) => { view.#o = o; };
     copyView = (view, dv, o) => copyRecord(view.#dv, view.#o, dv, o, ${type.size});
+    isView = (v) => typeof v === 'object' && v !== null && #dv in v;
   }
-${members}  toJSON() { const dv = this.#dv; try { return read(dv, this.#o); } catch (e) { throw accessError(dv, e); } }
+${members}  toJSON() { var dv; try { dv = this.#dv; return read(dv, this.#o); } catch (e) { throw viewError(dv, e); } }
   [Symbol.for('nodejs.util.inspect.custom')]() {
     try { return this.toJSON(); } catch { return '[detached record]'; }
   }
@@ -587,8 +600,8 @@ function placeSource(fields: Aggregate['fields'], check: string, padding: string
     stores += `  ${storeStatement(f.type, `o + ${f.offset}`, ready, endian)}\n`;
   });
   const checks = check.replace(
-    'if (v instanceof View) { copyView(v, dv, o); return; }',
-    'if (v instanceof View) return false;',
+    'if (isView(v)) { copyView(v, dv, o); return; }',
+    'if (isView(v)) return false;',
   );
   return (
     `${buffers}function place(v, path, target, arg) {\n${checks}${copies}` +
