@@ -44,7 +44,8 @@ export const NODE_ERROR_CODES = {
   ERR_OUT_OF_RANGE: 'a number outside its allowed range (RangeError)',
   ERR_MISSING_ARGS: 'a required argument is missing (TypeError)',
   ERR_TOO_MANY_ARGS: 'more arguments than the call takes (TypeError)',
-  ERR_INVALID_THIS: 'an accessor or method called on an object of the wrong kind, such as a Proxy of a view (TypeError)',
+  ERR_INVALID_THIS:
+    'an accessor or method called on an object of the wrong kind, such as a Proxy of a view (TypeError)',
   ABORT_ERR: "an AbortSignal aborted the operation (an AbortError, the signal's reason as its cause)",
 } as const;
 

@@ -599,10 +599,7 @@ function placeSource(fields: Aggregate['fields'], check: string, padding: string
     }
     stores += `  ${storeStatement(f.type, `o + ${f.offset}`, ready, endian)}\n`;
   });
-  const checks = check.replace(
-    'if (isView(v)) { copyView(v, dv, o); return; }',
-    'if (isView(v)) return false;',
-  );
+  const checks = check.replace('if (isView(v)) { copyView(v, dv, o); return; }', 'if (isView(v)) return false;');
   return (
     `${buffers}function place(v, path, target, arg) {\n${checks}${copies}` +
     `  const o = target.slot(arg);\n  const dv = target.dv;\n${stores}  ${padding}\n  return true;\n}\n`
