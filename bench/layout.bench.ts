@@ -67,6 +67,55 @@ function writeName(dv: DataView, offset: number, name: string): void {
   for (let i = 0; i < 4; i++) dv.setUint8(offset + i, i < name.length ? name.charCodeAt(i) : 0);
 }
 
+/**
+ * The shapes of code memmap's iteration rows run, written by hand with no memmap in them: one object moved along the
+ * records with a getter (a cursor), a new such object per record (`at(i)`), a callback loop (`forEach`) and an
+ * iterator (`for...of`). Each is used by one call site and one callback, so V8 sees them at their best: they are
+ * the bound V8 sets for each shape, against which memmap's rows are to be read.
+ */
+class PlainRecord {
+  dv: DataView;
+  o: number;
+  constructor(dv: DataView, o: number) {
+    this.dv = dv;
+    this.o = o;
+  }
+  get age(): number {
+    return this.dv.getInt32(this.o + 4, true);
+  }
+}
+
+function plainForEach(dv: DataView, n: number, callback: (record: PlainRecord) => void): void {
+  const record = new PlainRecord(dv, 0);
+  for (let i = 0; i < n; i++) {
+    record.o = i * 8;
+    callback(record);
+  }
+}
+
+class PlainIterator {
+  readonly #record: PlainRecord;
+  readonly #end: number;
+  #o = 0;
+  constructor(dv: DataView, n: number) {
+    this.#record = new PlainRecord(dv, 0);
+    this.#end = n * 8;
+  }
+  next(): IteratorResult<PlainRecord> {
+    const o = this.#o;
+    const done = o >= this.#end;
+    const record = this.#record;
+    if (!done) {
+      this.#o = o + 8;
+      record.o = o;
+    }
+    return { done, value: record } as IteratorResult<PlainRecord>;
+  }
+  [Symbol.iterator](): this {
+    return this;
+  }
+}
+
 let sink = 0;
 function use(value: unknown): void {
   sink += value === undefined ? 0 : 1;
@@ -392,6 +441,46 @@ export default async function (): Promise<BenchTable[]> {
       ),
     ],
     iterate: [
+      await measure(
+        'plain JS, no memmap: new { dv, o } object per record, .age getter (V8 bound for at(i))',
+        () => {
+          let sum = 0;
+          for (let i = 0; i < N; i++) sum += new PlainRecord(dv, i * 8).age;
+          use(sum);
+        },
+        steady,
+      ),
+      await measure(
+        'plain JS, no memmap: one { dv, o } object moved along (V8 bound for a cursor)',
+        () => {
+          let sum = 0;
+          const record = new PlainRecord(dv, 0);
+          for (let i = 0; i < N; i++) {
+            record.o = i * 8;
+            sum += record.age;
+          }
+          use(sum);
+        },
+        steady,
+      ),
+      await measure(
+        'plain JS, no memmap: forEach-style loop + callback (V8 bound for forEach)',
+        () => {
+          let sum = 0;
+          plainForEach(dv, N, (record) => (sum += record.age));
+          use(sum);
+        },
+        steady,
+      ),
+      await measure(
+        'plain JS, no memmap: iterator object, for-of (V8 bound for for-of)',
+        () => {
+          let sum = 0;
+          for (const record of new PlainIterator(dv, N)) sum += record.age;
+          use(sum);
+        },
+        steady,
+      ),
       // V8's own callback and iterator loops over an Int32Array of the ages: what a forEach or for-of reaches in V8
       // at all, against which memmap's forEach and for-of are to be read.
       await measure(
