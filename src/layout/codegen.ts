@@ -18,7 +18,8 @@
  * The source is kept readable: `generatedSource(type)` returns it, and MEMMAP_DEBUG_CODEGEN=1 prints each piece to
  * stderr as it is compiled.
  */
-import { invalidArgType, memmapError } from '../errors.js';
+import { invalidArgType, memmapError, outOfRange } from '../errors.js';
+import { typedArrayLength } from '../intrinsics.js';
 import type { ArrayType } from './array.js';
 import { bytesInput, readBytes, storeBytes, viewBytes } from './bytes.js';
 import { charInput, readChar, storeChar } from './char.js';
@@ -30,6 +31,7 @@ import {
   badNumber,
   badObject,
   badUnion,
+  fieldPath,
   INT64_MAX,
   INT64_MIN,
   UINT64_MAX,
@@ -183,6 +185,7 @@ const runtime = {
   zeroBytes,
   viaScratch,
   copyRecord,
+  holdBytes,
   guard,
   StructArray,
   CallbackLoops,
@@ -191,6 +194,27 @@ const runtime = {
   INT64_MAX,
   UINT64_MAX,
 };
+
+/**
+ * place()'s copy of a checked bytes member into the held buffer of its type (`held`, made on first use). The member
+ * passed bytesInput, but user code may have run since: a later member's check (`instanceof` walks a prototype chain
+ * that may hold a Proxy) can resize or detach the buffer under it. A shorter array would copy fewer bytes and leave
+ * the previous record's (maybe another file's) in the held buffer, so its length is read again, with the engine's
+ * own getter, right before the copy.
+ */
+function holdBytes(
+  held: Uint8Array | undefined,
+  size: number,
+  value: Uint8Array,
+  path: string,
+  key: string,
+): Uint8Array {
+  const length = typedArrayLength(value);
+  if (length !== size) throw outOfRange(`${fieldPath(path, key)}.length`, `${size} (bytes(${size}))`, length);
+  const out = held ?? new Uint8Array(size);
+  out.set(value);
+  return out;
+}
 
 function zeroBytes(dv: DataView, o: number, length: number): void {
   for (let i = 0; i < length; i++) dv.setUint8(o + i, 0);
@@ -594,15 +618,12 @@ function placeSource(fields: Aggregate['fields'], check: string, padding: string
     let ready = f.type.kind === 'char' ? `r${i}` : `x${i}`;
     if (f.type.kind === 'bytes') {
       buffers += `var held${i};\n`; // made on first use: a bytes(2 ** 30) member costs nothing until then
-      copies += `  (held${i} ??= new Uint8Array(${f.type.size})).set(r${i});\n`;
+      copies += `  held${i} = holdBytes(held${i}, ${f.type.size}, r${i}, path, '${f.name}');\n`;
       ready = `held${i}`;
     }
     stores += `  ${storeStatement(f.type, `o + ${f.offset}`, ready, endian)}\n`;
   });
-  const checks = check.replace(
-    'if (isView(v)) { copyView(v, dv, o); return; }',
-    'if (isView(v)) return false;',
-  );
+  const checks = check.replace('if (isView(v)) { copyView(v, dv, o); return; }', 'if (isView(v)) return false;');
   return (
     `${buffers}function place(v, path, target, arg) {\n${checks}${copies}` +
     `  const o = target.slot(arg);\n  const dv = target.dv;\n${stores}  ${padding}\n  return true;\n}\n`
