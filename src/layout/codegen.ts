@@ -185,7 +185,7 @@ const runtime = {
   zeroBytes,
   viaScratch,
   copyRecord,
-  holdBytes,
+  bytesLengthAgain,
   guard,
   StructArray,
   CallbackLoops,
@@ -196,24 +196,14 @@ const runtime = {
 };
 
 /**
- * place()'s copy of a checked bytes member into the held buffer of its type (`held`, made on first use). The member
- * passed bytesInput, but user code may have run since: a later member's check (`instanceof` walks a prototype chain
- * that may hold a Proxy) can resize or detach the buffer under it. A shorter array would copy fewer bytes and leave
- * the previous record's (maybe another file's) in the held buffer, so its length is read again, with the engine's
- * own getter, right before the copy.
+ * A checked bytes member's length, read again with the engine's own getter once every member was checked. User code
+ * may run during a later member's check (`instanceof` walks a prototype chain that may hold a Proxy), and it can
+ * shrink, grow or detach the buffer under a member checked before: the store would then copy fewer bytes and leave
+ * the old ones (a torn record; in place(), the held buffer's previous record, maybe from another file).
  */
-function holdBytes(
-  held: Uint8Array | undefined,
-  size: number,
-  value: Uint8Array,
-  path: string,
-  key: string,
-): Uint8Array {
+function bytesLengthAgain(value: Uint8Array, size: number, path: string, key: string): void {
   const length = typedArrayLength(value);
   if (length !== size) throw outOfRange(`${fieldPath(path, key)}.length`, `${size} (bytes(${size}))`, length);
-  const out = held ?? new Uint8Array(size);
-  out.set(value);
-  return out;
 }
 
 function zeroBytes(dv: DataView, o: number, length: number): void {
@@ -522,6 +512,9 @@ function aggregatePiece(type: Aggregate, endian: Endian): Piece {
     // Only scalars, strings and bytes: check every member into locals, then store them all.
     fields.forEach((f, i) => (check += `  const x${i} = v.${f.name};\n`));
     fields.forEach((f, i) => (check += `  ${checkStatements(f.type, `x${i}`, `r${i}`, 'path', `'${f.name}'`)}\n`));
+    fields.forEach((f, i) => {
+      if (f.type.kind === 'bytes') check += `  bytesLengthAgain(r${i}, ${f.type.size}, path, '${f.name}');\n`;
+    });
     let store = '';
     fields.forEach((f, i) => {
       const ready = f.type.kind === 'char' || f.type.kind === 'bytes' ? `r${i}` : `x${i}`;
@@ -618,7 +611,7 @@ function placeSource(fields: Aggregate['fields'], check: string, padding: string
     let ready = f.type.kind === 'char' ? `r${i}` : `x${i}`;
     if (f.type.kind === 'bytes') {
       buffers += `var held${i};\n`; // made on first use: a bytes(2 ** 30) member costs nothing until then
-      copies += `  held${i} = holdBytes(held${i}, ${f.type.size}, r${i}, path, '${f.name}');\n`;
+      copies += `  (held${i} ??= new Uint8Array(${f.type.size})).set(r${i});\n`;
       ready = `held${i}`;
     }
     stores += `  ${storeStatement(f.type, `o + ${f.offset}`, ready, endian)}\n`;

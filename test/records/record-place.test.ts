@@ -58,7 +58,16 @@ describe('RecordFile set/push without a scratch copy', () => {
     const place = source.slice(source.indexOf('function place('), source.indexOf('return true;'));
     const slot = place.indexOf('target.slot(arg)');
     expect(slot).toBeGreaterThan(0);
-    for (const check of ['v.id', 'v.data', 'v.score', 'badInteger(', 'bytesInput(', 'badNumber(', 'holdBytes('])
+    for (const check of [
+      'v.id',
+      'v.data',
+      'v.score',
+      'badInteger(',
+      'bytesInput(',
+      'badNumber(',
+      'bytesLengthAgain(',
+      '.set(r1)',
+    ])
       expect(place.lastIndexOf(check), check).toBeLessThan(slot);
     // After the slot: stores into `dv` only (no getter, no call into code that could run the user's).
     const after = place.slice(slot);
