@@ -93,6 +93,11 @@ export interface Compiled {
   readonly place: Place | undefined;
   /** The StructArray subclass whose elements are this type. */
   readonly ArrayClass: ArrayClass;
+  /**
+   * For a struct or union: whether `value` is a live view of this type (a brand check: a Proxy of one, or an object
+   * that only inherits the view class's prototype, is not). Undefined for any other type.
+   */
+  readonly isView: ((value: unknown) => boolean) | undefined;
   /** The generated JavaScript, for reading and debugging. */
   readonly source: string;
 }
@@ -424,7 +429,7 @@ function compile(type: AnyFieldType, endian: Endian): Compiled {
         : leafPiece(type, endian);
   const isRecord = type.kind === 'struct' || type.kind === 'union';
   const returned =
-    piece.placeable === true ? 'read, write, fill, view, ArrayClass, place' : 'read, write, fill, view, ArrayClass';
+    'read, write, fill, view, ArrayClass' + (piece.placeable === true ? ', place' : '') + (isRecord ? ', isView' : '');
   const source =
     `'use strict';\n// ${describe(type)}, ${endian}-endian, ${type.size} bytes (compilation ${++compilations})\n` +
     `${piece.body}\n` +
@@ -435,9 +440,11 @@ function compile(type: AnyFieldType, endian: Endian): Compiled {
   const values = Object.values(bound);
   // The source is made only from field names checked to be C identifiers, numbers and fixed text.
   // eslint-disable-next-line @typescript-eslint/no-implied-eval, @typescript-eslint/no-unsafe-call -- generating code is this module's job
-  const made = new Function(...names, source)(...values) as Codec & Pick<Compiled, 'fill' | 'place' | 'ArrayClass'>;
+  const made = new Function(...names, source)(...values) as Codec &
+    Pick<Compiled, 'fill' | 'place' | 'ArrayClass' | 'isView'>;
   const codec = { read: made.read, write: made.write, view: made.view };
-  return { codec, fill: made.fill, place: made.place, ArrayClass: made.ArrayClass, source };
+  const { fill, place, ArrayClass, isView } = made;
+  return { codec, fill, place, ArrayClass, isView, source };
 }
 
 function describe(type: AnyFieldType): string {
