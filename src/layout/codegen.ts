@@ -18,7 +18,8 @@
  * The source is kept readable: `generatedSource(type)` returns it, and MEMMAP_DEBUG_CODEGEN=1 prints each piece to
  * stderr as it is compiled.
  */
-import { invalidArgType, memmapError } from '../errors.js';
+import { invalidArgType, memmapError, outOfRange } from '../errors.js';
+import { typedArrayLength } from '../intrinsics.js';
 import type { ArrayType } from './array.js';
 import { bytesInput, readBytes, storeBytes, viewBytes } from './bytes.js';
 import { charInput, readChar, storeChar } from './char.js';
@@ -30,6 +31,7 @@ import {
   badNumber,
   badObject,
   badUnion,
+  fieldPath,
   INT64_MAX,
   INT64_MIN,
   UINT64_MAX,
@@ -91,6 +93,11 @@ export interface Compiled {
   readonly place: Place | undefined;
   /** The StructArray subclass whose elements are this type. */
   readonly ArrayClass: ArrayClass;
+  /**
+   * For a struct or union: whether `value` is a live view of this type (a brand check: a Proxy of one, or an object
+   * that only inherits the view class's prototype, is not). Undefined for any other type.
+   */
+  readonly isView: ((value: unknown) => boolean) | undefined;
   /** The generated JavaScript, for reading and debugging. */
   readonly source: string;
 }
@@ -183,6 +190,7 @@ const runtime = {
   zeroBytes,
   viaScratch,
   copyRecord,
+  bytesLengthAgain,
   guard,
   StructArray,
   CallbackLoops,
@@ -191,6 +199,17 @@ const runtime = {
   INT64_MAX,
   UINT64_MAX,
 };
+
+/**
+ * A checked bytes member's length, read again with the engine's own getter once every member was checked. User code
+ * may run during a later member's check (`instanceof` walks a prototype chain that may hold a Proxy), and it can
+ * shrink, grow or detach the buffer under a member checked before: the store would then copy fewer bytes and leave
+ * the old ones (a torn record; in place(), the held buffer's previous record, maybe from another file).
+ */
+function bytesLengthAgain(value: Uint8Array, size: number, path: string, key: string): void {
+  const length = typedArrayLength(value);
+  if (length !== size) throw outOfRange(`${fieldPath(path, key)}.length`, `${size} (bytes(${size}))`, length);
+}
 
 function zeroBytes(dv: DataView, o: number, length: number): void {
   for (let i = 0; i < length; i++) dv.setUint8(o + i, 0);
@@ -410,7 +429,7 @@ function compile(type: AnyFieldType, endian: Endian): Compiled {
         : leafPiece(type, endian);
   const isRecord = type.kind === 'struct' || type.kind === 'union';
   const returned =
-    piece.placeable === true ? 'read, write, fill, view, ArrayClass, place' : 'read, write, fill, view, ArrayClass';
+    'read, write, fill, view, ArrayClass' + (piece.placeable === true ? ', place' : '') + (isRecord ? ', isView' : '');
   const source =
     `'use strict';\n// ${describe(type)}, ${endian}-endian, ${type.size} bytes (compilation ${++compilations})\n` +
     `${piece.body}\n` +
@@ -421,9 +440,11 @@ function compile(type: AnyFieldType, endian: Endian): Compiled {
   const values = Object.values(bound);
   // The source is made only from field names checked to be C identifiers, numbers and fixed text.
   // eslint-disable-next-line @typescript-eslint/no-implied-eval, @typescript-eslint/no-unsafe-call -- generating code is this module's job
-  const made = new Function(...names, source)(...values) as Codec & Pick<Compiled, 'fill' | 'place' | 'ArrayClass'>;
+  const made = new Function(...names, source)(...values) as Codec &
+    Pick<Compiled, 'fill' | 'place' | 'ArrayClass' | 'isView'>;
   const codec = { read: made.read, write: made.write, view: made.view };
-  return { codec, fill: made.fill, place: made.place, ArrayClass: made.ArrayClass, source };
+  const { fill, place, ArrayClass, isView } = made;
+  return { codec, fill, place, ArrayClass, isView, source };
 }
 
 function describe(type: AnyFieldType): string {
@@ -498,6 +519,9 @@ function aggregatePiece(type: Aggregate, endian: Endian): Piece {
     // Only scalars, strings and bytes: check every member into locals, then store them all.
     fields.forEach((f, i) => (check += `  const x${i} = v.${f.name};\n`));
     fields.forEach((f, i) => (check += `  ${checkStatements(f.type, `x${i}`, `r${i}`, 'path', `'${f.name}'`)}\n`));
+    fields.forEach((f, i) => {
+      if (f.type.kind === 'bytes') check += `  bytesLengthAgain(r${i}, ${f.type.size}, path, '${f.name}');\n`;
+    });
     let store = '';
     fields.forEach((f, i) => {
       const ready = f.type.kind === 'char' || f.type.kind === 'bytes' ? `r${i}` : `x${i}`;

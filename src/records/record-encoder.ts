@@ -60,6 +60,12 @@ export class RecordEncoder {
     target.bytes.set(encoded, o);
   }
 
+  /** Drops the scratch record (as large as a record), for a closed file that stays referenced. */
+  release(): void {
+    this.#scratch = undefined;
+    this.#scratchBytes = undefined;
+  }
+
   /**
    * The record's bytes for `value`, checked whole. Into the one scratch record, or, when a getter of a value being
    * encoded writes to this file again, into a fresh one (the outer value's bytes are kept). Valid until the next call.
@@ -90,11 +96,11 @@ function storeOf(codec: RecordLayout): Store {
   };
   if (!(codec instanceof StructType)) return write;
   const type = codec as unknown as StructType & AnyFieldType;
-  const { fill } = compiled(type, type.byteOrder);
-  // The class of the type's live views: one made over a throwaway record.
-  const View = (codec.view(new DataView(new ArrayBuffer(codec.size)), 0) as object).constructor;
+  // A live view of the type is told by its brand, not by a class found through a view made over a throwaway record:
+  // that record (as large as one record) stayed alive with every RecordFile, open or the last one closed.
+  const { fill, isView } = compiled(type, type.byteOrder);
   return (dv, value) => {
-    if (value instanceof View) write(dv, value);
+    if (isView?.(value) === true) write(dv, value);
     else fill(dv, 0, value, 'value');
   };
 }

@@ -54,7 +54,8 @@ export type { FlushPolicy, RecordFileMode, RecordFileOptions } from './options.j
  * initial one, so when every RecordFile has been collected their shapes go too, with the code optimized for them;
  * the next file gets new shapes, and after four generations each property access on push()'s path has seen more
  * shapes than V8 specializes for and stays generic (measured: 1e6 pushes to a new file, one file after another,
- * 80 ms -> 220 ms of CPU from the fourth file on, Node 20 and 24).
+ * 80 ms -> 220 ms of CPU from the fourth file on, Node 20 and 24). close() drops what is large first: the scratch
+ * record, and every view of the mapping (a closed mapping's address range stays reserved while one lives).
  */
 const lastClosed: { file: RecordFile | undefined } = { file: undefined };
 
@@ -475,10 +476,13 @@ export class RecordFile<S extends AnyFieldType = AnyFieldType> implements Dispos
     }
     this.#canWrite = false;
     this.#length = 0;
-    lastClosed.file = this; // see lastClosed
+    lastClosed.file = this; // see lastClosed: so it keeps nothing large (the scratch record, the detached mapping)
+    this.#encoder.release();
     try {
       this.#mapping.close();
     } finally {
+      this.#slots.dv = this.#mapping.dv;
+      this.#slots.bytes = this.#mapping.bytes;
       releaseFollowers(this); // ends waits and follows of this file (./follow.ts)
     }
     if (failure !== undefined) throw failure;

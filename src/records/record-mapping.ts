@@ -268,6 +268,12 @@ export class RecordMapping {
     } finally {
       closeFile(this.#fd);
       this.#fd = -1;
+      // Views of nothing in place of the detached ones: the address range of a closed mapping stays reserved until
+      // its ArrayBuffer is collected, and a closed RecordFile may stay referenced (record-file.ts's lastClosed).
+      const nothing = Buffer.alloc(0);
+      this.dv = new DataView(nothing.buffer, nothing.byteOffset, 0);
+      this.bytes = nothing;
+      this.records = this.#codec.array(nothing, { offset: 0, length: 0 });
     }
   }
 }

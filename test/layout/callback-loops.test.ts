@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { CallbackLoops, LOOPS_PER_TYPE, type Loop } from '../../src/layout/callback-loops.js';
 import { generatedSource } from '../../src/layout/codegen.js';
 import { array, char, float64, int32, struct } from '../../src/layout/index.js';
+import { MappedFile } from '../../src/mapped-file.js';
 import { scriptReport } from '../helpers/child.js';
 import { useTempDir } from '../helpers/temp.js';
 
@@ -232,6 +233,75 @@ describe('forEach with a loop per callback text', () => {
     });
     expect(pairs).toBe(3 * 300);
     expect(outerAges).toBe(0 + 100 + 200);
+  });
+
+  it('generator, async and class callbacks, and a Proxy whose apply throws: as with a short array', async () => {
+    const outcomes = (count: number) => {
+      const { students } = filled(count);
+      const seen: unknown[] = [];
+      const log = (what: string, call: () => unknown) => {
+        try {
+          seen.push([what, call()]);
+        } catch (error) {
+          seen.push([what, error instanceof TypeError ? 'TypeError' : (error as Error).message]);
+        }
+      };
+      let bodies = 0;
+      log('generator', () =>
+        students.forEach(function* () {
+          bodies++; // never runs: calling a generator function only makes a generator
+          yield 1;
+        }),
+      );
+      const pending: Promise<unknown>[] = [];
+      const later = async (s: { age: number }) => {
+        await Promise.resolve();
+        pending.push(Promise.resolve(s.age)); // the view moved on long ago: the age is the last record's
+      };
+      // eslint-disable-next-line @typescript-eslint/no-misused-promises -- the attack: an async function as callback
+      log('async', () => students.forEach(later));
+      class Callback {
+        age(): number {
+          return 0;
+        }
+      }
+      log('class', () => students.forEach(Callback as never));
+      const trap = new Proxy(() => undefined, {
+        apply() {
+          throw new Error('trap');
+        },
+      });
+      log('proxy', () => students.forEach(trap));
+      return { seen, bodies, pending };
+    };
+    const long = outcomes(MANY);
+    const short = outcomes(10);
+    expect(long.seen).toEqual(short.seen);
+    expect(long.seen).toEqual([
+      ['generator', undefined],
+      ['async', undefined],
+      ['class', 'TypeError'],
+      ['proxy', 'trap'],
+    ]);
+    expect([long.bodies, short.bodies]).toEqual([0, 0]);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(await Promise.all(long.pending)).toEqual(new Array<number>(MANY).fill(MANY - 1));
+    expect(await Promise.all(short.pending)).toEqual(new Array<number>(10).fill(9));
+  });
+
+  it('a callback that closes the mapping of a MappedFile mid-loop: every later access is ERR_DETACHED_BUFFER', () => {
+    const mapped = MappedFile.anonymous(MANY * Student.size);
+    const students = Student.array(mapped.buffer);
+    const codes: (string | undefined)[] = [];
+    students.forEach((s, i) => {
+      if (i === 10) mapped.close();
+      if (i >= 9 && i <= 11)
+        codes.push(
+          code(() => (s.age = i)),
+          code(() => s.name),
+        );
+    });
+    expect(codes).toEqual(['no error', 'no error', ...new Array<string>(4).fill('ERR_DETACHED_BUFFER')]);
   });
 
   it('arrays of scalars and other record types take their own loops', () => {

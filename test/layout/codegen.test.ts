@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { generatedSource } from '../../src/layout/codegen.js';
-import { array, char, int32, struct, float64 } from '../../src/layout/index.js';
+import { array, bytes, char, int32, struct, float64 } from '../../src/layout/index.js';
 
 const Student = struct({ name: char(4), age: int32 });
 const Point = struct({ x: float64, y: float64 });
@@ -140,5 +140,32 @@ describe('writes without intermediate objects', () => {
     copies[0]!.age = 1000;
     expect(students.get(0).age).toBe(0);
     expect(copies.map((s) => s.name)).toEqual(['s0', 's1', 's2']);
+  });
+
+  it("a bytes member shrunk, grown or detached by a later member's check: ERR_OUT_OF_RANGE, no byte written", () => {
+    // The second member's `instanceof Uint8Array` meets a Proxy in its prototype chain, whose trap runs after the
+    // first member was checked: the write used to copy what was left of it over the old bytes, a torn record.
+    const Pair = struct({ a: bytes(4), b: bytes(2) });
+    const buf = Buffer.alloc(Pair.size * 2, 9);
+    const pairs = Pair.array(buf);
+    const trapped = (attack: () => void): Uint8Array => {
+      const b = new Uint8Array(2);
+      const getPrototypeOf = () => (attack(), Uint8Array.prototype);
+      Object.setPrototypeOf(b, new Proxy(Uint8Array.prototype, { getPrototypeOf }));
+      return b;
+    };
+    type Resizable = ArrayBuffer & { resize(length: number): void };
+    const Resizable = ArrayBuffer as unknown as new (length: number, options: { maxByteLength: number }) => Resizable;
+    for (const to of [0, 1, 8]) {
+      const buffer = new Resizable(4, { maxByteLength: 8 });
+      const a = new Uint8Array(buffer); // tracks the buffer's length
+      expect(code(() => pairs.set(0, { a, b: trapped(() => buffer.resize(to)) }))).toBe('ERR_OUT_OF_RANGE');
+    }
+    const moved = Uint8Array.of(1, 2, 3, 4);
+    const detach = () => structuredClone(moved.buffer, { transfer: [moved.buffer] });
+    expect(code(() => pairs.set(0, { a: moved, b: trapped(detach) }))).toBe('ERR_OUT_OF_RANGE');
+    expect([...buf]).toEqual(new Array<number>(Pair.size * 2).fill(9));
+    pairs.set(1, { a: Uint8Array.of(1, 2, 3, 4), b: trapped(() => undefined) });
+    expect(pairs.get(1)).toEqual({ a: Uint8Array.of(1, 2, 3, 4), b: new Uint8Array(2) });
   });
 });

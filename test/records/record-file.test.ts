@@ -527,6 +527,48 @@ describe('RecordFile flushing', () => {
     expect(result.stdout).toContain('pushed');
   });
 
+  it("a closed RecordFile keeps neither its mapping's address range nor its scratch record alive", async () => {
+    // RecordFile keeps the file it closed last referenced (lastClosed, for V8's shapes). The address range of a
+    // closed mapping stays reserved while a view of it lives, and the scratch record is as large as a record: both
+    // were kept until another RecordFile was closed.
+    const { report, runScript } = await import('../helpers/child.js');
+    const result = await runScript(
+      tmp,
+      'closed-holds-nothing',
+      `import { readFileSync } from 'node:fs';
+       import { setImmediate as tick } from 'node:timers/promises';
+       import { RecordFile, struct, bytes, int32 } from __SRC__;
+       const collect = async () => { for (let i = 0; i < 5; i++) { globalThis.gc(); await tick(); } };
+       const buffers = () => process.memoryUsage().arrayBuffers;
+       const maps = () => readFileSync('/proc/self/maps', 'utf8').trim().split('\\n');
+       const range = (line) => line.split(' ')[0].split('-').map((hex) => BigInt('0x' + hex));
+       const mapped = (at) => maps().some((line) => { const [from, to] = range(line); return from <= at && at < to; });
+       // A nested record: push() encodes it in the file's scratch record (1 MiB).
+       const Nested = struct({ inner: struct({ b: bytes(1 << 20) }), n: int32 });
+       const value = { inner: { b: new Uint8Array(1 << 20).fill(1) }, n: 1 };
+       const use = (name) => {
+         const db = RecordFile.open(${JSON.stringify(tmp('held-'))} + name, Nested, { mode: 'w+', initialCapacity: 1 });
+         db.push(value);
+         const line = maps().find((l) => l.includes(name));
+         db.close();
+         return range(line)[0];
+       };
+       use('warm.db'); // what the type itself allocates once
+       RecordFile.open(${JSON.stringify(tmp('held-other.db'))}, struct({ a: int32 }), { mode: 'w+' }).close();
+       await collect();
+       const before = buffers();
+       const address = use('measured.db');
+       await collect();
+       console.log(JSON.stringify({ reserved: mapped(address), kept: buffers() - before }));`,
+      [],
+      { nodeArgs: ['--expose-gc'] },
+    );
+    expect(result.code, result.stderr).toBe(0);
+    const seen = report<{ reserved: boolean; kept: number }>(result.stdout);
+    expect(seen.reserved).toBe(false);
+    expect(seen.kept).toBeLessThan(1 << 19);
+  });
+
   it('flushAsync commits off the event loop; concurrent calls run in order', async () => {
     const path = fresh();
     using db = RecordFile.open(path, Student, { flush: 'manual', initialCapacity: 2 });
