@@ -34,6 +34,19 @@ export function codeOf(call: () => unknown): string | undefined {
   return undefined;
 }
 
+/**
+ * What `call` did, as one string to compare: the code it threw, `uncoded <error>` for an error without a code (a
+ * bug: every error memmap throws has one), or `no error`.
+ */
+export function outcome(call: () => unknown): string {
+  try {
+    call();
+  } catch (error) {
+    return (error as { code?: string }).code ?? `uncoded ${String(error)}`;
+  }
+  return 'no error';
+}
+
 /** What `call` returned: for asserting what a function typed `void` really returns (undefined, as mmap-io's do). */
 export function returned(call: () => unknown): unknown {
   return call();

@@ -29,19 +29,13 @@ import {
   uint8,
   union,
 } from '../../src/layout/index.js';
+import { outcome } from '../helpers/thrown.js';
 
 const Student = struct({ name: char(4), age: int32 });
 const Nested = struct({ id: int32, inner: struct({ x: int16, y: int16 }), list: array(int32, 3), tag: char(4) });
 const Either = union({ n: int32, s: char(8), p: struct({ a: int32, b: int32 }) });
 
-function code(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (error) {
-    return (error as { code?: string }).code ?? `uncoded ${String(error)}`;
-  }
-  return 'no error';
-}
+const code = outcome;
 
 const dir = mkdtempSync(join(tmpdir(), 'memmap-layout-adversarial-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

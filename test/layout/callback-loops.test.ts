@@ -10,20 +10,14 @@ import { array, char, float64, int32, struct } from '../../src/layout/index.js';
 import { MappedFile } from '../../src/mapped-file.js';
 import { scriptReport } from '../helpers/child.js';
 import { useTempDir } from '../helpers/temp.js';
+import { outcome } from '../helpers/thrown.js';
 
 const tmp = useTempDir();
 const Student = struct({ name: char(4), age: int32 });
 /** More records than the size from which forEach takes a loop of its own (256). */
 const MANY = 1000;
 
-function code(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (error) {
-    return (error as { code?: string }).code ?? `uncoded ${String(error)}`;
-  }
-  return 'no error';
-}
+const code = outcome;
 
 function filled(count: number) {
   const buf = Buffer.alloc(count * Student.size);

@@ -5,18 +5,12 @@
 import { describe, expect, it } from 'vitest';
 import { generatedSource } from '../../src/layout/codegen.js';
 import { array, bytes, char, int32, struct, float64 } from '../../src/layout/index.js';
+import { outcome } from '../helpers/thrown.js';
 
 const Student = struct({ name: char(4), age: int32 });
 const Point = struct({ x: float64, y: float64 });
 
-function code(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (error) {
-    return (error as { code?: string }).code ?? `uncoded ${String(error)}`;
-  }
-  return 'no error';
-}
+const code = outcome;
 
 function filled(count: number) {
   const buf = Buffer.alloc(count * Student.size);
