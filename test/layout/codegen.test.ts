@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { generatedSource } from '../../src/layout/codegen.js';
-import { array, bytes, char, int32, struct, float64 } from '../../src/layout/index.js';
+import { array, bytes, char, int32, struct, float64, uint8, union } from '../../src/layout/index.js';
 import { outcome } from '../helpers/thrown.js';
 
 const Student = struct({ name: char(4), age: int32 });
@@ -91,6 +91,38 @@ describe('cursors', () => {
     expect(code(() => cursor.at(0).age)).toBe('ERR_DETACHED_BUFFER');
     expect(code(() => students.forEach((s) => s.age))).toBe('ERR_DETACHED_BUFFER');
     expect(code(() => [...students].map((s) => s.age))).toBe('ERR_DETACHED_BUFFER');
+  });
+
+  it('the views a cursor and an iterator move are views of their own type only, and keep every check', () => {
+    // The cursor and iterator classes live inside the View class and set its private offset directly: a Proxy of the
+    // moved view, or the same-shaped view of another type, must still be refused, and bounds still hold.
+    const Twin = struct({ name: char(4), age: int32 });
+    const { students } = filled(3);
+    const twins = Twin.array(Buffer.alloc(Twin.size * 3));
+    twins.set(2, { name: 'tw', age: 7 });
+    const twinAge = Object.getOwnPropertyDescriptor(Object.getPrototypeOf(twins.at(0)) as object, 'age');
+    const cursor = students.cursor();
+    const moved = cursor.at(1);
+    const iterated = students[Symbol.iterator]().next().value as { age: number };
+    for (const view of [moved, iterated]) {
+      expect(code(() => new Proxy(view, {}).age)).toBe('ERR_INVALID_THIS');
+      expect(code(() => twinAge?.get?.call(view))).toBe('ERR_INVALID_THIS');
+      expect(code(() => twinAge?.set?.call(view, 1))).toBe('ERR_INVALID_THIS');
+    }
+    expect(code(() => cursor.at(3))).toBe('ERR_OUT_OF_RANGE');
+    expect(code(() => cursor.at(-1))).toBe('ERR_OUT_OF_RANGE');
+    expect(code(() => cursor.at(0.5))).toBe('ERR_OUT_OF_RANGE');
+    expect(code(() => (cursor.at(0).age = 2 ** 31))).toBe('ERR_OUT_OF_RANGE');
+    expect(moved.age).toBe(0); // the failed at()s left the cursor where it was, and the write changed nothing
+    // another type's cursor moves its own view, not this one's
+    expect(twins.cursor().at(2).age).toBe(7);
+    expect(moved.name).toBe('s0');
+    // a union's cursor and iterator too
+    const Either = union({ small: uint8, big: int32 });
+    const eithers = Either.array(Buffer.alloc(Either.size * 2));
+    eithers.set(1, { big: 300 });
+    expect(eithers.cursor().at(1).big).toBe(300);
+    expect(Array.from(eithers, (e) => e.small)).toEqual([0, 44]);
   });
 
   it('arrays of scalars iterate values, and their cursor gives values', () => {
