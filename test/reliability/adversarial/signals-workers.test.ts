@@ -48,8 +48,14 @@ if (isMainThread) {
     worker.once('error', reject);
   }));
   const results = await Promise.all([rounds(dir, 'main', 150), ...workers]);
-  await new Promise((resolve) => setTimeout(resolve, 200)); // the workers' own descriptors close as they exit
-  const fdsAfter = readdirSync('/proc/self/fd').length;
+  // The workers' own descriptors (their event loops, their module loaders) close as they exit, which takes longer on
+  // a loaded machine: wait for that, up to 20 s, rather than a fixed time. A descriptor memmap kept stays open for
+  // ever, and still fails the test.
+  let fdsAfter = readdirSync('/proc/self/fd').length;
+  for (let waited = 0; fdsAfter > fdsBefore && waited < 20_000; waited += 100) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    fdsAfter = readdirSync('/proc/self/fd').length;
+  }
   console.log(JSON.stringify({ results, fdsGrew: fdsAfter > fdsBefore }));
 } else {
   parentPort.postMessage(await rounds(workerData.dir, workerData.name, 150));
