@@ -33,3 +33,17 @@ export const dataViewByteOffset = intrinsic(DataView.prototype, 'byteOffset') as
 export const dataViewByteLength = intrinsic(DataView.prototype, 'byteLength') as (view: DataView) => number;
 /** An ArrayBuffer's length in bytes (0 once detached); throws for a SharedArrayBuffer. */
 export const arrayBufferByteLength = intrinsic(ArrayBuffer.prototype, 'byteLength') as (buffer: ArrayBuffer) => number;
+
+/**
+ * `prototype[name]`, a method, as a plain function of its receiver, bound at load: a later patch of the prototype
+ * (or of `Function.prototype.call`) is not seen.
+ */
+export function uncurried(prototype: object, name: string): (self: unknown, ...args: unknown[]) => unknown {
+  const descriptor: { value?: unknown } | undefined = Object.getOwnPropertyDescriptor(prototype, name);
+  const method = descriptor?.value;
+  if (typeof method !== 'function') throw new Error(`the engine has no ${name} method`); // cannot happen in V8
+  return Function.prototype.call.bind(method) as (self: unknown, ...args: unknown[]) => unknown;
+}
+
+/** The engine's Function.prototype.toString: a function's source text, whatever a program patched. */
+export const functionSourceText = uncurried(Function.prototype, 'toString') as (fn: unknown) => string;

@@ -4,10 +4,12 @@ import {
   dataViewBuffer,
   dataViewByteLength,
   dataViewByteOffset,
+  functionSourceText,
   typedArrayBuffer,
   typedArrayByteLength,
   typedArrayByteOffset,
   typedArrayLength,
+  uncurried,
 } from '../src/intrinsics.js';
 
 /** A Uint8Array whose every accessor lies: a subclass overrides them, and the instance shadows them again. */
@@ -69,5 +71,29 @@ describe('intrinsics: the engine says where a view lies, whatever the view says'
     expect(() => dataViewByteOffset(view)).toThrow(TypeError);
     expect(() => arrayBufferByteLength(new SharedArrayBuffer(8) as unknown as ArrayBuffer)).toThrow(TypeError);
     expect(() => typedArrayLength(new DataView(new ArrayBuffer(4)) as unknown as Uint8Array)).toThrow(TypeError);
+  });
+
+  it('methods bound at load: a patched prototype method, toString or call is not seen', () => {
+    const mapGet = uncurried(Map.prototype, 'get') as (map: Map<string, number>, key: string) => number | undefined;
+    const map = new Map([['a', 1]]);
+    const source = (x: number): number => x + 1;
+    const text = source.toString();
+    const saved = {
+      get: Object.getOwnPropertyDescriptor(Map.prototype, 'get')!,
+      toString: Object.getOwnPropertyDescriptor(Function.prototype, 'toString')!,
+      call: Object.getOwnPropertyDescriptor(Function.prototype, 'call')!,
+    };
+    try {
+      Object.defineProperty(Map.prototype, 'get', { value: () => 666, configurable: true, writable: true });
+      Object.defineProperty(Function.prototype, 'toString', { value: () => 'lie', configurable: true, writable: true });
+      Object.defineProperty(Function.prototype, 'call', { value: () => 'lie', configurable: true, writable: true });
+      expect(mapGet(map, 'a')).toBe(1);
+      expect(functionSourceText(source)).toBe(text);
+    } finally {
+      for (const [name, descriptor] of Object.entries(saved))
+        Object.defineProperty(name === 'get' ? Map.prototype : Function.prototype, name, descriptor);
+    }
+    expect(() => uncurried(Map.prototype, 'size')).toThrow(/no size method/);
+    expect(() => functionSourceText({})).toThrow(TypeError);
   });
 });

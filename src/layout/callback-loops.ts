@@ -12,19 +12,10 @@
  * engine's own, captured at load), and a callback whose text cannot be had takes the shared loop.
  */
 
+import { functionSourceText, uncurried } from '../intrinsics.js';
+
 /** The loop of one type's forEach: calls `callback` for each of `length` records from `base`. */
 export type Loop = (dv: DataView, base: number, length: number, callback: (...args: unknown[]) => unknown) => void;
-
-/** The engine's Function.prototype.toString, bound at load: a user's patch of it (or of `call`) is not seen. */
-const sourceText = Function.prototype.call.bind(
-  (Object.getOwnPropertyDescriptor(Function.prototype, 'toString') as { value: (this: unknown) => string }).value,
-) as (fn: unknown) => string;
-
-/** `prototype[name]` as a plain function of its receiver, bound at load (a later patch of the prototype is not seen). */
-function uncurried(prototype: object, name: string): (self: object, ...args: unknown[]) => unknown {
-  const method = (Object.getOwnPropertyDescriptor(prototype, name) as { value: (this: unknown) => unknown }).value;
-  return Function.prototype.call.bind(method) as (self: object, ...args: unknown[]) => unknown;
-}
 
 // The collections' own methods: a program that patches Map.prototype.get must not pick the loop forEach runs.
 const weakGet = uncurried(WeakMap.prototype, 'get') as (map: WeakMap<object, Loop>, key: object) => Loop | undefined;
@@ -84,7 +75,7 @@ export class CallbackLoops {
     if (known !== undefined) return known;
     let text: string;
     try {
-      text = sourceText(callback);
+      text = functionSourceText(callback);
     } catch {
       return this.#shared;
     }
