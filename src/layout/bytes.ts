@@ -4,7 +4,7 @@
  */
 import { invalidArgType, outOfRange } from '../errors.js';
 import { fieldPath } from './checks.js';
-import { typedArrayLength } from '../intrinsics.js';
+import { dataViewBuffer, dataViewByteLength, dataViewByteOffset, typedArrayLength } from '../intrinsics.js';
 import { checkLength, type FieldType } from './field.js';
 
 /** A `uint8_t data[length]` field type, read as a Uint8Array. */
@@ -25,12 +25,13 @@ export function bytes(length: number): BytesType {
  * they do not lie wholly inside `dv`. Why: a Uint8Array is made over `dv.buffer`, which goes on past `dv`, and an
  * array's DataView is exactly its window (see arrayClassSource in codegen.ts), whose bounds check is the only index
  * check of `cursor.at(i)`: every access made otherwise than through `dv` must check `dv`'s bounds itself, or a record
- * past the array's end would show (or take) the bytes after it. A detached `dv` throws V8's TypeError here.
+ * past the array's end would show (or take) the bytes after it. A detached `dv` throws V8's TypeError here. The
+ * engine's own getters are read (a patched DataView.prototype.byteLength cannot widen the window).
  */
 export function bytesIn(dv: DataView, offset: number, length: number): Uint8Array {
-  if (!(offset >= 0 && offset + length <= dv.byteLength))
+  if (!(offset >= 0 && offset + length <= dataViewByteLength(dv)))
     throw new RangeError('Offset is outside the bounds of the DataView');
-  return new Uint8Array(dv.buffer, dv.byteOffset + offset, length);
+  return new Uint8Array(dataViewBuffer(dv), dataViewByteOffset(dv) + offset, length);
 }
 
 /** A copy of `length` bytes at `offset`. */

@@ -4,6 +4,7 @@
  * a detached buffer throws ERR_DETACHED_BUFFER instead of reading zeros.
  */
 import { invalidArgType, memmapError, outOfRange, validateInteger, type CodedError } from '../errors.js';
+import { dataViewBuffer, dataViewByteLength } from '../intrinsics.js';
 
 /** Bytes a layout can read and write: a Buffer, typed array, DataView, ArrayBuffer or SharedArrayBuffer. */
 export type ByteSource = ArrayBufferView | ArrayBufferLike;
@@ -65,10 +66,11 @@ export function detachedBuffer(): CodedError {
  * only in catch blocks, off the hot path.
  */
 export function accessError(dv: DataView, error: unknown, o?: number, size?: number): unknown {
-  if (isDetached(dv.buffer)) return detachedBuffer();
-  if (o !== undefined && size !== undefined && error instanceof RangeError && !(o >= 0 && o + size <= dv.byteLength))
-    return recordOutOfRange(o, size, dv.byteLength);
-  return error;
+  const buffer = dataViewBuffer(dv);
+  if (isDetached(buffer)) return detachedBuffer();
+  if (o === undefined || size === undefined || !(error instanceof RangeError)) return error;
+  const byteLength = dataViewByteLength(dv);
+  return o >= 0 && o + size <= byteLength ? error : recordOutOfRange(o, size, byteLength);
 }
 
 /**

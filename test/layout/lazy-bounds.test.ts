@@ -306,6 +306,33 @@ describe('at(i), get, set and the other methods keep their eager checks', () => 
   });
 });
 
+describe('a patched DataView.prototype cannot widen a window', () => {
+  it('byteLength, byteOffset and buffer getters that lie are never asked', () => {
+    const { bytes, records } = firstScenario();
+    const before = Uint8Array.from(bytes);
+    const prototype = DataView.prototype;
+    const saved = ['byteLength', 'byteOffset', 'buffer'].map(
+      (name) => [name, Object.getOwnPropertyDescriptor(prototype, name)] as const,
+    );
+    const elsewhere = new ArrayBuffer(1 << 16);
+    Object.defineProperty(prototype, 'byteLength', { get: () => 1 << 16, configurable: true });
+    Object.defineProperty(prototype, 'byteOffset', { get: () => 0, configurable: true });
+    Object.defineProperty(prototype, 'buffer', { get: () => elsewhere, configurable: true });
+    try {
+      const view = records.cursor().at(records.length);
+      expectNoAccess(view, records.length, records.length);
+      expectRefusedAsValue(view, records);
+      const last = records.cursor().at(records.length - 1);
+      expect(codeOf(() => last.list.cursor().at(3))).toBe('ERR_OUT_OF_RANGE');
+      expect(last.blob).toEqual(records.get(records.length - 1).blob);
+    } finally {
+      for (const [name, descriptor] of saved) if (descriptor) Object.defineProperty(prototype, name, descriptor);
+    }
+    expect(Buffer.from(bytes).equals(Buffer.from(before))).toBe(true);
+    expectCanariesIntact(bytes, records);
+  });
+});
+
 describe('a record file refuses a view past the end given as the value', () => {
   it('push and set of such a view throw before anything is written', () => {
     const path = tmp('lazy.db');
