@@ -699,8 +699,8 @@ const FOREACH_OWN_LOOP_FROM = 256;
  * `cursor.at(i)` checks only that i is an integer in [0, 2^32): an i past the end moves the view outside the
  * DataView, and its first access throws the RangeError that viewError turns into ERR_OUT_OF_RANGE naming i and the
  * length. Why: V8 removes the integer test for a loop counter but not the compare with the length, which it cannot
- * fold into the DataView's own check (measured without it: cursor.at(i).age 0.53x -> 0.9x of hand-written code on
- * Node 24). Everything that reaches a record's bytes otherwise than through a DataView access (bytesIn, the nested
+ * fold into the DataView's own check (measured in the bench with three record types alive: cursor.at(i).age went from
+ * 0.29-0.31x to 0.54-0.60x of hand-written code on Node 20, and from 0.52-0.65x to 0.69-0.88x on Node 24). Everything that reaches a record's bytes otherwise than through a DataView access (bytesIn, the nested
  * record getters' probe, arrayWindow for an array member, copyRecord) checks against the DataView's bounds itself.
  */
 function arrayClassSource(type: AnyFieldType, isRecord: boolean): { iterator: string; array: string } {
@@ -776,7 +776,7 @@ class ArrayClass extends StructArray {
   }
   // Checked here, not at the view's first access as cursor.at(): measured both ways (the negative index on a slow
   // path, or chosen as now with only the integer test), at(i).age went from 0.30x to 0.6x of hand-written code on
-  // Node 20 but fell from 0.56x to 0.38x on Node 24. A view that stays is also better refused where it is taken.
+  // Node 20 but fell from 0.57-0.60x to 0.35-0.39x on Node 24 (six runs each).
   at(index) {
     const length = this.length;
     // The addition runs for every index (a branch never taken would leave V8 no feedback for it, and a deopt
