@@ -4,7 +4,7 @@
  */
 import { invalidArgType, outOfRange } from '../errors.js';
 import { fieldPath } from './checks.js';
-import { typedArrayLength } from '../intrinsics.js';
+import { dataViewBuffer, dataViewByteLength, dataViewByteOffset, typedArrayLength } from '../intrinsics.js';
 import { checkLength, type FieldType } from './field.js';
 
 /** A `uint8_t data[length]` field type, read as a Uint8Array. */
@@ -20,14 +20,28 @@ export function bytes(length: number): BytesType {
   return Object.freeze({ kind: 'bytes' as const, size: length, align: 1, length });
 }
 
+/**
+ * A Uint8Array over `length` bytes at `offset` of `dv`, refused with the RangeError a DataView access would throw when
+ * they do not lie wholly inside `dv`. Why: a Uint8Array is made over `dv.buffer`, which goes on past `dv`, and an
+ * array's DataView is exactly its window (see arrayClassSource in codegen.ts), whose bounds check is the only index
+ * check of `cursor.at(i)`: every access made otherwise than through `dv` must check `dv`'s bounds itself, or a record
+ * past the array's end would show (or take) the bytes after it. A detached `dv` throws V8's TypeError here. The
+ * engine's own getters are read (a patched DataView.prototype.byteLength cannot widen the window).
+ */
+export function bytesIn(dv: DataView, offset: number, length: number): Uint8Array {
+  if (!(offset >= 0 && offset + length <= dataViewByteLength(dv)))
+    throw new RangeError('Offset is outside the bounds of the DataView');
+  return new Uint8Array(dataViewBuffer(dv), dataViewByteOffset(dv) + offset, length);
+}
+
 /** A copy of `length` bytes at `offset`. */
 export function readBytes(dv: DataView, offset: number, length: number): Uint8Array {
-  return new Uint8Array(dv.buffer, dv.byteOffset + offset, length).slice();
+  return bytesIn(dv, offset, length).slice();
 }
 
 /** A live Uint8Array over `length` bytes at `offset`. */
 export function viewBytes(dv: DataView, offset: number, length: number): Uint8Array {
-  return new Uint8Array(dv.buffer, dv.byteOffset + offset, length);
+  return bytesIn(dv, offset, length);
 }
 
 /** Checks `value` for a `bytes(length)` field without writing: a Uint8Array (or Buffer) of exactly `length` bytes. */
@@ -48,5 +62,5 @@ export function bytesInput(value: unknown, length: number, path: string, key: st
 
 /** Copies what `bytesInput` returned to `offset`. */
 export function storeBytes(dv: DataView, offset: number, length: number, value: Uint8Array): void {
-  new Uint8Array(dv.buffer, dv.byteOffset + offset, length).set(value);
+  bytesIn(dv, offset, length).set(value);
 }

@@ -5,6 +5,7 @@
  */
 import { invalidArgType, invalidArgValue, outOfRange } from '../errors.js';
 import { fieldPath } from './checks.js';
+import { bytesIn } from './bytes.js';
 import { checkLength, type FieldType } from './field.js';
 
 /** A `char name[length]` field type, read as a string. */
@@ -37,7 +38,7 @@ export function readChar(dv: DataView, offset: number, length: number): string {
 }
 
 function decodeFrom(dv: DataView, offset: number, length: number): string {
-  const bytes = new Uint8Array(dv.buffer, dv.byteOffset + offset, length);
+  const bytes = bytesIn(dv, offset, length);
   const end = bytes.indexOf(0);
   return decoder.decode(end === -1 ? bytes : bytes.subarray(0, end));
 }
@@ -71,15 +72,19 @@ export function charInput(value: unknown, length: number, path: string, key: str
   return encoded;
 }
 
-/** Writes what `charInput` returned, NUL-padded to `length` bytes at `offset`. */
+/**
+ * Writes what `charInput` returned, NUL-padded to `length` bytes at `offset`, all or nothing: the string is written
+ * from its last byte down, so the first store is the one that meets the end of `dv` (a RangeError, nothing written)
+ * if the field does not lie wholly inside it; the bytes form goes through bytesIn, which checks first.
+ */
 export function storeChar(dv: DataView, offset: number, length: number, input: string | Uint8Array): void {
   if (typeof input === 'string') {
-    let i = 0;
-    for (; i < input.length; i++) dv.setUint8(offset + i, input.charCodeAt(i));
-    for (; i < length; i++) dv.setUint8(offset + i, 0);
+    const chars = input.length;
+    for (let i = length - 1; i >= chars; i--) dv.setUint8(offset + i, 0);
+    for (let i = chars - 1; i >= 0; i--) dv.setUint8(offset + i, input.charCodeAt(i));
     return;
   }
-  const target = new Uint8Array(dv.buffer, dv.byteOffset + offset, length);
+  const target = bytesIn(dv, offset, length);
   target.set(input);
   target.fill(0, input.length);
 }

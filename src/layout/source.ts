@@ -4,6 +4,7 @@
  * a detached buffer throws ERR_DETACHED_BUFFER instead of reading zeros.
  */
 import { invalidArgType, memmapError, outOfRange, validateInteger, type CodedError } from '../errors.js';
+import { dataViewBuffer, dataViewByteLength } from '../intrinsics.js';
 
 /** Bytes a layout can read and write: a Buffer, typed array, DataView, ArrayBuffer or SharedArrayBuffer. */
 export type ByteSource = ArrayBufferView | ArrayBufferLike;
@@ -57,11 +58,32 @@ export function detachedBuffer(): CodedError {
 }
 
 /**
- * Turns an error thrown by a DataView access into ERR_DETACHED_BUFFER when the buffer is detached (V8 throws a
- * plain TypeError then); other errors pass through unchanged. Called only in catch blocks, off the hot path.
+ * Turns an error thrown by a DataView access into a coded one: ERR_DETACHED_BUFFER when the buffer is detached (V8
+ * throws a plain TypeError then), and, when the caller names the record it was reaching (`o`, `size`), ERR_OUT_OF_RANGE
+ * for the RangeError of a record that lies outside `dv`. That is how an index past the end of an array is reported by
+ * `cursor.at(i)` and `at(i)`: their DataView is exactly the array's window, and the engine's own bounds check of the
+ * first access is the length check (see arrayClassSource in codegen.ts). Other errors pass through unchanged. Called
+ * only in catch blocks, off the hot path.
  */
-export function accessError(dv: DataView, error: unknown): unknown {
-  return isDetached(dv.buffer) ? detachedBuffer() : error;
+export function accessError(dv: DataView, error: unknown, o?: number, size?: number): unknown {
+  const buffer = dataViewBuffer(dv);
+  if (isDetached(buffer)) return detachedBuffer();
+  if (o === undefined || size === undefined || !(error instanceof RangeError)) return error;
+  const byteLength = dataViewByteLength(dv);
+  return o >= 0 && o + size <= byteLength ? error : recordOutOfRange(o, size, byteLength);
+}
+
+/**
+ * ERR_OUT_OF_RANGE for a record at byte `o` of an array's window of `byteLength` bytes, records of `size` bytes: its
+ * index and the array's length (a record of an array is at index * size of its window).
+ */
+export function recordOutOfRange(o: number, size: number, byteLength: number): CodedError {
+  const length = Math.floor(byteLength / size);
+  return outOfRange(
+    'index',
+    `an integer >= 0 && < ${length} (the length of the array the record was taken from)`,
+    o / size,
+  );
 }
 
 const viewCache = new WeakMap<ArrayBufferLike, DataView>();

@@ -78,7 +78,14 @@ export interface ElementCodec {
 export interface Cursor<V> {
   /** The number of records the cursor moves over. */
   readonly length: number;
-  /** Moves the cursor's view to record `index` (an integer in [0, length)) and returns it. */
+  /**
+   * Moves the cursor's view to record `index` and returns it. An index that is not an integer in [0, 2^32) (a
+   * negative one, 1.5, NaN, a string) throws ERR_OUT_OF_RANGE here and leaves the view where it was. An integer
+   * index >= length is not checked here, to keep the loop fast: the view is moved past the end, and its first access
+   * (any getter, setter, toJSON, or copying it as a value) throws ERR_OUT_OF_RANGE naming the index and the length; it
+   * never reads or writes the bytes after the array. For a scalar, string or bytes element, which `at` reads at once,
+   * that first access is the `at` call itself.
+   */
   at(index: number): V;
 }
 

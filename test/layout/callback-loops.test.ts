@@ -318,7 +318,7 @@ describe('forEach with a loop per callback text', () => {
     const source = generatedSource(Student);
     expect(source).toContain('new CallbackLoops(');
     expect(source).toMatch(/function loop\(dv, base, length, callback\) \{/);
-    expect(source).toContain('loops.loopFor(callback)(dv, base, length, callback)');
+    expect(source).toContain('loops.loopFor(callback)(dv, 0, length, callback)');
   });
 });
 
