@@ -700,8 +700,9 @@ const FOREACH_OWN_LOOP_FROM = 256;
  * DataView, and its first access throws the RangeError that viewError turns into ERR_OUT_OF_RANGE naming i and the
  * length. Why: V8 removes the integer test for a loop counter but not the compare with the length, which it cannot
  * fold into the DataView's own check (measured in the bench with three record types alive: cursor.at(i).age went from
- * 0.29-0.31x to 0.54-0.60x of hand-written code on Node 20, and from 0.52-0.65x to 0.69-0.88x on Node 24). Everything that reaches a record's bytes otherwise than through a DataView access (bytesIn, the nested
- * record getters' probe, arrayWindow for an array member, copyRecord) checks against the DataView's bounds itself.
+ * 0.29-0.31x to 0.54-0.60x of hand-written code on Node 20, and from 0.52-0.65x to 0.69-0.88x on Node 24).
+ * Everything that reaches a record's bytes otherwise than through a DataView access (bytesIn, the nested record
+ * getters' probe, arrayWindow for an array member, copyRecord) checks against the DataView's bounds itself.
  */
 function arrayClassSource(type: AnyFieldType, isRecord: boolean): { iterator: string; array: string } {
   const stride = type.size;
