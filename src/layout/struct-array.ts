@@ -11,6 +11,8 @@ import { invalidArgValue, memmapError, outOfRange } from '../errors.js';
 import type { AnyFieldType, Endian, Infer, InferInput, InferView } from './field.js';
 import type { ScalarKind, ScalarType } from './scalar.js';
 import { accessError } from './source.js';
+import { bytesIn } from './bytes.js';
+import { dataViewByteOffset } from '../intrinsics.js';
 
 /** The typed array `column()` returns for each scalar kind (bool as 0/1 bytes). */
 export interface ColumnArrays {
@@ -135,7 +137,7 @@ export class StructArray<T extends AnyFieldType> {
   /** Byte offset of element 0 in the underlying buffer. */
   get byteOffset(): number {
     try {
-      return this.#dv.byteOffset + this.#base;
+      return dataViewByteOffset(this.#dv) + this.#base;
     } catch (error) {
       throw accessError(this.#dv, error);
     }
@@ -163,7 +165,9 @@ export class StructArray<T extends AnyFieldType> {
     const stride = this.#stride;
     try {
       this.#write(dv, this.#base + from * stride, value, 'value');
-      const bytes = new Uint8Array(dv.buffer, dv.byteOffset + this.#base + from * stride, (to - from) * stride);
+      // Through bytesIn, which reads the DataView's window with the engine's own getters and refuses bytes outside it:
+      // a patched DataView.prototype.byteOffset or buffer would otherwise point the copies outside the array.
+      const bytes = bytesIn(dv, this.#base + from * stride, (to - from) * stride);
       // Doubling copies: each copyWithin duplicates what is already filled, log2(n) calls in all.
       for (let filled = stride; filled < bytes.length; filled *= 2)
         bytes.copyWithin(filled, 0, Math.min(filled, bytes.length - filled));
