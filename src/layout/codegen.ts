@@ -19,7 +19,13 @@
  * stderr as it is compiled.
  */
 import { invalidArgType, memmapError, outOfRange } from '../errors.js';
-import { dataViewBuffer, dataViewByteLength, dataViewByteOffset, typedArrayLength } from '../intrinsics.js';
+import {
+  arrayBufferByteLength,
+  dataViewBuffer,
+  dataViewByteLength,
+  dataViewByteOffset,
+  typedArrayLength,
+} from '../intrinsics.js';
 import type { ArrayType } from './array.js';
 import { bytesIn, bytesInput, readBytes, storeBytes, viewBytes } from './bytes.js';
 import { charInput, readChar, storeChar } from './char.js';
@@ -38,7 +44,7 @@ import {
 } from './checks.js';
 import { endianOf, hostEndian, type Aggregate, type AnyFieldType, type Endian } from './field.js';
 import type { ScalarKind } from './scalar.js';
-import { accessError, isDetached } from './source.js';
+import { accessError } from './source.js';
 import { badIndex, clampPosition, internal, StructArray } from './struct-array.js';
 import { CallbackLoops } from './callback-loops.js';
 
@@ -245,14 +251,38 @@ function inspectPlaceholder(error: unknown): string {
  * The DataView of an array of `byteLength` bytes at `base` of `dv`: exactly its window, so that the engine's bounds
  * check of every access through it is the array's own length check (see arrayClassSource). Refused with the RangeError
  * of a DataView access when the window does not lie wholly inside `dv`: an array member of a record past the end of
- * its array. Over a detached buffer `dv` itself, whose every access throws (no DataView can be made over it).
+ * its array. When `dv`'s own length throws (its buffer detached, or resizable and shrunk below `dv`'s end), `dv` is
+ * returned only if its buffer holds no byte and never will (then every access through it throws, and it is no wider
+ * than the window); else the error goes on. Why not ask isDetached: it reads the buffer's patchable byteLength and
+ * calls the global Uint8Array, and a `true` from it here would hand out all of `dv` as the window.
  */
 function arrayWindow(dv: DataView, base: number, byteLength: number): DataView {
   const buffer = dataViewBuffer(dv);
-  if (isDetached(buffer)) return dv;
-  if (!(base >= 0 && base + byteLength <= dataViewByteLength(dv)))
-    throw new RangeError('Offset is outside the bounds of the DataView');
+  let length: number;
+  try {
+    length = dataViewByteLength(dv);
+  } catch (error) {
+    if (emptyForGood(buffer)) return dv;
+    throw error;
+  }
+  if (!(base >= 0 && base + byteLength <= length)) throw new RangeError('Offset is outside the bounds of the DataView');
   return new DataView(buffer, dataViewByteOffset(dv) + base, byteLength);
+}
+
+const resizable: { get?: (this: object) => unknown } | undefined = Object.getOwnPropertyDescriptor(
+  ArrayBuffer.prototype,
+  'resizable',
+);
+/** The engine's ArrayBuffer#resizable, bound at load (undefined on an engine without resizable buffers). */
+const arrayBufferResizable =
+  resizable?.get === undefined ? undefined : (Function.prototype.call.bind(resizable.get) as (b: object) => unknown);
+
+/**
+ * Whether `buffer` has no byte and can get none: detached, or empty and not resizable. Read with the engine's own
+ * getters; a SharedArrayBuffer (never detached, its DataViews never out of bounds) throws here.
+ */
+function emptyForGood(buffer: ArrayBufferLike): boolean {
+  return arrayBufferByteLength(buffer as ArrayBuffer) === 0 && arrayBufferResizable?.(buffer) !== true;
 }
 
 function badCallback(callback: unknown): Error {
@@ -809,7 +839,8 @@ class ArrayClass extends StructArray {
   subarray(start = 0, end = this.length) {
     const from = clampPosition(start, this.length, 'start');
     const to = Math.max(from, clampPosition(end, this.length, 'end'));
-    return new ArrayClass(internal, this.#dv, from * ${stride}, to - from);
+    const dv = this.#dv;
+    try { return new ArrayClass(internal, dv, from * ${stride}, to - from); } catch (e) { throw accessError(dv, e); }
   }
 }`;
   return { iterator, array };

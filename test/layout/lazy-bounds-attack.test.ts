@@ -4,9 +4,11 @@
  * array lies inside a bigger buffer whose bytes outside the array hold a pattern that must stay as it was.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { int32, struct } from '../../src/layout/index.js';
+import { array, bytes, int32, struct } from '../../src/layout/index.js';
+import { codeOf } from '../helpers/thrown.js';
 
 const Rec = struct({ a: int32, b: int32 });
+const Holder = struct({ items: array(Rec, 2), tail: bytes(16) });
 
 /** A buffer of `size` bytes, byte i holding (i * 7 + 3) & 0xff: a copy of one part over another shows. */
 function patterned(size: number): Uint8Array {
@@ -47,5 +49,51 @@ describe('fill copies inside the window whatever DataView.prototype says', () =>
     for (const restore of restores.splice(0).reverse()) restore();
     expect(records.toArray()).toEqual(Array.from({ length: 4 }, () => ({ a: 1, b: 2 })));
     expectOutsideIntact(bytes, 32, 64);
+  });
+});
+
+describe('a new window is never wider than asked, whatever the globals say', () => {
+  // The window of a subarray or an array member is cut from its parent's DataView. A buffer that only looks detached
+  // (its byteLength getter says 0, and Uint8Array throws) must not get the whole parent DataView as its window.
+  function looksDetached(): void {
+    patch(ArrayBuffer.prototype, 'byteLength', { get: () => 0 });
+    patch(globalThis, 'Uint8Array', {
+      value: function Uint8Array() {
+        throw new TypeError('patched');
+      },
+      writable: true,
+    });
+  }
+  function restore(): void {
+    for (const undo of restores.splice(0).reverse()) undo();
+  }
+
+  it('subarray() of an array', () => {
+    const bytes = patterned(Rec.size * 8);
+    const records = Rec.array(bytes);
+    looksDetached();
+    const sub = records.subarray(6, 7);
+    restore();
+    expect(sub.byteOffset).toBe(6 * Rec.size);
+    expect(sub.get(0)).toEqual(records.get(6));
+    const past = sub.cursor().at(1);
+    expect(codeOf(() => past.a)).toBe('ERR_OUT_OF_RANGE');
+    expect(codeOf(() => (past.b = 0))).toBe('ERR_OUT_OF_RANGE');
+    expectOutsideIntact(bytes, 0, 0);
+  });
+
+  it('an array member of a record', () => {
+    const bytes = patterned(Holder.size * 2);
+    const holders = Holder.array(bytes);
+    const holder = holders.at(1);
+    looksDetached();
+    const items = holder.items;
+    restore();
+    expect(items.byteOffset).toBe(Holder.size + Holder.offsetOf('items'));
+    expect(items.toArray()).toEqual(holders.get(1).items);
+    const past = items.cursor().at(2);
+    expect(codeOf(() => past.a)).toBe('ERR_OUT_OF_RANGE');
+    expect(codeOf(() => (past.a = 0))).toBe('ERR_OUT_OF_RANGE');
+    expectOutsideIntact(bytes, 0, 0);
   });
 });
