@@ -168,7 +168,9 @@ const guard = new DataView(new ArrayBuffer(1));
 function guarded(failed: string, error: string): string {
   // The test runs outside the try (a hostile valueOf's error passes through as it is), and the catch names only the
   // guard's own failure (a stack overflow inside the try passes through too).
-  return `{ const failed = ${failed}; try { guard.getUint8(failed ? 1 : 0); } catch (e) { throw failed ? ${error} : e; } }`;
+  // Two lines: the test and the guard read, so that a long test keeps each line of the source readable.
+  const read = `try { guard.getUint8(failed ? 1 : 0); } catch (e) { throw failed ? ${error} : e; }`;
+  return `{ const failed = ${failed};\n    ${read} }`;
 }
 
 /** Names the compiled code uses, bound as parameters of `new Function`. */
@@ -735,6 +737,8 @@ const FOREACH_OWN_LOOP_FROM = 256;
  * getters' probe, arrayWindow for an array member, copyRecord) checks against the DataView's bounds itself.
  */
 function arrayClassSource(type: AnyFieldType, isRecord: boolean): { iterator: string; array: string } {
+  // The typeof test first: `>>>` on a bigint or a Symbol throws a plain TypeError, and on an object runs its valueOf.
+  const notAnIndex = "typeof index !== 'number' || index >>> 0 !== index";
   const stride = type.size;
   // What a step hands out: the moved view for records, else the element's value (or live bytes / array).
   const o = (index: string): string => `${index} * ${stride}`;
@@ -783,7 +787,7 @@ class Cursor {
   get length() { return this.#length; }
   // Only the integer test: an index >= length is found by the DataView's bounds check at the first access.
   at(index) {
-    ${guarded('(index >>> 0) !== index', 'badIndex(index, this.#length, false)')}
+    ${guarded(notAnIndex, 'badIndex(index, this.#length, false)')}
     ${isRecord ? `const cursor = this.#view; move(cursor, ${o('index')}); return cursor;` : cursorValue}
   }
 }
@@ -796,12 +800,12 @@ class ArrayClass extends StructArray {
     this.#dv = window;
   }
   get(index) {
-    ${guarded('(index >>> 0) !== index || index >= this.length', 'badIndex(index, this.length, false)')}
+    ${guarded(`${notAnIndex} || index >= this.length`, 'badIndex(index, this.length, false)')}
     const dv = this.#dv;
     try { return read(dv, ${o('index')}); } catch (e) { throw accessError(dv, e); }
   }
   set(index, value) {
-    ${guarded('(index >>> 0) !== index || index >= this.length', 'badIndex(index, this.length, false)')}
+    ${guarded(`${notAnIndex} || index >= this.length`, 'badIndex(index, this.length, false)')}
     const dv = this.#dv;
     try { write(dv, ${o('index')}, value, 'value'); } catch (e) { throw accessError(dv, e); }
   }
@@ -812,7 +816,9 @@ class ArrayClass extends StructArray {
     const length = this.length;
     // The addition runs for every index (a branch never taken would leave V8 no feedback for it, and a deopt
     // exit that stops loop peeling): only the value added is chosen.
-    const position = index + (index < 0 ? length : 0);
+    // A bigint or a Symbol would throw a plain TypeError in the arithmetic, an object would have its valueOf run
+    // (twice): any other type is NaN here, refused below.
+    const position = typeof index === 'number' ? index + (index < 0 ? length : 0) : NaN;
     ${guarded('(position >>> 0) !== position || position >= length', 'badIndex(index, length, true)')}
     return view(this.#dv, ${o('position')});
   }

@@ -276,7 +276,9 @@ export interface StructArray<T extends AnyFieldType> extends Iterable<InferView<
 /** ERR_OUT_OF_RANGE for an index outside the array (off the hot path: a function, so accessors stay small). */
 export function badIndex(index: unknown, length: number, negative: boolean): Error {
   const range = negative ? `an integer >= ${-length} && < ${length}` : `an integer >= 0 && < ${length}`;
-  return outOfRange('index', range, index);
+  // Shown without converting it: String() of a Symbol, of an object with no prototype or a hostile toString throws.
+  const shown = typeof index === 'object' || typeof index === 'function' || typeof index === 'symbol';
+  return outOfRange('index', range, shown && index !== null ? `type ${typeof index}` : index);
 }
 
 /** A position argument of fill/subarray: an integer, negative from the end, clamped to [0, length]. */

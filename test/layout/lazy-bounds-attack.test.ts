@@ -5,7 +5,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { array, bytes, int32, struct } from '../../src/layout/index.js';
-import { codeOf } from '../helpers/thrown.js';
+import { codeOf, thrown } from '../helpers/thrown.js';
 
 const Rec = struct({ a: int32, b: int32 });
 const Holder = struct({ items: array(Rec, 2), tail: bytes(16) });
@@ -94,6 +94,37 @@ describe('a new window is never wider than asked, whatever the globals say', () 
     const past = items.cursor().at(2);
     expect(codeOf(() => past.a)).toBe('ERR_OUT_OF_RANGE');
     expect(codeOf(() => (past.a = 0))).toBe('ERR_OUT_OF_RANGE');
+    expectOutsideIntact(bytes, 0, 0);
+  });
+});
+
+describe('an index of any type gets a coded error', () => {
+  // `>>>` on a bigint or a Symbol throws a plain TypeError, String() of a Symbol or of an object without a prototype
+  // too; an object's valueOf must not run (at() ran it twice and took its number).
+  it('bigint, Symbol, objects with valueOf or without a prototype: ERR_OUT_OF_RANGE from every index taker', () => {
+    const bytes = patterned(Rec.size * 4);
+    const records = Rec.array(bytes);
+    let valueOfCalls = 0;
+    const hostile = {
+      valueOf() {
+        valueOfCalls++;
+        return 1;
+      },
+    };
+    for (const index of [1n, 2n ** 64n, Symbol('i'), hostile, Object.create(null) as object, [1]]) {
+      const cursor = records.cursor();
+      for (const call of [
+        () => cursor.at(index as never),
+        () => records.at(index as never),
+        () => records.get(index as never),
+        () => records.set(index as never, { a: 0, b: 0 }),
+      ]) {
+        const error = thrown(call);
+        expect([typeof index, error.code]).toEqual([typeof index, 'ERR_OUT_OF_RANGE']);
+        expect(error).toBeInstanceOf(RangeError);
+      }
+    }
+    expect(valueOfCalls).toBe(0);
     expectOutsideIntact(bytes, 0, 0);
   });
 });
