@@ -4,7 +4,7 @@
  * a detached buffer throws ERR_DETACHED_BUFFER instead of reading zeros.
  */
 import { invalidArgType, memmapError, outOfRange, validateInteger, type CodedError } from '../errors.js';
-import { dataViewBuffer, dataViewByteLength } from '../intrinsics.js';
+import { arrayBufferByteLength, dataViewBuffer, dataViewByteLength } from '../intrinsics.js';
 
 /** Bytes a layout can read and write: a Buffer, typed array, DataView, ArrayBuffer or SharedArrayBuffer. */
 export type ByteSource = ArrayBufferView | ArrayBufferLike;
@@ -68,9 +68,31 @@ export function detachedBuffer(): CodedError {
 export function accessError(dv: DataView, error: unknown, o?: number, size?: number): unknown {
   const buffer = dataViewBuffer(dv);
   if (isDetached(buffer)) return detachedBuffer();
+  let byteLength: number;
+  try {
+    byteLength = dataViewByteLength(dv);
+  } catch {
+    // Not detached, yet no length: a resizable ArrayBuffer shrunk below the DataView's end (V8's TypeError says
+    // "detached"). It may grow back, and then the DataView works again.
+    return bufferShrunk(buffer);
+  }
   if (o === undefined || size === undefined || !(error instanceof RangeError)) return error;
-  const byteLength = dataViewByteLength(dv);
   return o >= 0 && o + size <= byteLength ? error : recordOutOfRange(o, size, byteLength);
+}
+
+/** ERR_OUT_OF_RANGE for records over a resizable ArrayBuffer that was shrunk below their end. */
+function bufferShrunk(buffer: ArrayBufferLike): CodedError {
+  let byteLength: number | string = 'an unknown length';
+  try {
+    byteLength = arrayBufferByteLength(buffer as ArrayBuffer);
+  } catch {
+    // a SharedArrayBuffer (which never shrinks): only its length is unknown
+  }
+  return outOfRange(
+    'buffer.byteLength',
+    'at least the end of the records (the ArrayBuffer was resized under them)',
+    byteLength,
+  );
 }
 
 /**

@@ -128,3 +128,45 @@ describe('an index of any type gets a coded error', () => {
     expectOutsideIntact(bytes, 0, 0);
   });
 });
+
+describe('a resizable ArrayBuffer resized under an array', () => {
+  type Resizable = ArrayBuffer & { resize(length: number): void };
+  const resizable = (length: number, max: number): Resizable =>
+    new (ArrayBuffer as unknown as new (length: number, options: { maxByteLength: number }) => Resizable)(length, {
+      maxByteLength: max,
+    });
+
+  it('shrunk below the array: every access is ERR_OUT_OF_RANGE, not V8\'s "detached" TypeError; grown back, it works', () => {
+    const buffer = resizable(Rec.size * 6, Rec.size * 12);
+    const records = Rec.array(buffer, { offset: Rec.size, length: 4 });
+    records.fill({ a: 7, b: 8 });
+    const holders = Holder.array(buffer, { length: 1 });
+    const cursor = records.cursor();
+    const taken = records.at(3);
+    buffer.resize(Rec.size * 2);
+    const calls: [string, () => unknown][] = [
+      ['view', () => taken.a],
+      ['view set', () => (taken.b = 1)],
+      ['toJSON', () => taken.toJSON()],
+      ['cursor', () => cursor.at(0).a],
+      ['cursor past the end', () => cursor.at(9).a],
+      ['get', () => records.get(0)],
+      ['set', () => records.set(0, { a: 1, b: 1 })],
+      ['at', () => records.at(0).a],
+      ['toArray', () => records.toArray()],
+      ['fill', () => records.fill({ a: 1, b: 1 })],
+      ['column', () => records.column('a')],
+      ['for-of', () => [...records].map((view) => view.a)],
+      ['forEach', () => records.forEach((view) => view.a)],
+      ['subarray', () => records.subarray(1)],
+      ['byteOffset', () => records.byteOffset],
+      ['array member', () => holders.at(0).items],
+      ['copied as a value', () => Rec.write(Buffer.alloc(Rec.size), 0, taken)],
+    ];
+    for (const [name, call] of calls) expect([name, codeOf(call)]).toEqual([name, 'ERR_OUT_OF_RANGE']);
+    buffer.resize(Rec.size * 12);
+    expect(taken.toJSON()).toEqual({ a: 0, b: 0 }); // the engine zeroes what a shrink cut off
+    expect(records.get(0)).toEqual({ a: 7, b: 8 }); // record 0 was inside the shrunk buffer
+    expect(codeOf(() => cursor.at(4).a)).toBe('ERR_OUT_OF_RANGE'); // grown: the window did not grow with it
+  });
+});
