@@ -170,3 +170,52 @@ describe('a resizable ArrayBuffer resized under an array', () => {
     expect(codeOf(() => cursor.at(4).a)).toBe('ERR_OUT_OF_RANGE'); // grown: the window did not grow with it
   });
 });
+
+describe('a source that lies about its window is taken as it is', () => {
+  // Struct.array / read / write / view take the window of a typed array or DataView from the engine, not from the
+  // object: an own property, a patched prototype getter or a patched ArrayBuffer.isView must not widen it.
+  it('own byteOffset / byteLength / buffer properties on a typed array or a DataView', () => {
+    const bytes = patterned(96);
+    const elsewhere = patterned(4096);
+    for (const source of [new Uint8Array(bytes.buffer, 32, 16), new DataView(bytes.buffer, 32, 16)]) {
+      Object.defineProperty(source, 'byteOffset', { value: 0 });
+      Object.defineProperty(source, 'byteLength', { value: 96 });
+      Object.defineProperty(source, 'buffer', { value: elsewhere.buffer });
+      const records = Rec.array(source);
+      expect(records.length).toBe(2);
+      expect(records.byteOffset).toBe(32);
+      records.fill({ a: 1, b: 2 });
+      Rec.write(source, 8, { a: 3, b: 4 });
+      expect(codeOf(() => Rec.write(source, 16, { a: 3, b: 4 }))).toBe('ERR_OUT_OF_RANGE');
+      expect(codeOf(() => Rec.read(source, 16))).toBe('ERR_OUT_OF_RANGE');
+      expect(codeOf(() => Rec.view(source, 16))).toBe('ERR_OUT_OF_RANGE');
+      expect(Rec.read(source, 8)).toEqual({ a: 3, b: 4 });
+      expect(Rec.view(source, 0).toJSON()).toEqual({ a: 1, b: 2 });
+      expectOutsideIntact(bytes, 32, 48);
+      expectOutsideIntact(elsewhere, 0, 0);
+    }
+  });
+
+  it('patched prototype getters of typed arrays and DataView, and a patched ArrayBuffer.isView', () => {
+    const bytes = patterned(96);
+    const typedPrototype = Object.getPrototypeOf(Uint8Array.prototype) as object;
+    const sources = [new Uint8Array(bytes.buffer, 32, 16), new DataView(bytes.buffer, 32, 16)];
+    for (const prototype of [typedPrototype, DataView.prototype]) {
+      patch(prototype, 'byteOffset', { get: () => 0 });
+      patch(prototype, 'byteLength', { get: () => 96 });
+    }
+    patch(ArrayBuffer, 'isView', { value: () => true, writable: true });
+    for (const source of sources) {
+      const records = Rec.array(source);
+      expect(records.length).toBe(2);
+      records.fill({ a: 5, b: 6 });
+      expect(codeOf(() => Rec.write(source, 16, { a: 3, b: 4 }))).toBe('ERR_OUT_OF_RANGE');
+    }
+    // Not a view, whatever isView says: refused with a code, not V8's TypeError from a DataView constructor.
+    expect(codeOf(() => Rec.array({ buffer: bytes.buffer, byteOffset: 0, byteLength: 96 }))).toBe(
+      'ERR_INVALID_ARG_TYPE',
+    );
+    for (const undo of restores.splice(0).reverse()) undo();
+    expectOutsideIntact(bytes, 32, 48);
+  });
+});
