@@ -224,6 +224,19 @@ export function locate(source: ByteSource, offset: number, size: number): number
   return lastBase + offset;
 }
 
+/**
+ * What a read, write or view located by `locate` throws for `error` from its access through `dv`: a record that lies outside `source` as it is
+ * now is ERR_OUT_OF_RANGE naming `offset`. Why: `locate` keeps the length it found, and a source over a resizable
+ * ArrayBuffer can be shorter now (its shared DataView then throws V8's own RangeError). The next `locate` looks again.
+ * Else what accessError makes of it (ERR_DETACHED_BUFFER for a detached buffer).
+ */
+export function locatedError(dv: DataView, source: ByteSource, offset: number, size: number, error: unknown): unknown {
+  lastSource = undefined;
+  const window = windowOf(source, 'source');
+  if (error instanceof RangeError && !isDetached(window.buffer)) checkedOffset(window, offset, size, 'offset');
+  return accessError(dv, error);
+}
+
 /** The DataView of the source `locate` was last called with. */
 export function locatedView(): DataView {
   return lastView;

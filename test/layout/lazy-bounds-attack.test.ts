@@ -219,3 +219,29 @@ describe('a source that lies about its window is taken as it is', () => {
     expectOutsideIntact(bytes, 32, 48);
   });
 });
+
+describe('read, write and view of a source over a resizable ArrayBuffer that shrank', () => {
+  it("a record past the new end is ERR_OUT_OF_RANGE naming the offset, not V8's RangeError; grown, it reads", () => {
+    type Resizable = ArrayBuffer & { resize(length: number): void };
+    const buffer = new (ArrayBuffer as unknown as new (length: number, options: object) => Resizable)(64, {
+      maxByteLength: 128,
+    });
+    const tracking = new Uint8Array(buffer, 8);
+    for (const source of [buffer, tracking]) {
+      buffer.resize(64);
+      Rec.write(source, 40, { a: 1, b: 2 }); // located while long
+      buffer.resize(16);
+      for (const call of [
+        () => Rec.read(source, 40),
+        () => Rec.write(source, 40, { a: 3, b: 4 }),
+        () => Rec.view(source, 40),
+      ]) {
+        const error = thrown(call);
+        expect(error.code).toBe('ERR_OUT_OF_RANGE');
+        expect(error.message).toContain('"offset"');
+      }
+      buffer.resize(64);
+      expect(Rec.read(source, 40)).toEqual({ a: 0, b: 0 }); // what the shrink cut off is zero
+    }
+  });
+});
