@@ -313,7 +313,8 @@ function viaScratch(
   holder.free = undefined;
   try {
     fill(scratch, 0, value, path);
-    bytesIn(dv, o, size).set(new Uint8Array(scratch.buffer, 0, size));
+    // The engine's getter: a patched DataView.prototype.buffer would copy bytes of its choosing, never checked.
+    bytesIn(dv, o, size).set(new Uint8Array(dataViewBuffer(scratch), 0, size));
   } finally {
     holder.free = scratch;
   }

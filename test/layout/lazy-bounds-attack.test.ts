@@ -245,3 +245,23 @@ describe('read, write and view of a source over a resizable ArrayBuffer that shr
     }
   });
 });
+
+describe('a record built in scratch is copied from the scratch', () => {
+  it('a patched DataView.prototype.buffer getter cannot put unchecked bytes in its place', () => {
+    const bytes = patterned(Holder.size * 2);
+    const holders = Holder.array(bytes);
+    const forged = new Uint8Array(Holder.size * 4).fill(0xee);
+    patch(DataView.prototype, 'buffer', { get: () => forged.buffer });
+    const given = {
+      items: [
+        { a: 1, b: 2 },
+        { a: 3, b: 4 },
+      ],
+      tail: new Uint8Array(16).fill(9),
+    };
+    holders.set(1, given);
+    Holder.write(bytes, 0, given);
+    for (const undo of restores.splice(0).reverse()) undo();
+    expect(holders.toArray()).toEqual([given, given]);
+  });
+});
