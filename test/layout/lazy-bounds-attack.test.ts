@@ -265,3 +265,54 @@ describe('a record built in scratch is copied from the scratch', () => {
     expect(holders.toArray()).toEqual([given, given]);
   });
 });
+
+describe('attacks that held (kept as tests)', () => {
+  it('a nested view or array member taken in range keeps working after its cursor moves out', () => {
+    const bytes = patterned(Holder.size * 3);
+    const holders = Holder.array(bytes, { length: 2 });
+    const cursor = holders.cursor();
+    const items = cursor.at(1).items;
+    const first = items.at(0);
+    cursor.at(2);
+    expect(codeOf(() => cursor.at(2).items)).toBe('ERR_OUT_OF_RANGE');
+    expect(first.toJSON()).toEqual(holders.get(1).items[0]);
+    expect(items.toArray()).toEqual(holders.get(1).items);
+    expect(codeOf(() => items.cursor().at(2).a)).toBe('ERR_OUT_OF_RANGE');
+    expect(codeOf(() => items.subarray(1).cursor().at(1).a)).toBe('ERR_OUT_OF_RANGE');
+    expectOutsideIntact(bytes, 0, 0);
+  });
+
+  it("an accessor borrowed from the prototype and called on a view past the end, or on another type's view", () => {
+    const bytes = patterned(Rec.size * 4);
+    const records = Rec.array(bytes, { length: 2 });
+    const past = records.cursor().at(2);
+    const prototype = Object.getPrototypeOf(records.at(0)) as object;
+    const descriptor: { get?: (this: unknown) => unknown; set?: (this: unknown, value: unknown) => void } | undefined =
+      Object.getOwnPropertyDescriptor(prototype, 'a');
+    const { get, set } = descriptor ?? {};
+    if (get === undefined || set === undefined) throw new Error('no accessor');
+    expect(codeOf(() => get.call(past))).toBe('ERR_OUT_OF_RANGE');
+    expect(codeOf(() => set.call(past, 1))).toBe('ERR_OUT_OF_RANGE');
+    const other = struct({ a: int32, b: int32 }).array(new Uint8Array(8)).at(0);
+    expect(codeOf(() => get.call(other))).toBe('ERR_INVALID_THIS');
+    expect(codeOf(() => set.call(other, 1))).toBe('ERR_INVALID_THIS');
+    expectOutsideIntact(bytes, 0, 0);
+  });
+
+  it('a SharedArrayBuffer (growable, grown) and a DataView source: the window does not grow', () => {
+    const shared = new SharedArrayBuffer(Rec.size * 2, {
+      maxByteLength: Rec.size * 8,
+    }) as SharedArrayBuffer & {
+      grow(length: number): void;
+    };
+    const onShared = Rec.array(shared);
+    shared.grow(Rec.size * 8);
+    new Uint8Array(shared).fill(0xee);
+    expect(codeOf(() => onShared.cursor().at(2).a)).toBe('ERR_OUT_OF_RANGE');
+    const bytes = patterned(64);
+    const onView = Rec.array(new DataView(bytes.buffer, 16, 16));
+    expect(codeOf(() => onView.cursor().at(2).a)).toBe('ERR_OUT_OF_RANGE');
+    expect(codeOf(() => (onView.cursor().at(2).b = 0))).toBe('ERR_OUT_OF_RANGE');
+    expectOutsideIntact(bytes, 0, 0);
+  });
+});
