@@ -314,3 +314,22 @@ describe('attacks that held (kept as tests)', () => {
     expectOutsideIntact(bytes, 0, 0);
   });
 });
+
+describe('a resizable ArrayBuffer detached (transferred) under an array', () => {
+  it('members, subarrays and cursors are ERR_DETACHED_BUFFER (the buffer still says it is resizable)', () => {
+    type Resizable = ArrayBuffer & { resize(length: number): void };
+    const Resizable = ArrayBuffer as unknown as new (length: number, options: object) => Resizable;
+    const buffer = new Resizable(Holder.size * 2, { maxByteLength: 256 });
+    const holders = Holder.array(buffer);
+    const holder = holders.at(1);
+    const items = holder.items;
+    structuredClone(buffer, { transfer: [buffer] });
+    expect(codeOf(() => holder.items)).toBe('ERR_DETACHED_BUFFER');
+    expect(codeOf(() => holders.subarray(1))).toBe('ERR_DETACHED_BUFFER');
+    expect(codeOf(() => items.subarray(1))).toBe('ERR_DETACHED_BUFFER');
+    expect(codeOf(() => holders.cursor().at(3).items)).toBe('ERR_DETACHED_BUFFER');
+    expect(codeOf(() => items.cursor().at(0).a)).toBe('ERR_DETACHED_BUFFER');
+    expect(codeOf(() => holders.get(0))).toBe('ERR_DETACHED_BUFFER');
+    expect(codeOf(() => Holder.view(buffer, 0))).toBe('ERR_DETACHED_BUFFER');
+  });
+});
