@@ -97,10 +97,10 @@ export const internal: unique symbol = Symbol('memmap layout internal');
 /** A fixed-length array of `T` laid over bytes: made by `Struct.array(buf)`, or by a live view's array field. */
 // eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging -- the interface below declares the methods codegen's subclass defines
 export class StructArray<T extends AnyFieldType> {
-  /** The element type. */
-  readonly type: T;
-  /** The number of elements (fixed when the array is made; access after a detach throws ERR_DETACHED_BUFFER). */
-  readonly length: number;
+  // Private, behind getters: an own data property could be reassigned (`array.length = 10`), and then get/set/fill
+  // checked indexes against it, threw V8's plain RangeError at the window's end, and fill wrote part of its range.
+  readonly #type: T;
+  readonly #length: number;
   readonly #dv: DataView;
   readonly #base: number;
   readonly #stride: number;
@@ -125,13 +125,23 @@ export class StructArray<T extends AnyFieldType> {
           kind: 'TypeError',
         },
       );
-    this.type = type;
-    this.length = length;
+    this.#type = type;
+    this.#length = length;
     this.#dv = dv;
     this.#base = base;
     this.#stride = type.size;
     this.#endian = endian;
     this.#write = codec.write;
+  }
+
+  /** The element type. */
+  get type(): T {
+    return this.#type;
+  }
+
+  /** The number of elements (fixed when the array is made; access after a detach throws ERR_DETACHED_BUFFER). */
+  get length(): number {
+    return this.#length;
   }
 
   /** Byte offset of element 0 in the underlying buffer. */

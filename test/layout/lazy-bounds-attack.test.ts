@@ -333,3 +333,20 @@ describe('a resizable ArrayBuffer detached (transferred) under an array', () => 
     expect(codeOf(() => Holder.view(buffer, 0))).toBe('ERR_DETACHED_BUFFER');
   });
 });
+
+describe("an array's length and type cannot be reassigned", () => {
+  it('array.length = n and array.type = ... change nothing: checks stay coded, fill stays all or nothing', () => {
+    const bytes = patterned(64);
+    const records = Rec.array(bytes, { offset: 16, length: 2 });
+    expect(() => Object.assign(records, { length: 6 })).toThrow(TypeError); // no setter: strict code throws
+    expect(() => Object.assign(records, { type: struct({ a: int32 }) })).toThrow(TypeError);
+    expect(Reflect.set(records, 'length', 6)).toBe(false);
+    expect(records.length).toBe(2);
+    expect(records.type).toBe(Rec);
+    expect(codeOf(() => records.get(3))).toBe('ERR_OUT_OF_RANGE');
+    expect(codeOf(() => records.set(3, { a: 1, b: 1 }))).toBe('ERR_OUT_OF_RANGE');
+    expect(records.toArray()).toHaveLength(2);
+    expect(codeOf(() => records.fill({ a: 7, b: 7 }, 0, 6))).toBeUndefined();
+    expectOutsideIntact(bytes, 16, 32);
+  });
+});
