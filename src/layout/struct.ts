@@ -145,6 +145,10 @@ export class StructType<
     this.requestedAlign = align;
     this.endian = endian;
     this.#byName = new Map(fields.map((f) => [f.name, f]));
+    // Frozen as every other field type is: `size` is what read/write/view/array check a source against, and
+    // `fields` what the accessors are compiled from. Writable, `Record.size = 1` made Record.write(source, offset)
+    // store a whole record past the end of `source` (the cached private members stay assignable).
+    Object.freeze(this);
   }
 
   /** Byte offset of member `name` (`offsetof`). */

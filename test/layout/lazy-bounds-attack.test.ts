@@ -350,3 +350,23 @@ describe("an array's length and type cannot be reassigned", () => {
     expectOutsideIntact(bytes, 16, 32);
   });
 });
+
+describe('a record type cannot be changed after it is made', () => {
+  it('size, fields and the other members are frozen: a smaller size cannot move a record past its source', () => {
+    const Local = struct({ a: int32, b: int32 });
+    const bytes = patterned(64);
+    const source = bytes.subarray(16, 32);
+    expect(Object.isFrozen(Local)).toBe(true);
+    expect(Reflect.set(Local, 'size', 1)).toBe(false);
+    expect(Reflect.set(Local, 'fields', [{ name: 'a', type: int32, offset: 100, size: 4 }])).toBe(false);
+    expect(Reflect.defineProperty(Local, 'size', { value: 1 })).toBe(false);
+    expect(Local.size).toBe(8);
+    expect(codeOf(() => Local.write(source, 15, { a: 1, b: 2 }))).toBe('ERR_OUT_OF_RANGE');
+    expect(codeOf(() => Local.read(source, 15))).toBe('ERR_OUT_OF_RANGE');
+    expect(codeOf(() => Local.view(source, 15))).toBe('ERR_OUT_OF_RANGE');
+    expect(Local.array(source).length).toBe(2);
+    Local.write(source, 8, { a: 1, b: 2 }); // still works, and its hash and accessors are still cached
+    expect(Local.hash).toBe(struct({ a: int32, b: int32 }).hash);
+    expectOutsideIntact(bytes, 16, 32);
+  });
+});
