@@ -849,6 +849,9 @@ class ArrayClass extends StructArray {
     const dv = this.#dv;
     try { return new ArrayClass(internal, dv, from * ${stride}, to - from); } catch (e) { throw accessError(dv, e); }
   }
-}`;
+}
+// super() calls whatever the class's prototype is at the time: a program that set it to a function of its own would
+// receive \`internal\`, the token that lets only memmap construct views, cursors and arrays.
+Object.preventExtensions(ArrayClass);`;
   return { iterator, array };
 }

@@ -370,3 +370,19 @@ describe('a record type cannot be changed after it is made', () => {
     expectOutsideIntact(bytes, 16, 32);
   });
 });
+
+describe("the token that only memmap's code holds", () => {
+  it("cannot be caught by replacing an array class's parent: super() would hand it to the replacement", () => {
+    const records = Rec.array(new Uint8Array(Rec.size * 2));
+    const ArrayClass = records.constructor;
+    const parent = Object.getPrototypeOf(ArrayClass) as object;
+    let received: unknown;
+    function Impostor(token: unknown): void {
+      received = token;
+    }
+    expect(Reflect.setPrototypeOf(ArrayClass, Impostor)).toBe(false);
+    expect(Object.getPrototypeOf(ArrayClass)).toBe(parent);
+    expect(records.subarray(1).length).toBe(1);
+    expect(received).toBeUndefined();
+  });
+});
