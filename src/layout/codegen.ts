@@ -19,7 +19,13 @@
  * stderr as it is compiled.
  */
 import { invalidArgType, memmapError, outOfRange } from '../errors.js';
-import { dataViewBuffer, dataViewByteLength, dataViewByteOffset, typedArrayLength } from '../intrinsics.js';
+import {
+  arrayBufferByteLength,
+  dataViewBuffer,
+  dataViewByteLength,
+  dataViewByteOffset,
+  typedArrayLength,
+} from '../intrinsics.js';
 import type { ArrayType } from './array.js';
 import { bytesIn, bytesInput, readBytes, storeBytes, viewBytes } from './bytes.js';
 import { charInput, readChar, storeChar } from './char.js';
@@ -38,7 +44,7 @@ import {
 } from './checks.js';
 import { endianOf, hostEndian, type Aggregate, type AnyFieldType, type Endian } from './field.js';
 import type { ScalarKind } from './scalar.js';
-import { accessError, isDetached } from './source.js';
+import { accessError } from './source.js';
 import { badIndex, clampPosition, internal, StructArray } from './struct-array.js';
 import { CallbackLoops } from './callback-loops.js';
 
@@ -162,7 +168,9 @@ const guard = new DataView(new ArrayBuffer(1));
 function guarded(failed: string, error: string): string {
   // The test runs outside the try (a hostile valueOf's error passes through as it is), and the catch names only the
   // guard's own failure (a stack overflow inside the try passes through too).
-  return `{ const failed = ${failed}; try { guard.getUint8(failed ? 1 : 0); } catch (e) { throw failed ? ${error} : e; } }`;
+  // Two lines: the test and the guard read, so that a long test keeps each line of the source readable.
+  const read = `try { guard.getUint8(failed ? 1 : 0); } catch (e) { throw failed ? ${error} : e; }`;
+  return `{ const failed = ${failed};\n    ${read} }`;
 }
 
 /** Names the compiled code uses, bound as parameters of `new Function`. */
@@ -245,14 +253,38 @@ function inspectPlaceholder(error: unknown): string {
  * The DataView of an array of `byteLength` bytes at `base` of `dv`: exactly its window, so that the engine's bounds
  * check of every access through it is the array's own length check (see arrayClassSource). Refused with the RangeError
  * of a DataView access when the window does not lie wholly inside `dv`: an array member of a record past the end of
- * its array. Over a detached buffer `dv` itself, whose every access throws (no DataView can be made over it).
+ * its array. When `dv`'s own length throws (its buffer detached, or resizable and shrunk below `dv`'s end), `dv` is
+ * returned only if its buffer holds no byte and never will (then every access through it throws, and it is no wider
+ * than the window); else the error goes on. Why not ask isDetached: it reads the buffer's patchable byteLength and
+ * calls the global Uint8Array, and a `true` from it here would hand out all of `dv` as the window.
  */
 function arrayWindow(dv: DataView, base: number, byteLength: number): DataView {
   const buffer = dataViewBuffer(dv);
-  if (isDetached(buffer)) return dv;
-  if (!(base >= 0 && base + byteLength <= dataViewByteLength(dv)))
-    throw new RangeError('Offset is outside the bounds of the DataView');
+  let length: number;
+  try {
+    length = dataViewByteLength(dv);
+  } catch (error) {
+    if (emptyForGood(buffer)) return dv;
+    throw error;
+  }
+  if (!(base >= 0 && base + byteLength <= length)) throw new RangeError('Offset is outside the bounds of the DataView');
   return new DataView(buffer, dataViewByteOffset(dv) + base, byteLength);
+}
+
+const resizable: { get?: (this: object) => unknown } | undefined = Object.getOwnPropertyDescriptor(
+  ArrayBuffer.prototype,
+  'resizable',
+);
+/** The engine's ArrayBuffer#resizable, bound at load (undefined on an engine without resizable buffers). */
+const arrayBufferResizable =
+  resizable?.get === undefined ? undefined : (Function.prototype.call.bind(resizable.get) as (b: object) => unknown);
+
+/**
+ * Whether `buffer` has no byte and can get none: detached, or empty and not resizable. Read with the engine's own
+ * getters; a SharedArrayBuffer (never detached, its DataViews never out of bounds) throws here.
+ */
+function emptyForGood(buffer: ArrayBufferLike): boolean {
+  return arrayBufferByteLength(buffer as ArrayBuffer) === 0 && arrayBufferResizable?.(buffer) !== true;
 }
 
 function badCallback(callback: unknown): Error {
@@ -281,7 +313,8 @@ function viaScratch(
   holder.free = undefined;
   try {
     fill(scratch, 0, value, path);
-    bytesIn(dv, o, size).set(new Uint8Array(scratch.buffer, 0, size));
+    // The engine's getter: a patched DataView.prototype.buffer would copy bytes of its choosing, never checked.
+    bytesIn(dv, o, size).set(new Uint8Array(dataViewBuffer(scratch), 0, size));
   } finally {
     holder.free = scratch;
   }
@@ -705,6 +738,8 @@ const FOREACH_OWN_LOOP_FROM = 256;
  * getters' probe, arrayWindow for an array member, copyRecord) checks against the DataView's bounds itself.
  */
 function arrayClassSource(type: AnyFieldType, isRecord: boolean): { iterator: string; array: string } {
+  // The typeof test first: `>>>` on a bigint or a Symbol throws a plain TypeError, and on an object runs its valueOf.
+  const notAnIndex = "typeof index !== 'number' || index >>> 0 !== index";
   const stride = type.size;
   // What a step hands out: the moved view for records, else the element's value (or live bytes / array).
   const o = (index: string): string => `${index} * ${stride}`;
@@ -753,7 +788,7 @@ class Cursor {
   get length() { return this.#length; }
   // Only the integer test: an index >= length is found by the DataView's bounds check at the first access.
   at(index) {
-    ${guarded('(index >>> 0) !== index', 'badIndex(index, this.#length, false)')}
+    ${guarded(notAnIndex, 'badIndex(index, this.#length, false)')}
     ${isRecord ? `const cursor = this.#view; move(cursor, ${o('index')}); return cursor;` : cursorValue}
   }
 }
@@ -766,12 +801,12 @@ class ArrayClass extends StructArray {
     this.#dv = window;
   }
   get(index) {
-    ${guarded('(index >>> 0) !== index || index >= this.length', 'badIndex(index, this.length, false)')}
+    ${guarded(`${notAnIndex} || index >= this.length`, 'badIndex(index, this.length, false)')}
     const dv = this.#dv;
     try { return read(dv, ${o('index')}); } catch (e) { throw accessError(dv, e); }
   }
   set(index, value) {
-    ${guarded('(index >>> 0) !== index || index >= this.length', 'badIndex(index, this.length, false)')}
+    ${guarded(`${notAnIndex} || index >= this.length`, 'badIndex(index, this.length, false)')}
     const dv = this.#dv;
     try { write(dv, ${o('index')}, value, 'value'); } catch (e) { throw accessError(dv, e); }
   }
@@ -782,7 +817,9 @@ class ArrayClass extends StructArray {
     const length = this.length;
     // The addition runs for every index (a branch never taken would leave V8 no feedback for it, and a deopt
     // exit that stops loop peeling): only the value added is chosen.
-    const position = index + (index < 0 ? length : 0);
+    // A bigint or a Symbol would throw a plain TypeError in the arithmetic, an object would have its valueOf run
+    // (twice): any other type is NaN here, refused below.
+    const position = typeof index === 'number' ? index + (index < 0 ? length : 0) : NaN;
     ${guarded('(position >>> 0) !== position || position >= length', 'badIndex(index, length, true)')}
     return view(this.#dv, ${o('position')});
   }
@@ -809,8 +846,12 @@ class ArrayClass extends StructArray {
   subarray(start = 0, end = this.length) {
     const from = clampPosition(start, this.length, 'start');
     const to = Math.max(from, clampPosition(end, this.length, 'end'));
-    return new ArrayClass(internal, this.#dv, from * ${stride}, to - from);
+    const dv = this.#dv;
+    try { return new ArrayClass(internal, dv, from * ${stride}, to - from); } catch (e) { throw accessError(dv, e); }
   }
-}`;
+}
+// super() calls whatever the class's prototype is at the time: a program that set it to a function of its own would
+// receive \`internal\`, the token that lets only memmap construct views, cursors and arrays.
+Object.preventExtensions(ArrayClass);`;
   return { iterator, array };
 }

@@ -4,7 +4,15 @@
  * a detached buffer throws ERR_DETACHED_BUFFER instead of reading zeros.
  */
 import { invalidArgType, memmapError, outOfRange, validateInteger, type CodedError } from '../errors.js';
-import { dataViewBuffer, dataViewByteLength } from '../intrinsics.js';
+import {
+  arrayBufferByteLength,
+  dataViewBuffer,
+  dataViewByteLength,
+  dataViewByteOffset,
+  typedArrayBuffer,
+  typedArrayByteLength,
+  typedArrayByteOffset,
+} from '../intrinsics.js';
 
 /** Bytes a layout can read and write: a Buffer, typed array, DataView, ArrayBuffer or SharedArrayBuffer. */
 export type ByteSource = ArrayBufferView | ArrayBufferLike;
@@ -16,21 +24,64 @@ export interface ByteWindow {
   byteLength: number;
 }
 
-/** The buffer, offset and length of `source`; a detached source has length 0. */
-export function windowOf(source: unknown, name: string): ByteWindow {
-  if (ArrayBuffer.isView(source)) {
-    let byteLength = 0;
-    let byteOffset = 0;
-    try {
-      byteLength = source.byteLength;
-      byteOffset = source.byteOffset;
-    } catch {
-      // A DataView over a detached buffer throws on byteLength; it covers no bytes.
-    }
-    return { buffer: source.buffer, byteOffset, byteLength };
+/** The engine's SharedArrayBuffer#byteLength, bound at load (undefined where there is no SharedArrayBuffer). */
+const sharedByteLength: ((buffer: object) => number) | undefined = (() => {
+  if (typeof SharedArrayBuffer !== 'function') return undefined;
+  const descriptor: { get?: (this: object) => unknown } | undefined = Object.getOwnPropertyDescriptor(
+    SharedArrayBuffer.prototype,
+    'byteLength',
+  );
+  return descriptor?.get === undefined
+    ? undefined
+    : (Function.prototype.call.bind(descriptor.get) as (buffer: object) => number);
+})();
+
+/** `call(source)`, or undefined when it throws (the source is not of the kind the engine's getter takes). */
+function attempt<T>(call: (source: never) => T, source: unknown): T | undefined {
+  try {
+    return call(source as never);
+  } catch {
+    return undefined;
   }
-  if (source instanceof ArrayBuffer || (typeof SharedArrayBuffer === 'function' && source instanceof SharedArrayBuffer))
-    return { buffer: source, byteOffset: 0, byteLength: source.byteLength };
+}
+
+/** The engine's ArrayBuffer.isView as loaded (true for typed arrays and DataViews, never throws). */
+const isArrayBufferView = ArrayBuffer.isView.bind(ArrayBuffer);
+const typedArrayPrototype = Object.getPrototypeOf(Uint8Array.prototype) as object;
+const toStringTag: { get?: (this: unknown) => unknown } | undefined = Object.getOwnPropertyDescriptor(
+  typedArrayPrototype,
+  Symbol.toStringTag,
+);
+/** The engine's %TypedArray%.prototype[Symbol.toStringTag]: a typed array's kind, undefined (no throw) for others. */
+const typedArrayTag = Function.prototype.call.bind(toStringTag?.get ?? (() => undefined)) as (v: unknown) => unknown;
+
+/**
+ * The buffer, offset and length of `source`; a detached source has length 0. Read with the engine's own getters and
+ * brand checks, bound at load: an own property, a patched prototype getter, ArrayBuffer.isView or Symbol.hasInstance
+ * cannot widen the window, nor pass off a plain object as bytes. Only the common kinds are told apart without a
+ * throw (typed arrays, DataViews, ArrayBuffers): a SharedArrayBuffer costs one caught TypeError, when it is located.
+ */
+export function windowOf(source: unknown, name: string): ByteWindow {
+  if (typeof source === 'object' && source !== null) {
+    if (typedArrayTag(source) !== undefined) {
+      const typed = source as NodeJS.TypedArray; // detached: offset and length 0
+      const buffer = typedArrayBuffer(typed);
+      return { buffer, byteOffset: typedArrayByteOffset(typed), byteLength: typedArrayByteLength(typed) };
+    }
+    if (isArrayBufferView(source)) {
+      const view = source as DataView; // detached (or out of bounds): the getters throw, and it covers no bytes
+      const buffer = dataViewBuffer(view);
+      const byteLength = attempt(dataViewByteLength, view);
+      const byteOffset = attempt(dataViewByteOffset, view);
+      if (byteLength === undefined || byteOffset === undefined) return { buffer, byteOffset: 0, byteLength: 0 };
+      return { buffer, byteOffset, byteLength };
+    }
+    const ownLength = attempt(arrayBufferByteLength, source);
+    if (ownLength !== undefined) return { buffer: source as ArrayBuffer, byteOffset: 0, byteLength: ownLength };
+    const sharedLength = sharedByteLength === undefined ? undefined : attempt(sharedByteLength, source);
+    if (sharedLength !== undefined)
+      return { buffer: source as SharedArrayBuffer, byteOffset: 0, byteLength: sharedLength };
+  }
   throw invalidArgType(name, 'an instance of Buffer, TypedArray, DataView, ArrayBuffer or SharedArrayBuffer', source);
 }
 
@@ -68,9 +119,31 @@ export function detachedBuffer(): CodedError {
 export function accessError(dv: DataView, error: unknown, o?: number, size?: number): unknown {
   const buffer = dataViewBuffer(dv);
   if (isDetached(buffer)) return detachedBuffer();
+  let byteLength: number;
+  try {
+    byteLength = dataViewByteLength(dv);
+  } catch {
+    // Not detached, yet no length: a resizable ArrayBuffer shrunk below the DataView's end (V8's TypeError says
+    // "detached"). It may grow back, and then the DataView works again.
+    return bufferShrunk(buffer);
+  }
   if (o === undefined || size === undefined || !(error instanceof RangeError)) return error;
-  const byteLength = dataViewByteLength(dv);
   return o >= 0 && o + size <= byteLength ? error : recordOutOfRange(o, size, byteLength);
+}
+
+/** ERR_OUT_OF_RANGE for records over a resizable ArrayBuffer that was shrunk below their end. */
+function bufferShrunk(buffer: ArrayBufferLike): CodedError {
+  let byteLength: number | string = 'an unknown length';
+  try {
+    byteLength = arrayBufferByteLength(buffer as ArrayBuffer);
+  } catch {
+    // a SharedArrayBuffer (which never shrinks): only its length is unknown
+  }
+  return outOfRange(
+    'buffer.byteLength',
+    'at least the end of the records (the ArrayBuffer was resized under them)',
+    byteLength,
+  );
 }
 
 /**
@@ -149,6 +222,19 @@ export function locate(source: ByteSource, offset: number, size: number): number
   if (offset >>> 0 !== offset || offset + size > lastLength)
     return checkedOffset(windowOf(source, 'source'), offset, size, 'offset');
   return lastBase + offset;
+}
+
+/**
+ * What a read, write or view located by `locate` throws for `error` from its access through `dv`: a record that lies outside `source` as it is
+ * now is ERR_OUT_OF_RANGE naming `offset`. Why: `locate` keeps the length it found, and a source over a resizable
+ * ArrayBuffer can be shorter now (its shared DataView then throws V8's own RangeError). The next `locate` looks again.
+ * Else what accessError makes of it (ERR_DETACHED_BUFFER for a detached buffer).
+ */
+export function locatedError(dv: DataView, source: ByteSource, offset: number, size: number, error: unknown): unknown {
+  lastSource = undefined;
+  const window = windowOf(source, 'source');
+  if (error instanceof RangeError && !isDetached(window.buffer)) checkedOffset(window, offset, size, 'offset');
+  return accessError(dv, error);
 }
 
 /** The DataView of the source `locate` was last called with. */

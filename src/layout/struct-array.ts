@@ -11,6 +11,8 @@ import { invalidArgValue, memmapError, outOfRange } from '../errors.js';
 import type { AnyFieldType, Endian, Infer, InferInput, InferView } from './field.js';
 import type { ScalarKind, ScalarType } from './scalar.js';
 import { accessError } from './source.js';
+import { bytesIn } from './bytes.js';
+import { dataViewByteOffset } from '../intrinsics.js';
 
 /** The typed array `column()` returns for each scalar kind (bool as 0/1 bytes). */
 export interface ColumnArrays {
@@ -95,10 +97,10 @@ export const internal: unique symbol = Symbol('memmap layout internal');
 /** A fixed-length array of `T` laid over bytes: made by `Struct.array(buf)`, or by a live view's array field. */
 // eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging -- the interface below declares the methods codegen's subclass defines
 export class StructArray<T extends AnyFieldType> {
-  /** The element type. */
-  readonly type: T;
-  /** The number of elements (fixed when the array is made; access after a detach throws ERR_DETACHED_BUFFER). */
-  readonly length: number;
+  // Private, behind getters: an own data property could be reassigned (`array.length = 10`), and then get/set/fill
+  // checked indexes against it, threw V8's plain RangeError at the window's end, and fill wrote part of its range.
+  readonly #type: T;
+  readonly #length: number;
   readonly #dv: DataView;
   readonly #base: number;
   readonly #stride: number;
@@ -123,8 +125,8 @@ export class StructArray<T extends AnyFieldType> {
           kind: 'TypeError',
         },
       );
-    this.type = type;
-    this.length = length;
+    this.#type = type;
+    this.#length = length;
     this.#dv = dv;
     this.#base = base;
     this.#stride = type.size;
@@ -132,10 +134,20 @@ export class StructArray<T extends AnyFieldType> {
     this.#write = codec.write;
   }
 
+  /** The element type. */
+  get type(): T {
+    return this.#type;
+  }
+
+  /** The number of elements (fixed when the array is made; access after a detach throws ERR_DETACHED_BUFFER). */
+  get length(): number {
+    return this.#length;
+  }
+
   /** Byte offset of element 0 in the underlying buffer. */
   get byteOffset(): number {
     try {
-      return this.#dv.byteOffset + this.#base;
+      return dataViewByteOffset(this.#dv) + this.#base;
     } catch (error) {
       throw accessError(this.#dv, error);
     }
@@ -163,7 +175,9 @@ export class StructArray<T extends AnyFieldType> {
     const stride = this.#stride;
     try {
       this.#write(dv, this.#base + from * stride, value, 'value');
-      const bytes = new Uint8Array(dv.buffer, dv.byteOffset + this.#base + from * stride, (to - from) * stride);
+      // Through bytesIn, which reads the DataView's window with the engine's own getters and refuses bytes outside it:
+      // a patched DataView.prototype.byteOffset or buffer would otherwise point the copies outside the array.
+      const bytes = bytesIn(dv, this.#base + from * stride, (to - from) * stride);
       // Doubling copies: each copyWithin duplicates what is already filled, log2(n) calls in all.
       for (let filled = stride; filled < bytes.length; filled *= 2)
         bytes.copyWithin(filled, 0, Math.min(filled, bytes.length - filled));
@@ -272,7 +286,9 @@ export interface StructArray<T extends AnyFieldType> extends Iterable<InferView<
 /** ERR_OUT_OF_RANGE for an index outside the array (off the hot path: a function, so accessors stay small). */
 export function badIndex(index: unknown, length: number, negative: boolean): Error {
   const range = negative ? `an integer >= ${-length} && < ${length}` : `an integer >= 0 && < ${length}`;
-  return outOfRange('index', range, index);
+  // Shown without converting it: String() of a Symbol, of an object with no prototype or a hostile toString throws.
+  const shown = typeof index === 'object' || typeof index === 'function' || typeof index === 'symbol';
+  return outOfRange('index', range, shown && index !== null ? `type ${typeof index}` : index);
 }
 
 /** A position argument of fill/subarray: an integer, negative from the end, clamped to [0, length]. */

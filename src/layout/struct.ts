@@ -13,7 +13,7 @@ import type { CharType } from './char.js';
 import type { ScalarType } from './scalar.js';
 import { schemaHash } from './schema-hash.js';
 import { toSchema, type AggregateSchema } from './schema-to.js';
-import { accessError, detachedBuffer, isDetached, locate, locatedView, windowOf, type ByteSource } from './source.js';
+import { detachedBuffer, isDetached, locate, locatedError, locatedView, windowOf, type ByteSource } from './source.js';
 import { internal, type StructArray } from './struct-array.js';
 
 /** The members of a struct or union: field name -> field type, in declaration order. */
@@ -145,6 +145,10 @@ export class StructType<
     this.requestedAlign = align;
     this.endian = endian;
     this.#byName = new Map(fields.map((f) => [f.name, f]));
+    // Frozen as every other field type is: `size` is what read/write/view/array check a source against, and
+    // `fields` what the accessors are compiled from. Writable, `Record.size = 1` made Record.write(source, offset)
+    // store a whole record past the end of `source` (the cached private members stay assignable).
+    Object.freeze(this);
   }
 
   /** Byte offset of member `name` (`offsetof`). */
@@ -171,7 +175,7 @@ export class StructType<
     try {
       return this.#compiled().codec.read(dv, at) as RecordOf<S>;
     } catch (error) {
-      throw accessError(dv, error);
+      throw locatedError(dv, source, offset, this.size, error);
     }
   }
 
@@ -187,7 +191,7 @@ export class StructType<
     try {
       this.#compiled().codec.write(dv, at, value, 'value');
     } catch (error) {
-      throw accessError(dv, error);
+      throw locatedError(dv, source, offset, this.size, error);
     }
   }
 
@@ -198,7 +202,7 @@ export class StructType<
     try {
       dv.getUint8(at); // a view of a detached buffer is refused now, not at its first field access
     } catch (error) {
-      throw accessError(dv, error);
+      throw locatedError(dv, source, offset, this.size, error);
     }
     return this.#compiled().codec.view(dv, at) as RecordView<S>;
   }

@@ -199,7 +199,7 @@ describe('every bad value is coded', () => {
     // an integer index past the end is found at the view's first access (see test/layout/lazy-bounds.test.ts)
     expect(code(() => cursor.at(2).age)).toBe('ERR_OUT_OF_RANGE');
   });
-  it('an index whose valueOf throws: its own error comes through the generated checks, not a range error', () => {
+  it('an index whose valueOf throws: refused as not a number, its valueOf never called', () => {
     const students = Student.array(Buffer.alloc(16));
     const hostile = new Error('hostile valueOf');
     const index = {
@@ -214,7 +214,7 @@ describe('every bad value is coded', () => {
       () => students.at(index),
       () => cursor.at(index),
     ];
-    for (const call of calls) expect(call).toThrow(hostile);
+    for (const call of calls) expect(code(call)).toBe('ERR_OUT_OF_RANGE');
     // A value checked for a field goes through the same guard: a wrong value still gets its coded error.
     expect(code(() => students.set(0, { name: 'a', age: 2 ** 31 }))).toBe('ERR_OUT_OF_RANGE');
     expect(code(() => (students.at(0).age = 'x' as never))).toBe('ERR_INVALID_ARG_TYPE');
