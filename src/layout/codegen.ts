@@ -817,9 +817,10 @@ class ArrayClass extends StructArray {
     const length = this.length;
     // The addition runs for every index (a branch never taken would leave V8 no feedback for it, and a deopt
     // exit that stops loop peeling): only the value added is chosen.
-    // A bigint or a Symbol would throw a plain TypeError in the arithmetic, an object would have its valueOf run
-    // (twice): any other type is NaN here, refused below.
-    const position = typeof index === 'number' ? index + (index < 0 ? length : 0) : NaN;
+    // A bigint or a Symbol would throw a plain TypeError in the arithmetic, an object would have its valueOf run:
+    // refused first, through a guard (a \`typeof\` choice in the arithmetic made a phi that halved at(i) on Node 24).
+    ${guarded("typeof index !== 'number'", 'badIndex(index, length, true)')}
+    const position = index + (index < 0 ? length : 0);
     ${guarded('(position >>> 0) !== position || position >= length', 'badIndex(index, length, true)')}
     return view(this.#dv, ${o('position')});
   }
