@@ -7,10 +7,9 @@
 
 /** The getter `name` of `prototype`, callable as a plain function of its receiver. */
 function intrinsic(prototype: object, name: string): (self: object) => unknown {
-  const descriptor: { get?: (this: object) => unknown } | undefined = Object.getOwnPropertyDescriptor(prototype, name);
-  const getter = descriptor?.get;
+  const getter = optionalIntrinsic(prototype, name);
   if (getter === undefined) throw new Error(`the engine has no ${name} getter`); // cannot happen in V8
-  return Function.prototype.call.bind(getter) as (self: object) => unknown;
+  return getter;
 }
 
 // Each export states its getter's receiver and result, as the ECMAScript specification defines them.
@@ -47,3 +46,27 @@ export function uncurried(prototype: object, name: string): (self: unknown, ...a
 
 /** The engine's Function.prototype.toString: a function's source text, whatever a program patched. */
 export const functionSourceText = uncurried(Function.prototype, 'toString') as (fn: unknown) => string;
+
+/** The getter `name` of `prototype` as a plain function, or undefined where the engine has none (older engines). */
+function optionalIntrinsic(prototype: object | undefined, name: PropertyKey): ((self: object) => unknown) | undefined {
+  if (prototype === undefined) return undefined;
+  const descriptor: { get?: (this: object) => unknown } | undefined = Object.getOwnPropertyDescriptor(prototype, name);
+  return descriptor?.get === undefined
+    ? undefined
+    : (Function.prototype.call.bind(descriptor.get) as (self: object) => unknown);
+}
+
+/** A SharedArrayBuffer's length in bytes (undefined where there is no SharedArrayBuffer); throws for others. */
+export const sharedArrayBufferByteLength = optionalIntrinsic(
+  typeof SharedArrayBuffer === 'function' ? (SharedArrayBuffer.prototype as object) : undefined,
+  'byteLength',
+) as ((buffer: object) => number) | undefined;
+/** Whether an ArrayBuffer is resizable (undefined on an engine without resizable buffers); throws for others. */
+export const arrayBufferResizable = optionalIntrinsic(ArrayBuffer.prototype, 'resizable') as
+  ((buffer: object) => boolean) | undefined;
+/** A typed array's kind ('Uint8Array', ...), undefined (no throw) for anything else: the engine's brand check. */
+export const typedArrayTag = (optionalIntrinsic(typedArrayPrototype, Symbol.toStringTag) ?? (() => undefined)) as (
+  value: unknown,
+) => unknown;
+/** The engine's ArrayBuffer.isView as loaded: true for typed arrays and DataViews, never throws. */
+export const isArrayBufferView: (value: unknown) => boolean = ArrayBuffer.isView.bind(ArrayBuffer);

@@ -21,6 +21,7 @@
 import { invalidArgType, memmapError, outOfRange } from '../errors.js';
 import {
   arrayBufferByteLength,
+  arrayBufferResizable,
   dataViewBuffer,
   dataViewByteLength,
   dataViewByteOffset,
@@ -270,14 +271,6 @@ function arrayWindow(dv: DataView, base: number, byteLength: number): DataView {
   if (!(base >= 0 && base + byteLength <= length)) throw new RangeError('Offset is outside the bounds of the DataView');
   return new DataView(buffer, dataViewByteOffset(dv) + base, byteLength);
 }
-
-const resizable: { get?: (this: object) => unknown } | undefined = Object.getOwnPropertyDescriptor(
-  ArrayBuffer.prototype,
-  'resizable',
-);
-/** The engine's ArrayBuffer#resizable, bound at load (undefined on an engine without resizable buffers). */
-const arrayBufferResizable =
-  resizable?.get === undefined ? undefined : (Function.prototype.call.bind(resizable.get) as (b: object) => unknown);
 
 /**
  * Whether `buffer` has no byte and can get none: detached, or empty and not resizable. Read with the engine's own

@@ -9,9 +9,12 @@ import {
   dataViewBuffer,
   dataViewByteLength,
   dataViewByteOffset,
+  isArrayBufferView,
+  sharedArrayBufferByteLength,
   typedArrayBuffer,
   typedArrayByteLength,
   typedArrayByteOffset,
+  typedArrayTag,
 } from '../intrinsics.js';
 
 /** Bytes a layout can read and write: a Buffer, typed array, DataView, ArrayBuffer or SharedArrayBuffer. */
@@ -24,18 +27,6 @@ export interface ByteWindow {
   byteLength: number;
 }
 
-/** The engine's SharedArrayBuffer#byteLength, bound at load (undefined where there is no SharedArrayBuffer). */
-const sharedByteLength: ((buffer: object) => number) | undefined = (() => {
-  if (typeof SharedArrayBuffer !== 'function') return undefined;
-  const descriptor: { get?: (this: object) => unknown } | undefined = Object.getOwnPropertyDescriptor(
-    SharedArrayBuffer.prototype,
-    'byteLength',
-  );
-  return descriptor?.get === undefined
-    ? undefined
-    : (Function.prototype.call.bind(descriptor.get) as (buffer: object) => number);
-})();
-
 /** `call(source)`, or undefined when it throws (the source is not of the kind the engine's getter takes). */
 function attempt<T>(call: (source: never) => T, source: unknown): T | undefined {
   try {
@@ -44,16 +35,6 @@ function attempt<T>(call: (source: never) => T, source: unknown): T | undefined 
     return undefined;
   }
 }
-
-/** The engine's ArrayBuffer.isView as loaded (true for typed arrays and DataViews, never throws). */
-const isArrayBufferView = ArrayBuffer.isView.bind(ArrayBuffer);
-const typedArrayPrototype = Object.getPrototypeOf(Uint8Array.prototype) as object;
-const toStringTag: { get?: (this: unknown) => unknown } | undefined = Object.getOwnPropertyDescriptor(
-  typedArrayPrototype,
-  Symbol.toStringTag,
-);
-/** The engine's %TypedArray%.prototype[Symbol.toStringTag]: a typed array's kind, undefined (no throw) for others. */
-const typedArrayTag = Function.prototype.call.bind(toStringTag?.get ?? (() => undefined)) as (v: unknown) => unknown;
 
 /**
  * The buffer, offset and length of `source`; a detached source has length 0. Read with the engine's own getters and
@@ -78,7 +59,8 @@ export function windowOf(source: unknown, name: string): ByteWindow {
     }
     const ownLength = attempt(arrayBufferByteLength, source);
     if (ownLength !== undefined) return { buffer: source as ArrayBuffer, byteOffset: 0, byteLength: ownLength };
-    const sharedLength = sharedByteLength === undefined ? undefined : attempt(sharedByteLength, source);
+    const sharedLength =
+      sharedArrayBufferByteLength === undefined ? undefined : attempt(sharedArrayBufferByteLength, source);
     if (sharedLength !== undefined)
       return { buffer: source as SharedArrayBuffer, byteOffset: 0, byteLength: sharedLength };
   }
