@@ -256,8 +256,7 @@ function inspectPlaceholder(error: unknown): string {
  * of a DataView access when the window does not lie wholly inside `dv`: an array member of a record past the end of
  * its array. When `dv`'s own length throws (its buffer detached, or resizable and shrunk below `dv`'s end), `dv` is
  * returned only if its buffer holds no byte and never will (then every access through it throws, and it is no wider
- * than the window); else the error goes on. Why not ask isDetached: it reads the buffer's patchable byteLength and
- * calls the global Uint8Array, and a `true` from it here would hand out all of `dv` as the window.
+ * than the window); else the error goes on (a detached resizable buffer's error too: the callers code it).
  */
 function arrayWindow(dv: DataView, base: number, byteLength: number): DataView {
   const buffer = dataViewBuffer(dv);

@@ -67,14 +67,19 @@ export function windowOf(source: unknown, name: string): ByteWindow {
   throw invalidArgType(name, 'an instance of Buffer, TypedArray, DataView, ArrayBuffer or SharedArrayBuffer', source);
 }
 
+/** The Uint8Array constructor as loaded (isDetached). */
+const Bytes = Uint8Array;
+
 /**
  * Whether `buffer` is detached (its mapping was closed). Node 20 has no ArrayBuffer#detached: a detached buffer has
  * length 0, and constructing a view over it throws, which tells it from an empty buffer. Only called off the hot path.
  */
 export function isDetached(buffer: ArrayBufferLike): boolean {
-  if (buffer.byteLength !== 0) return false;
+  // The engine's getter and constructor, bound at load: a patched byteLength or a replaced global Uint8Array must
+  // not make a live buffer look detached. A SharedArrayBuffer (the getter throws) is never detached.
+  if (attempt(arrayBufferByteLength, buffer) !== 0) return false;
   try {
-    new Uint8Array(buffer);
+    new Bytes(buffer);
     return false;
   } catch {
     return true;

@@ -386,3 +386,20 @@ describe("the token that only memmap's code holds", () => {
     expect(received).toBeUndefined();
   });
 });
+
+describe('a live buffer never looks detached, whatever the globals say', () => {
+  it('a view past the end stays ERR_OUT_OF_RANGE with ArrayBuffer#byteLength and Uint8Array replaced', () => {
+    const records = Rec.array(new ArrayBuffer(Rec.size * 2));
+    const view = records.cursor().at(2);
+    patch(ArrayBuffer.prototype, 'byteLength', { get: () => 0, configurable: true });
+    patch(globalThis, 'Uint8Array', {
+      value: function NotBytes() {
+        throw new TypeError('detached, says the patch');
+      },
+      configurable: true,
+      writable: true,
+    });
+    // The code is read here: codeOf itself looks at the error with the globals the test replaced.
+    expect((thrown(() => view.a) as { code?: unknown }).code).toBe('ERR_OUT_OF_RANGE');
+  });
+});
