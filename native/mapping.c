@@ -39,8 +39,9 @@
 /* One per mmap call. Freed by the last of its two finalizers (see the top of this file and retire.h). */
 typedef struct {
   memmap_range range; /* first: unregister_mapping gets the record from it */
-  /* This mapping's slot in the registry the SIGBUS handler reads (NULL if the table was full or once retired). */
+  /* This mapping's slot in the registry the SIGBUS handler reads (NULL for anonymous memory and once unregistered). */
   memmap_registry_entry *entry;
+  int flags; /* the mmap flags: retirement depends on whether the pages are the file's (MAP_SHARED) */
 } memmap_mapping;
 
 /* The type tag of memmap's mapping ArrayBuffers: C unwraps a record only from an object carrying it. */
@@ -65,9 +66,10 @@ static void finalize_backing_store(napi_env env, void *data, void *hint) {
 }
 
 static void finalize_object(napi_env env, void *data, void *hint) {
-  (void)env;
   (void)hint;
-  release_mapping(data);
+  memmap_mapping *mapping = data;
+  memmap_range_forget_held(env, &mapping->range);
+  release_mapping(mapping);
 }
 
 /* mmap(length, prot, flags, fd, offset) -> ArrayBuffer. offset is page-aligned, length > 0 and no larger than the
@@ -96,6 +98,7 @@ static napi_value js_mmap(napi_env env, napi_callback_info info) {
   }
   memmap_range_init(&mapping->range, address, (size_t)length, unregister_mapping);
   mapping->entry = NULL;
+  mapping->flags = flags;
 
   napi_value arraybuffer;
   napi_status status =
@@ -143,21 +146,57 @@ static memmap_mapping *unwrap_mapping(napi_env env, napi_value arraybuffer) {
   return record;
 }
 
-/* retire(arraybuffer): detaches the ArrayBuffer (every view over it becomes length 0), then maps private anonymous
-   memory over the range (mmap MAP_FIXED), so the file's pages are gone but the addresses stay reserved until the
-   finalizers release them (see the top of this file). Once per mapping. */
-static napi_value js_retire(napi_env env, napi_callback_info info) {
-  napi_value argv[1];
+/* alias(arraybuffer) -> the mapping's guarded face (retire.h): another ArrayBuffer over the same bytes, which retire
+   detaches. Only of a live mapping. */
+static napi_value js_alias(napi_env env, napi_callback_info info) {
+  napi_value argv[1], alias;
   if (!memmap_get_args(env, info, 1, argv)) return NULL;
+  memmap_mapping *mapping = unwrap_mapping(env, argv[0]);
+  if (mapping == NULL || !memmap_range_alias(env, &mapping->range, &alias)) return NULL;
+  return alias;
+}
+
+/* retire(arraybuffer, alias, keep): detaches the guarded face `alias` (every view built on it throws). With `keep`,
+   the public face stays attached for whoever still works on it (retire.h), and nothing written through it can reach
+   the file any more: a MAP_SHARED file mapping is mapped again MAP_PRIVATE over the same addresses
+   (mapping_registry.h); private and anonymous memory reaches no file already. Without `keep` (TypeScript's budget of
+   kept ranges is spent), or if the file cannot be mapped privately, the public face is detached too and the range
+   holds anonymous memory: nothing reaches the file and no unmapped page is touched, but a zlib stream with passes
+   left then ends the process (Node refuses a detached input). Once per mapping. */
+static napi_value js_retire(napi_env env, napi_callback_info info) {
+  napi_value argv[3];
+  bool keep = false;
+  if (!memmap_get_args(env, info, 3, argv) || !memmap_get_bool(env, argv[2], &keep)) return NULL;
   memmap_mapping *mapping = unwrap_mapping(env, argv[0]);
   if (mapping == NULL) return NULL;
   assert(!__atomic_load_n(&mapping->range.retired, __ATOMIC_ACQUIRE) && "TypeScript retires a mapping once");
+  if (!memmap_range_detach_alias(env, &mapping->range, argv[1])) return NULL;
+  bool anonymous = (mapping->flags & MAP_ANONYMOUS) != 0;
+  bool file_pages = (mapping->flags & MAP_SHARED) && !anonymous;
+  /* The private mapping needs /proc and read permission on the file as it is now; it can also fail for memory. */
+  if (keep && (mapping->entry == NULL || memmap_registry_retire(mapping->entry, file_pages) == 0)) {
+    memmap_range_mark_kept(env, &mapping->range, anonymous ? mapping->range.length : 0);
+    return memmap_undefined(env);
+  }
   NAPI_CALL(env, napi_detach_arraybuffer(env, argv[0]));
-  /* No memory for the replacement (strict overcommit, vm.max_map_count): the file's pages stay mapped, and in the
-     SIGBUS registry, until the finalizers unmap them. As safe for a native consumer; the file is only released
-     later. Not an error of close(): nothing the caller can do about it. */
+  /* If even this replacement fails (no memory, vm.max_map_count), the file's pages stay mapped, and registered,
+     until the last hold goes: safe to touch, though a late write would reach the file. Not an error of close():
+     nothing the caller can do about it. */
   (void)memmap_range_retire(&mapping->range);
   return memmap_undefined(env);
+}
+
+/* retired() -> [ranges, bytes]: retired ranges kept with their public face attached and not yet released, and the
+   anonymous bytes they hold (retire.h), for TypeScript's budget. */
+static napi_value js_retired(napi_env env, napi_callback_info info) {
+  (void)info;
+  size_t ranges, bytes;
+  memmap_retired_kept(&ranges, &bytes);
+  napi_value result;
+  NAPI_CALL(env, napi_create_array_with_length(env, 2, &result));
+  NAPI_CALL(env, napi_set_element(env, result, 0, memmap_int64(env, (int64_t)ranges)));
+  NAPI_CALL(env, napi_set_element(env, result, 1, memmap_int64(env, (int64_t)bytes)));
+  return result;
 }
 
 /* faults(arraybuffer) -> how many truncation faults the SIGBUS handler repaired in this mapping (signals.c). */
@@ -384,6 +423,7 @@ bool memmap_init_mapping(napi_env env, napi_value exports) {
   CONSTANT(MADV_FREE);
   return ok && napi_set_named_property(env, exports, "constants", constants) == napi_ok &&
          memmap_export(env, exports, "mmap", js_mmap) && memmap_export(env, exports, "retire", js_retire) &&
+         memmap_export(env, exports, "alias", js_alias) && memmap_export(env, exports, "retired", js_retired) &&
          memmap_export(env, exports, "msync", js_msync) && memmap_export(env, exports, "msyncAsync", js_msync_async) &&
          memmap_export(env, exports, "madvise", js_madvise) && memmap_export(env, exports, "mincore", js_mincore) &&
          memmap_export(env, exports, "mlock", js_mlock) && memmap_export(env, exports, "munlock", js_munlock) &&

@@ -5,6 +5,8 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
+#include <stdio.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -98,6 +100,7 @@ int memmap_registry_add(void *address, size_t length, int fd, off_t file_offset,
       __atomic_store_n(&entry->faults, 0, __ATOMIC_RELAXED);
       __atomic_store_n(&entry->io_faults, 0, __ATOMIC_RELAXED);
       __atomic_store_n(&entry->lost_from, length, __ATOMIC_RELAXED);
+      entry->retired = false;
       size_t seen = __atomic_load_n(&high_water, __ATOMIC_RELAXED);
       while (seen < i + 1 &&
              !__atomic_compare_exchange_n(&high_water, &seen, i + 1, true, __ATOMIC_RELEASE, __ATOMIC_RELAXED)) {
@@ -120,11 +123,45 @@ void memmap_registry_remove(memmap_registry_entry *entry) {
   /* A handler holds the flag while it reads the slot: freeing waits for it, and a handler that takes the flag
      after this finds the address gone and lets the access run again. */
   memmap_registry_lock(entry);
+  bool retired = entry->retired; /* a retired slot let go of its descriptor already */
   __atomic_store_n(&entry->address, 0, __ATOMIC_RELEASE);
   memmap_registry_unlock(entry);
+  if (retired) return;
   pthread_mutex_lock(&files_lock);
   release_file(record);
   pthread_mutex_unlock(&files_lock);
+}
+
+int memmap_registry_retire(memmap_registry_entry *entry, bool remap_private) {
+  /* The private mapping is made from a new open file description, not from the registry's descriptor: a mapping
+     holds its description, and with it any flock(2) lock taken through it (a record file's writer lock), which
+     would then outlive close() until the range is collected. */
+  int fresh = -1;
+  if (remap_private) {
+    char path[64];
+    snprintf(path, sizeof path, "/proc/self/fd/%d", entry->fd);
+    fresh = open(path, O_RDONLY | O_CLOEXEC);
+    if (fresh < 0) return errno;
+  }
+  /* Under the slot's flag: no handler is repairing the range while it is replaced, and one that comes after sees
+     `retired`. */
+  memmap_registry_lock(entry);
+  void *start = (void *)__atomic_load_n(&entry->address, __ATOMIC_ACQUIRE);
+  if (remap_private && mmap(start, entry->length, PROT_READ | PROT_WRITE, MAP_FIXED | MAP_PRIVATE, fresh,
+                            entry->file_offset) == MAP_FAILED) {
+    int error_number = errno;
+    memmap_registry_unlock(entry);
+    close(fresh);
+    return error_number;
+  }
+  if (remap_private) __atomic_store_n(&entry->lost_from, entry->length, __ATOMIC_RELEASE); /* the file's again */
+  __atomic_store_n(&entry->retired, true, __ATOMIC_RELEASE);
+  memmap_registry_unlock(entry);
+  if (fresh >= 0) close(fresh); /* the mapping keeps what it needs of it */
+  pthread_mutex_lock(&files_lock);
+  release_file(entry->file_record);
+  pthread_mutex_unlock(&files_lock);
+  return 0;
 }
 
 memmap_registry_entry *memmap_registry_find(uintptr_t address) {

@@ -35,6 +35,9 @@ typedef struct {
   uint32_t io_faults; /* pages the file covers but the kernel could not provide (full filesystem, I/O error) */
   size_t lost_from;   /* bytes from the mapping's start to the first page replaced by zero-filled memory;
                          == length while nothing has been replaced */
+  bool retired;       /* the mapping was retired: the range maps the file MAP_PRIVATE, and the handler repairs
+                         any fault in it with a zero-filled page, without asking the file (whose descriptor the slot
+                         no longer owns) */
   int busy;           /* a spin flag: held by the one handler repairing this mapping, and by remove, so two threads
                          faulting at once never repair the same pages twice and a slot is never freed mid-repair */
 } memmap_registry_entry;
@@ -51,6 +54,16 @@ int memmap_registry_add(void *address, size_t length, int fd, off_t file_offset,
 /* Frees the slot (and the file's descriptor if no other slot maps that file), before the mapping is unmapped. Waits
    for a repair in progress. NULL: nothing. Not async-signal-safe. */
 void memmap_registry_remove(memmap_registry_entry *entry);
+
+/*
+ * Retires a live file mapping in place: with `remap_private` (a MAP_SHARED one) maps the same bytes of the file
+ * MAP_PRIVATE over its range (one mmap MAP_FIXED, so no thread ever finds the addresses unmapped); then marks the
+ * slot retired and lets go of the file's descriptor, so a range kept until it is collected holds none. A reader still
+ * working in the range (a thread-pool thread) goes on reading the file; a late write stays in this process. The slot
+ * stays registered until memmap_registry_remove: a page past the file's end can still fault. Returns 0, or the errno of
+ * mmap: the mapping is then as it was. Not async-signal-safe.
+ */
+int memmap_registry_retire(memmap_registry_entry *entry, bool remap_private);
 
 /* Async-signal-safe: the slot whose range holds `address`, or NULL. */
 memmap_registry_entry *memmap_registry_find(uintptr_t address);

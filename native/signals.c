@@ -162,6 +162,15 @@ static fault_outcome repair(uintptr_t address, memmap_registry_entry *entry) {
      the access again meets it, and a fault then is looked up afresh. */
   if (start <= 1 || address < start || address - start >= length) return FAULT_SETTLED;
   uintptr_t fault_page = address & ~(page_size - 1);
+  /* A retired mapping (mapping_registry.h) maps the file privately for whoever still reads it; a page of it past the
+     file's end faults like any other. Nobody counts its losses any more, and its descriptor is gone: the page
+     becomes zeros. */
+  if (__atomic_load_n(&entry->retired, __ATOMIC_ACQUIRE)) {
+    if (mmap((void *)fault_page, page_size, PROT_READ | PROT_WRITE, MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS, -1, 0) ==
+        MAP_FAILED)
+      return FAULT_FOREIGN;
+    return FAULT_REPAIRED;
+  }
   /* In bounds: fault_page >= start because start is page-aligned and address >= start. */
   size_t fault_offset = fault_page - start;
   /* Pages from lost_from on are private anonymous memory, which cannot raise SIGBUS: another thread replaced this

@@ -57,9 +57,10 @@ static void finalize_backing_store(napi_env env, void *data, void *hint) {
 }
 
 static void finalize_object(napi_env env, void *data, void *hint) {
-  (void)env;
   (void)hint;
-  release_attachment(data);
+  memmap_attachment *attachment = data;
+  memmap_range_forget_held(env, &attachment->range);
+  release_attachment(attachment);
 }
 
 static size_t page_rounded(size_t length) {
@@ -178,22 +179,46 @@ static napi_value js_shmat_readonly(napi_env env, napi_callback_info info) {
   return attachment_buffer(env, address, (size_t)length, true);
 }
 
-/* shmdt(arraybuffer): retires the attachment (retire.h): detaches the ArrayBuffer first, so every view over it reads
-   as length 0, then maps anonymous memory over the range, which detaches the segment in the kernel as shmdt would
-   while a thread-pool thread still writing through the old pointer writes into memory nobody reads. Once per
-   attachment. (The name stays shmdt: what the caller asks for, and what the kernel records.) */
-static napi_value js_shmdt(napi_env env, napi_callback_info info) {
-  napi_value argv[1];
+/* The record of an attachment ArrayBuffer made by shmat; asserts the tag (TypeScript passes only those). */
+static memmap_attachment *unwrap_attachment(napi_env env, napi_value arraybuffer) {
   void *record = NULL;
   bool tagged = false;
-  if (!memmap_get_args(env, info, 1, argv)) return NULL;
-  NAPI_CALL(env, napi_check_object_type_tag(env, argv[0], &attachment_tag, &tagged));
+  NAPI_CALL(env, napi_check_object_type_tag(env, arraybuffer, &attachment_tag, &tagged));
   assert(tagged && "TypeScript passes only ArrayBuffers made by shmat");
-  NAPI_CALL(env, napi_unwrap(env, argv[0], &record));
-  memmap_attachment *attachment = record;
+  NAPI_CALL(env, napi_unwrap(env, arraybuffer, &record));
+  return record;
+}
+
+/* shmAlias(arraybuffer) -> the attachment's guarded face (retire.h), which shmdt detaches. */
+static napi_value js_shm_alias(napi_env env, napi_callback_info info) {
+  napi_value argv[1], alias;
+  if (!memmap_get_args(env, info, 1, argv)) return NULL;
+  memmap_attachment *attachment = unwrap_attachment(env, argv[0]);
+  if (attachment == NULL || !memmap_range_alias(env, &attachment->range, &alias)) return NULL;
+  return alias;
+}
+
+/* shmdt(arraybuffer, alias, keep): retires the attachment (retire.h): detaches its guarded face `alias` (every view
+   built on it throws). With `keep`, replaces the range by a private copy of the segment's bytes in one mremap, which
+   detaches the segment in the kernel as shmdt would, while a thread-pool thread still reading through the public
+   face reads the bytes it would have read and one still writing writes into memory no other process sees. Without
+   `keep` (TypeScript's budget is spent), or if no copy can be made, the public face is detached too and anonymous
+   memory replaces the range (as safe; only zlib with passes left then ends the process). Once per attachment.
+   (The name stays shmdt: what the caller asks for, and what the kernel records.) */
+static napi_value js_shmdt(napi_env env, napi_callback_info info) {
+  napi_value argv[3];
+  bool keep = false;
+  if (!memmap_get_args(env, info, 3, argv) || !memmap_get_bool(env, argv[2], &keep)) return NULL;
+  memmap_attachment *attachment = unwrap_attachment(env, argv[0]);
+  if (attachment == NULL) return NULL;
   assert(!__atomic_load_n(&attachment->range.retired, __ATOMIC_ACQUIRE) && "TypeScript detaches an attachment once");
+  if (!memmap_range_detach_alias(env, &attachment->range, argv[1])) return NULL;
+  if (keep && memmap_range_retire_copy(&attachment->range) == 0) {
+    memmap_range_mark_kept(env, &attachment->range, attachment->range.length);
+    return memmap_undefined(env);
+  }
   NAPI_CALL(env, napi_detach_arraybuffer(env, argv[0]));
-  /* On failure the segment stays attached (and registered) until the finalizers unmap it: still safe to touch. */
+  /* On failure the segment stays attached (and registered) until the last hold unmaps it: still safe to touch. */
   int error_number = memmap_range_retire(&attachment->range);
   if (error_number != 0) return memmap_throw_errno(env, error_number, "mmap");
   return memmap_undefined(env);
@@ -405,6 +430,7 @@ bool memmap_init_sysv(napi_env env, napi_value exports) {
   }
   return memmap_export(env, exports, "ftok", js_ftok) && memmap_export(env, exports, "shmget", js_shmget) &&
          memmap_export(env, exports, "shmat", js_shmat) && memmap_export(env, exports, "shmdt", js_shmdt) &&
+         memmap_export(env, exports, "shmAlias", js_shm_alias) &&
          memmap_export(env, exports, "shmatReadOnly", js_shmat_readonly) &&
          memmap_export(env, exports, "shmctlStat", js_shmctl_stat) &&
          memmap_export(env, exports, "shmctlSet", js_shmctl_set) &&

@@ -42,6 +42,7 @@ import {
   type CodedError,
 } from './errors.js';
 import { checkRegularFile, closeFile, createFile, fileSize, openFile, reserveSpace, truncateFile } from './file-io.js';
+import { guardFace, keepPublicFace } from './mapping-faces.js';
 import { native, PAGE_SIZE } from './native.js';
 
 /** How a file is opened and mapped: see the table in this module's doc. */
@@ -267,6 +268,8 @@ export class MappedFile implements Disposable {
   /** What the collector needs to close `#fd` if this MappedFile is dropped without `close()`. */
   readonly #collected: { fd: number } = { fd: -1 };
   #mapping: ArrayBuffer | undefined;
+  /** The mapping's guarded face (mapping-faces.ts), detached by #unmap. */
+  #guarded: ArrayBuffer | undefined;
   /** `flushAsync()` calls whose msync is still on the thread pool (see `#unmap`). */
   readonly #pendingFlushes = new Set<PendingFlush>();
   #buffer: Buffer | undefined;
@@ -426,6 +429,7 @@ export class MappedFile implements Disposable {
       native.mmap(delta + length, PROT_READ | PROT_WRITE, this.#flags, this.#fd, pageOffset),
     );
     this.#mapping = mapping;
+    this.#guarded = callNative(this.path, () => guardFace(mapping));
     // Registered on the mapping, not on this object: a view can outlive the MappedFile, and while the mapping lives
     // the SIGBUS handler needs the descriptor (it checks through it that the file is still the one mapped).
     if (this.#collected.fd >= 0) closeWhenCollected.register(mapping, this.#collected, mapping);
@@ -434,24 +438,28 @@ export class MappedFile implements Disposable {
   }
 
   /**
-   * Retires the mapping (native.retire: every view detached, the file's pages replaced by anonymous memory). A
+   * Retires the mapping (native.retire, mapping-faces.ts: every layout view, record array and atomic word built on it
+   * throws from now on, and a Buffer handed out keeps its length but reaches the file no more). A
    * `flushAsync()` still running on the thread pool is completed first, here, with a synchronous msync of the whole
    * mapping: its promise then settles with this flush's outcome, so a flush that returned is on disk even when
    * `close()`, `resize()` or `refresh()` came while it ran.
    */
   #unmap(): void {
     const mapping = this.#mapping;
+    const guarded = this.#guarded;
     this.#mapping = undefined;
+    this.#guarded = undefined;
     this.#buffer = undefined;
     if (mapping === undefined) return;
     closeWhenCollected.unregister(mapping);
+    const { delta, length } = this.#window;
     const pending = [...this.#pendingFlushes].filter((flush) => flush.mapping === mapping);
     if (pending.length > 0) {
-      const { delta, length } = this.#window;
       const failure = tryNative(this.path, () => native.msync(mapping, 0, delta + length, native.constants.MS_SYNC));
       for (const flush of pending) flush.completedBy = { failure };
     }
-    callNative(this.path, () => native.retire(mapping));
+    const anonymous = (this.#flags & native.constants.MAP_ANONYMOUS) !== 0;
+    callNative(this.path, () => native.retire(mapping, guarded, keepPublicFace(anonymous ? delta + length : 0)));
   }
 
   #open(): ArrayBuffer {

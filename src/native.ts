@@ -62,13 +62,18 @@ export interface NativeAddon {
    * pages.
    */
   mmap(length: number, prot: number, flags: number, fd: number, offset: number): ArrayBuffer;
+  /** The mapping's guarded face: another ArrayBuffer over the same bytes, which `retire` detaches (mapping-faces.ts). */
+  alias(mapping: ArrayBuffer): ArrayBuffer;
   /**
-   * Detaches the ArrayBuffer (every view over it becomes length 0), then maps anonymous memory over its range
-   * (mmap MAP_FIXED): the file's pages are gone, the addresses stay reserved, and munmap(2) runs when the ArrayBuffer
-   * is collected and its backing store freed, so native code still working on the old pointer never faults. Once
-   * per mapping.
+   * Retires the mapping: detaches its guarded face `alias` (every view built on it throws). With `keep`, the public
+   * face stays attached for native code still working on it, and nothing written through it can reach the file (a
+   * MAP_SHARED file mapping is mapped again MAP_PRIVATE over the same addresses); without, or if that cannot be
+   * done, the public face is detached too and anonymous memory replaces the range. munmap(2) runs when every face
+   * is collected. Once per mapping.
    */
-  retire(mapping: ArrayBuffer): void;
+  retire(mapping: ArrayBuffer, alias: ArrayBuffer | undefined, keep: boolean): void;
+  /** [ranges, bytes]: retired ranges kept with their public face attached, not yet released, and their anonymous bytes. */
+  retired(): [number, number];
   /** msync(2) on the calling thread. */
   msync(mapping: ArrayBuffer, offset: number, length: number, flags: number): void;
   /** msync(2) on the libuv thread pool; the promise keeps the mapping's range reserved until it settles. */
@@ -170,11 +175,14 @@ export interface NativeAddon {
    * gives the page a private copy instead of killing the process (native/sysv.c).
    */
   shmatReadOnly(id: number, length: number): ArrayBuffer;
+  /** The attachment's guarded face, which `shmdt` detaches (mapping-faces.ts). */
+  shmAlias(attachment: ArrayBuffer): ArrayBuffer;
   /**
-   * Detaches the ArrayBuffer (every view over it becomes length 0), then maps anonymous memory over the range, which
-   * ends the attachment (nattch drops) while the addresses stay reserved until both finalizers ran (retire.h).
+   * Detaches the guarded face `alias`; then, with `keep`, replaces the range by a private copy of the segment's bytes
+   * (one mremap), which ends the attachment (nattch drops) while the public face stays readable until collected;
+   * without (or if no copy can be made), detaches the public face too and maps anonymous memory over the range.
    */
-  shmdt(attachment: ArrayBuffer): void;
+  shmdt(attachment: ArrayBuffer, alias: ArrayBuffer | undefined, keep: boolean): void;
   /** shmctl(2) IPC_STAT. */
   shmctlStat(id: number): NativeSegmentStat;
   /** shmctl(2) IPC_SET of the owner uid, gid and the permission bits (all three, always). */

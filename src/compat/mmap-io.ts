@@ -28,6 +28,7 @@ import {
   typedArrayByteLength,
   typedArrayByteOffset,
 } from '../intrinsics.js';
+import { guardFace, keepPublicFace } from '../mapping-faces.js';
 import { native, PAGE_SIZE } from '../native.js';
 
 const C = native.constants;
@@ -84,7 +85,15 @@ const SAFE_ADVICE: ReadonlySet<number> = new Set([
  * view over that ArrayBuffer). A WeakMap: a mapping the program drops is unmapped by the ArrayBuffer's
  * finalizer, as in mmap-io, and leaves no entry behind.
  */
-const mappings = new WeakMap<ArrayBuffer, { unmapped: boolean }>();
+const mappings = new WeakMap<ArrayBuffer, MappingState>();
+
+/** A mapping of this module: unmapped yet, and its guarded face (mapping-faces.ts), which `unmap` detaches. */
+interface MappingState {
+  unmapped: boolean;
+  guarded: ArrayBuffer | undefined;
+  /** Bytes of anonymous memory (0 for a file's pages): what keeping the retired range holds. */
+  anonymousBytes: number;
+}
 
 /**
  * A system error in Node's shape whose message also carries mmap-io's own text (`mmap failed, 22`), so that
@@ -138,7 +147,7 @@ interface MappedView {
  * The mapping of this module under `buffer` (a view of it, or its ArrayBuffer) and its state, found through the
  * engine's record of the view, never through what the object says about itself. Throws for anything else.
  */
-function mappingOf(buffer: unknown, fn: string): { mapping: ArrayBuffer; state: { unmapped: boolean } } {
+function mappingOf(buffer: unknown, fn: string): { mapping: ArrayBuffer; state: MappingState } {
   let mapping: ArrayBufferLike;
   if (types.isTypedArray(buffer)) mapping = typedArrayBuffer(buffer);
   else if (types.isDataView(buffer)) mapping = dataViewBuffer(buffer);
@@ -268,14 +277,25 @@ export function map(
     } catch (error) {
       const failure = compatSystemError(error, 'madvise() failed', map);
       try {
-        native.retire(mapping); // mmap-io leaks the mapping here
+        native.retire(mapping, undefined, false); // mmap-io leaks the mapping here
       } catch {
         // munmap of a mapping just made cannot fail in practice; the madvise error is the one to report
       }
       throw failure;
     }
   }
-  mappings.set(mapping, { unmapped: false });
+  let guarded: ArrayBuffer | undefined;
+  try {
+    guarded = guardFace(mapping);
+  } catch (error) {
+    native.retire(mapping, undefined, false);
+    throw compatSystemError(error, 'mmap failed', map);
+  }
+  mappings.set(mapping, {
+    unmapped: false,
+    guarded,
+    anonymousBytes: mapFlags & C.MAP_ANONYMOUS ? length : 0,
+  });
   const buffer = Buffer.from(mapping, 0, length);
   // Buffer.from(value) uses value.valueOf() when it is another object: so Buffer.from(buffer), the way mmap-io 1.5+
   // code wraps what map() returns, gives a view of these pages instead of a copy that writes would never leave.
@@ -358,15 +378,17 @@ export function sync(buffer: MappedBytes, a?: number | boolean, b?: number | boo
 }
 
 /**
- * Unmaps the mapping `buffer` is a view of (also given as its ArrayBuffer): first detaches the ArrayBuffer, so the
- * buffer and every other view of it read as length 0 (never a dangling pointer), then munmap(2). Returns true, or
+ * Unmaps the mapping `buffer` is a view of (also given as its ArrayBuffer): every layout view over it throws from
+ * now on, and the buffer keeps its length but shows the file's bytes privately (a write no longer reaches the file;
+ * native code still reading it, zlib, crypto, fs, finishes correctly); the pages are unmapped when the last view is
+ * collected. Returns true, or
  * false when the mapping was already unmapped (as mmap-io 1.6's `unmap`; mmap-io 1.4 has none).
  */
 export function unmap(buffer: MappedBytes): boolean {
   const { mapping, state } = mappingOf(buffer, 'unmap');
   if (state.unmapped) return false;
   state.unmapped = true;
-  call('munmap() failed', unmap, () => native.retire(mapping));
+  call('munmap() failed', unmap, () => native.retire(mapping, state.guarded, keepPublicFace(state.anonymousBytes)));
   return true;
 }
 

@@ -4,7 +4,15 @@
  */
 import { invalidArgType, outOfRange } from '../errors.js';
 import { fieldPath } from './checks.js';
-import { dataViewBuffer, dataViewByteLength, dataViewByteOffset, typedArrayLength } from '../intrinsics.js';
+import {
+  dataViewBuffer,
+  dataViewByteLength,
+  dataViewByteOffset,
+  typedArrayBuffer,
+  typedArrayByteOffset,
+  typedArrayLength,
+} from '../intrinsics.js';
+import { publicFace } from '../mapping-faces.js';
 import { checkLength, type FieldType } from './field.js';
 
 /** A `uint8_t data[length]` field type, read as a Uint8Array. */
@@ -39,9 +47,14 @@ export function readBytes(dv: DataView, offset: number, length: number): Uint8Ar
   return bytesIn(dv, offset, length).slice();
 }
 
-/** A live Uint8Array over `length` bytes at `offset`. */
+/**
+ * A live Uint8Array over `length` bytes at `offset`, handed to the program: over a mapping it is built on the public
+ * face (mapping-faces.ts), which closing the mapping never detaches, so native code still working on it (zlib over
+ * a record's bytes while a push grows the file) cannot end the process.
+ */
 export function viewBytes(dv: DataView, offset: number, length: number): Uint8Array {
-  return bytesIn(dv, offset, length);
+  const bytes = bytesIn(dv, offset, length);
+  return new Uint8Array(publicFace(typedArrayBuffer(bytes)), typedArrayByteOffset(bytes), length);
 }
 
 /** Checks `value` for a `bytes(length)` field without writing: a Uint8Array (or Buffer) of exactly `length` bytes. */

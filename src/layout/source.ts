@@ -1,7 +1,7 @@
 /**
  * The bytes records are laid over: a Buffer, any typed array or DataView (its byteOffset honoured), an ArrayBuffer
- * or a SharedArrayBuffer. A mapped file's buffer can be detached when the mapping is closed: every access through
- * a detached buffer throws ERR_DETACHED_BUFFER instead of reading zeros.
+ * or a SharedArrayBuffer. Over a mapping, records read through its guarded face (mapping-faces.ts), which closing
+ * the mapping detaches: every access then throws ERR_DETACHED_BUFFER instead of reading a file no longer mapped.
  */
 import { invalidArgType, memmapError, outOfRange, validateInteger, type CodedError } from '../errors.js';
 import {
@@ -16,6 +16,7 @@ import {
   typedArrayByteOffset,
   typedArrayTag,
 } from '../intrinsics.js';
+import { guardedFace } from '../mapping-faces.js';
 
 /** Bytes a layout can read and write: a Buffer, typed array, DataView, ArrayBuffer or SharedArrayBuffer. */
 export type ByteSource = ArrayBufferView | ArrayBufferLike;
@@ -43,6 +44,13 @@ function attempt<T>(call: (source: never) => T, source: unknown): T | undefined 
  * throw (typed arrays, DataViews, ArrayBuffers): a SharedArrayBuffer costs one caught TypeError, when it is located.
  */
 export function windowOf(source: unknown, name: string): ByteWindow {
+  const window = sourceWindow(source, name);
+  // Records are read through a mapping's guarded face, which closing the mapping detaches (mapping-faces.ts).
+  window.buffer = guardedFace(window.buffer);
+  return window;
+}
+
+function sourceWindow(source: unknown, name: string): ByteWindow {
   if (typeof source === 'object' && source !== null) {
     if (typedArrayTag(source) !== undefined) {
       const typed = source as NodeJS.TypedArray; // detached: offset and length 0

@@ -35,6 +35,7 @@ import {
 } from '../errors.js';
 import type { AnyFieldType, Infer } from '../layout/field.js';
 import type { StructArray } from '../layout/struct-array.js';
+import { guardedBytes } from '../mapping-faces.js';
 import { MappedFile } from '../mapped-file.js';
 import { native } from '../native.js';
 import { timeoutMs as checkTimeout } from '../shared/wait.js';
@@ -157,7 +158,7 @@ class CommitWatch {
       const theirs = fileIdentity(target.fd, target.path);
       const version = file.buffer.readUInt32LE(8);
       if (mine.ino !== theirs.ino || mine.dev !== theirs.dev || version < 2) throw new Error('no commit word');
-      this.#word = commitWordView(file.buffer, target.dataOffset - 8);
+      this.#word = commitWordView(guardedBytes(file.buffer), target.dataOffset - 8);
       if (this.#word === undefined) throw new Error('no commit word');
       this.#file = file;
     } catch {

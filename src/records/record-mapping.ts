@@ -7,6 +7,7 @@
 import { endianness } from 'node:os';
 import { memmapError } from '../errors.js';
 import { closeFile, fileSize } from '../file-io.js';
+import { guardedBytes } from '../mapping-faces.js';
 import { MAX_MAPPING_LENGTH, type MappedFile } from '../mapped-file.js';
 import { advanceCommitWord, commitWordView } from './commit-word.js';
 import { closedError, headerError } from './errors.js';
@@ -85,7 +86,8 @@ export class RecordMapping {
 
   /** Rebuilds the views over the mapping after it was (re)mapped or `capacity` changed. */
   remap(): void {
-    const buffer = this.open().buffer;
+    // The guarded face (mapping-faces.ts): close() and growth detach it, so stale internal views throw.
+    const buffer = guardedBytes(this.open().buffer);
     this.dv = new DataView(buffer.buffer, buffer.byteOffset, buffer.byteLength);
     this.bytes = new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
     this.#header64 = HOST_LITTLE_ENDIAN

@@ -23,6 +23,7 @@ import {
   typedArrayByteOffset,
   typedArrayLength,
 } from '../intrinsics.js';
+import { guardedFace } from '../mapping-faces.js';
 
 /** Bytes an atomic can live in: a Buffer or other view (its window), or a whole ArrayBuffer. */
 export type Bytes = ArrayBufferView | ArrayBuffer;
@@ -65,7 +66,11 @@ export function locateWord(
   }
   if (!isArrayBuffer(buffer))
     throw invalidArgType('bytes', 'a view of an ArrayBuffer (a SharedArrayBuffer works with Atomics directly)', bytes);
-  if (arrayBufferByteLength(buffer) === 0 && length === 0) throw unmappedError();
+  // Atomics work on a mapping's guarded face, which closing the mapping detaches (mapping-faces.ts): detached, it
+  // is shorter than the view of the public face (which stays), or both are empty.
+  buffer = guardedFace(buffer);
+  const bufferLength = arrayBufferByteLength(buffer);
+  if (bufferLength < start + length || (bufferLength === 0 && length === 0)) throw unmappedError();
   validateInteger(byteOffset, name, 0, Math.max(0, length - size));
   if (length < size) throw outOfRange(name, `such that ${size} bytes fit (the bytes are ${length} long)`, byteOffset);
   const offset = start + byteOffset;

@@ -47,6 +47,7 @@ import {
   typedArrayByteLength,
   typedArrayByteOffset,
 } from '../intrinsics.js';
+import { guardedBytes } from '../mapping-faces.js';
 import { MappedFile, MAX_MAPPING_LENGTH } from '../mapped-file.js';
 import { native } from '../native.js';
 import { unmappedError } from './atomics.js';
@@ -198,7 +199,10 @@ export class Channel implements Disposable {
     this.#file = file;
     const buffer = file.buffer;
     this.#data = buffer;
-    this.#words = new Int32Array(buffer.buffer, buffer.byteOffset, buffer.length >>> 2);
+    // The control words on the guarded face, which close() detaches (mapping-faces.ts); borrowed payloads on the
+    // public one, which native code may still be reading.
+    const words = guardedBytes(buffer);
+    this.#words = new Int32Array(words.buffer, words.byteOffset, words.length >>> 2);
     this.capacity = Atomics.load(this.#words, I_CAPACITY);
     this.maxMessage = Atomics.load(this.#words, I_MAX_MESSAGE);
     this.#mask = this.capacity - 1;

@@ -18,6 +18,7 @@
  */
 import { constants as bufferConstants } from 'node:buffer';
 import { invalidArgType, memmapError, validateBoolean, validateInteger, validateObject } from '../errors.js';
+import { guardFace, keepPublicFace } from '../mapping-faces.js';
 import { native, type NativeSegmentStat } from '../native.js';
 import { detachedError, segmentTooLargeError, sysvCall } from './errors.js';
 import {
@@ -250,6 +251,8 @@ export class Attachment implements Disposable {
   /** True when attached with `{ readOnly: true }` (SHM_RDONLY). */
   readonly readOnly: boolean;
   #mapping: ArrayBuffer | undefined;
+  /** The attachment's guarded face (mapping-faces.ts), detached by `detach()`. */
+  #guarded: ArrayBuffer | undefined;
   #buffer: Buffer | undefined;
   /** Bytes in `.buffer` (the segment's size). */
   readonly length: number;
@@ -263,6 +266,7 @@ export class Attachment implements Disposable {
     this.segment = segment;
     this.readOnly = readOnly;
     this.#mapping = mapping;
+    this.#guarded = sysvCall({ id: segment.id }, () => guardFace(mapping, true));
     this.#buffer = Buffer.from(mapping);
     this.length = mapping.byteLength;
   }
@@ -278,13 +282,18 @@ export class Attachment implements Disposable {
     return this.#mapping === undefined;
   }
 
-  /** shmdt: detaches every view first (they read as length 0), then unmaps. Idempotent. */
+  /**
+   * shmdt: every layout view, atomic word and mutex over the attachment throws from now on; a Buffer handed out
+   * keeps its length and reads a private copy of the segment's bytes, which no other process sees. Idempotent.
+   */
   detach(): void {
     const mapping = this.#mapping;
+    const guarded = this.#guarded;
     if (mapping === undefined) return;
     this.#mapping = undefined;
+    this.#guarded = undefined;
     this.#buffer = undefined;
-    sysvCall({ id: this.segment.id }, () => native.shmdt(mapping));
+    sysvCall({ id: this.segment.id }, () => native.shmdt(mapping, guarded, keepPublicFace(this.length)));
   }
 
   /** `using attachment = segment.attach()` detaches at the end of the scope. */
