@@ -23,7 +23,8 @@ describe('a thread-pool consumer of a view racing the retirement of its mapping'
       expect(result.stderr).toBe('');
       expect(result.signal).toBeNull(); // SIGSEGV before the fix (zlib, crypto)
       expect(result.code).toBe(0);
-      // The consumer saw the old pages or anonymous memory, never an unmapped range (fs would say EFAULT).
+      // The consumer saw the file's pages (shared, then private once retired), never an unmapped range (fs would
+      // say EFAULT), and a late write of a consumer reached the file only before the retirement.
       expect(report(result.stdout)).toEqual({ rounds: 6, settled: ['resolved'], sizeOk: true, bytesOk: true });
     }, 60_000);
   }
