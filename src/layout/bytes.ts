@@ -8,8 +8,6 @@ import {
   dataViewBuffer,
   dataViewByteLength,
   dataViewByteOffset,
-  typedArrayBuffer,
-  typedArrayByteOffset,
   typedArrayLength,
 } from '../intrinsics.js';
 import { publicFace } from '../mapping-faces.js';
@@ -37,9 +35,14 @@ export function bytes(length: number): BytesType {
  * engine's own getters are read (a patched DataView.prototype.byteLength cannot widen the window).
  */
 export function bytesIn(dv: DataView, offset: number, length: number): Uint8Array {
+  return new Uint8Array(dataViewBuffer(dv), startIn(dv, offset, length), length);
+}
+
+/** Where `length` bytes at `offset` of `dv` start in its buffer, once checked to lie inside `dv` (see bytesIn). */
+function startIn(dv: DataView, offset: number, length: number): number {
   if (!(offset >= 0 && offset + length <= dataViewByteLength(dv)))
     throw new RangeError('Offset is outside the bounds of the DataView');
-  return new Uint8Array(dataViewBuffer(dv), dataViewByteOffset(dv) + offset, length);
+  return dataViewByteOffset(dv) + offset;
 }
 
 /** A copy of `length` bytes at `offset`. */
@@ -53,8 +56,8 @@ export function readBytes(dv: DataView, offset: number, length: number): Uint8Ar
  * a record's bytes while a push grows the file) cannot end the process.
  */
 export function viewBytes(dv: DataView, offset: number, length: number): Uint8Array {
-  const bytes = bytesIn(dv, offset, length);
-  return new Uint8Array(publicFace(typedArrayBuffer(bytes)), typedArrayByteOffset(bytes), length);
+  const start = startIn(dv, offset, length);
+  return new Uint8Array(publicFace(dataViewBuffer(dv)), start, length);
 }
 
 /** Checks `value` for a `bytes(length)` field without writing: a Uint8Array (or Buffer) of exactly `length` bytes. */
