@@ -10,7 +10,9 @@ import {
   writeSync,
 } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { MappedFile, MAX_MAPPING_LENGTH, PAGE_SIZE } from '../src/index.js';
+import { MappedFile, MAX_MAPPING_LENGTH, PAGE_SIZE, struct, uint32 } from '../src/index.js';
+import { KEPT_RANGES_BUDGET } from '../src/mapping-faces.js';
+import { native } from '../src/native.js';
 import { useTempDir } from './helpers/temp.js';
 import { codeOf } from './helpers/thrown.js';
 
@@ -22,6 +24,8 @@ function umask(): number {
 }
 
 const tmp = useTempDir();
+/** A record over a mapping: the layout builds it on the mapping's guarded face, which retirement detaches. */
+const Word = struct({ value: uint32 });
 
 function fileWith(name: string, bytes: Buffer | string): string {
   const path = tmp(name);
@@ -370,23 +374,44 @@ describe('advise, residency, lock', () => {
 });
 
 describe('resize', () => {
-  it('grows: old views are detached, the new buffer keeps the data and zero-fills the rest', () => {
+  it('grows: old Buffers keep their length over a private copy that reaches no file, layout views over them throw; the new buffer keeps the data and zero-fills the rest', () => {
     const path = tmp('resize-grow.bin');
     const file = MappedFile.open(path, { mode: 'w+', size: 100 });
     file.buffer.write('keep', 0);
     const before = file.buffer;
     const view = new DataView(before.buffer, before.byteOffset, before.length);
     const words = new Uint8Array(before.buffer);
+    const record = Word.view(before, 0);
+    const records = Word.array(before);
+    expect(record.value).toBe(0x7065656b); // 'keep', little-endian
+    expect(native.retired()[0]).toBeLessThan(KEPT_RANGES_BUDGET); // so the old mapping must be kept, not detached
     file.resize(3 * PAGE_SIZE);
-    expect(before.length).toBe(0);
-    expect(words.length).toBe(0);
-    expect(() => view.getUint8(0)).toThrow(TypeError);
+    // The public face is kept: same length, the file's bytes.
+    expect(before.length).toBe(100);
+    expect(words.length).toBe(100);
+    expect(view.getUint32(0, true)).toBe(0x7065656b);
+    expect(before.toString('latin1', 0, 4)).toBe('keep');
+    // The guarded face is detached: layout views made before throw, and a new one over the stale Buffer is refused.
+    expect(codeOf(() => record.value)).toBe('ERR_DETACHED_BUFFER');
+    expect(codeOf(() => records.at(0).value)).toBe('ERR_DETACHED_BUFFER');
+    expect(codeOf(() => Word.view(before))).toBe('ERR_DETACHED_BUFFER');
+    expect(codeOf(() => Word.read(before))).toBe('ERR_DETACHED_BUFFER');
+    expect(file.buffer.buffer).not.toBe(before.buffer);
     expect(file.length).toBe(3 * PAGE_SIZE);
     expect(statSync(path).size).toBe(3 * PAGE_SIZE);
     expect(file.buffer.toString('latin1', 0, 4)).toBe('keep');
     expect(file.buffer[3 * PAGE_SIZE - 1]).toBe(0);
+    // A write through the old Buffer stays in it: neither the file nor the new mapping sees it.
+    before.write('LATE', 0);
+    view.setUint8(50, 0xee);
+    expect(before.toString('latin1', 0, 4)).toBe('LATE');
+    expect(file.buffer.toString('latin1', 0, 4)).toBe('keep');
+    expect(file.buffer[50]).toBe(0);
+    expect(readFileSync(path).toString('latin1', 0, 4)).toBe('keep');
     file.buffer[3 * PAGE_SIZE - 1] = 9;
     file.close();
+    expect(readFileSync(path).toString('latin1', 0, 4)).toBe('keep');
+    expect(readFileSync(path)[50]).toBe(0);
     expect(readFileSync(path)[3 * PAGE_SIZE - 1]).toBe(9);
   });
 
@@ -401,15 +426,32 @@ describe('resize', () => {
     expect(statSync(sparse).blocks * 512).toBeLessThan(1024 * 1024);
   });
 
-  it('shrinks: the file is truncated and a view taken before reads as length 0, never past the end', () => {
+  it('shrinks: the file is truncated; a Buffer taken before keeps its length, and past the new end reads zeros (repaired), never crashes', () => {
     const path = tmp('resize-shrink.bin');
     using file = MappedFile.open(path, { mode: 'w+', size: 4 * PAGE_SIZE });
     file.buffer.write('head', 0);
+    file.buffer.fill(0xab, 8, 4 * PAGE_SIZE);
     const before = file.buffer;
+    expect(native.retired()[0]).toBeLessThan(KEPT_RANGES_BUDGET);
     file.resize(10);
-    expect(before.length).toBe(0);
-    expect(before[4 * PAGE_SIZE - 1]).toBeUndefined();
     expect(statSync(path).size).toBe(10);
+    expect(file.buffer.toString('latin1', 0, 4)).toBe('head');
+    expect(before.length).toBe(4 * PAGE_SIZE);
+    // Below the new end: the file's bytes. Past it: the pages the truncation removed read zeros (the SIGBUS handler
+    // repairs the kept range), in the page holding the end as in the pages wholly past it.
+    expect(before.toString('latin1', 0, 4)).toBe('head');
+    expect(before[9]).toBe(0xab);
+    expect(before[10]).toBe(0);
+    expect(before[PAGE_SIZE - 1]).toBe(0);
+    expect(before[4 * PAGE_SIZE - 1]).toBe(0);
+    expect(before.subarray(10).every((byte) => byte === 0)).toBe(true);
+    // Writes past the new end land in private memory: readable back, and the file neither grows nor changes.
+    before.fill(0x5c, 2 * PAGE_SIZE, 3 * PAGE_SIZE);
+    before[1] = 0x21;
+    expect(before[2 * PAGE_SIZE + 7]).toBe(0x5c);
+    expect(before[1]).toBe(0x21);
+    expect(statSync(path).size).toBe(10);
+    expect(readFileSync(path).toString('latin1', 0, 4)).toBe('head');
     expect(file.buffer.toString('latin1', 0, 4)).toBe('head');
   });
 
@@ -437,19 +479,50 @@ describe('resize', () => {
 });
 
 describe('close', () => {
-  it('detaches every view, is idempotent, and later calls throw ERR_MAPPING_CLOSED', async () => {
-    const file = MappedFile.open(tmp('close.bin'), { mode: 'w+', size: 100 });
+  it('keeps every Buffer over memory that reaches no file, detaches the layout views, is idempotent, and later calls throw ERR_MAPPING_CLOSED', async () => {
+    const path = tmp('close.bin');
+    const file = MappedFile.open(path, { mode: 'w+', size: 2 * PAGE_SIZE });
     const buffer = file.buffer;
+    buffer.write('file bytes', 0);
+    buffer.write('second page', PAGE_SIZE);
     const slice = buffer.subarray(10, 20);
     const floats = new Float64Array(buffer.buffer, 0, 8);
+    const record = Word.view(buffer, 4);
+    expect(native.retired()[0]).toBeLessThan(KEPT_RANGES_BUDGET);
+    const keptBefore = native.retired()[0];
     file.close();
     file.close();
     expect(file.closed).toBe(true);
-    expect(buffer.length).toBe(0);
-    expect(slice.length).toBe(0);
-    expect(floats.length).toBe(0);
-    expect(buffer[0]).toBeUndefined();
-    buffer[0] = 1; // a write through a detached view goes nowhere, and does not crash
+    expect(native.retired()[0]).toBe(keptBefore + 1); // one range kept (not two: the second close did nothing)
+    // Kept: same lengths, the file's bytes.
+    expect(buffer.length).toBe(2 * PAGE_SIZE);
+    expect(slice.length).toBe(10);
+    expect(floats.length).toBe(8);
+    expect(buffer.toString('latin1', 0, 10)).toBe('file bytes');
+    expect(buffer.toString('latin1', PAGE_SIZE, PAGE_SIZE + 11)).toBe('second page');
+    // The layout's views are built on the guarded face, which close() detached.
+    expect(codeOf(() => record.value)).toBe('ERR_DETACHED_BUFFER');
+    expect(codeOf(() => (record.value = 1))).toBe('ERR_DETACHED_BUFFER');
+    // A page not written since close() follows the file (mapped privately, not copied)...
+    const fd = openSync(path, 'r+');
+    try {
+      writeSync(fd, 'from fs', PAGE_SIZE, 'latin1');
+    } finally {
+      closeSync(fd);
+    }
+    expect(buffer.toString('latin1', PAGE_SIZE, PAGE_SIZE + 7)).toBe('from fs');
+    // ...and a write through any of the views stays in this process: the file never sees it.
+    buffer[0] = 0x46; // 'F'
+    slice.fill(0x2a);
+    floats[1] = 1.5;
+    expect(buffer[0]).toBe(0x46);
+    expect(buffer[19]).toBe(0x2a);
+    expect(floats[1]).toBe(1.5);
+    const onDisk = readFileSync(path);
+    expect(onDisk.length).toBe(2 * PAGE_SIZE);
+    expect(onDisk.toString('latin1', 0, 10)).toBe('file bytes');
+    expect(onDisk.subarray(10, 20).every((byte) => byte === 0)).toBe(true);
+    expect(onDisk.toString('latin1', PAGE_SIZE, PAGE_SIZE + 11)).toBe('from fspage');
     for (const call of [
       () => file.buffer,
       () => file.fd,

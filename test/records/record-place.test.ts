@@ -279,16 +279,29 @@ describe('RecordFile set/push without a scratch copy', () => {
     }
   });
 
-  it('a bytes member that views the file itself survives the growth that detaches it', () => {
-    // Capacity 1, full: the push grows the file, which maps it again and detaches `db.at(0).data` after it was
-    // checked. The bytes were taken before: the new record holds them.
+  it('a bytes member that views the file itself survives the growth that retires its mapping', () => {
+    // Capacity 1, full: the push grows the file, which maps it again and retires the mapping `db.at(0).data` views
+    // after it was checked. The bytes were taken before: the new record holds them. The bytes view itself is handed
+    // out on the mapping's public face: kept at its length over the file's bytes, private from then on.
     const db = RecordFile.open(tmp('self-bytes.db'), Blob, { mode: 'w+', flush: 'manual', initialCapacity: 1 });
     try {
       db.push({ id: 1, data: Uint8Array.of(1, 2, 3, 4, 5, 6), score: 2 });
-      const live = db.at(0).data;
+      const record = db.at(0);
+      const live = record.data;
       expect(db.push({ id: 2, data: live, score: 3 })).toBe(2);
-      expect(live.length).toBe(0); // detached by the growth
+      // Kept, not detached: its length and bytes, while the record view it came from throws (the guarded face).
+      expect(live.length).toBe(6);
+      expect([...live]).toEqual([1, 2, 3, 4, 5, 6]);
+      expect(codeOf(() => record.id)).toBe('ERR_DETACHED_BUFFER');
+      expect(codeOf(() => record.data)).toBe('ERR_DETACHED_BUFFER');
       expect(db.get(1)).toEqual({ id: 2, data: Uint8Array.of(1, 2, 3, 4, 5, 6), score: 3 });
+      // A write through it reaches neither record 0 nor record 1, in the mapping or in the file.
+      live.fill(0xee);
+      expect([...live]).toEqual([0xee, 0xee, 0xee, 0xee, 0xee, 0xee]);
+      expect(db.get(0)).toEqual({ id: 1, data: Uint8Array.of(1, 2, 3, 4, 5, 6), score: 2 });
+      expect(db.get(1).data).toEqual(Uint8Array.of(1, 2, 3, 4, 5, 6));
+      db.flush();
+      expect(readFileSync(db.path).includes(Buffer.alloc(6, 0xee))).toBe(false);
       // set from the same file's own bytes (no growth) and from bytes that overlap the target record.
       db.set(0, { id: 7, data: db.at(1).data, score: 4 });
       db.set(1, { id: 8, data: db.at(1).data.slice().reverse(), score: 5 });

@@ -10,6 +10,9 @@
  * Reproduce a failure by its seed, or run one fuzzer alone, with
  *   node --import tsx test/reliability/fuzz/fuzz.mts SEED OPS DIR         (records-fuzz.mts likewise)
  * MEMMAP_FUZZ_ATTACKS (default 0.08) is the share of the MappedFile fuzzer's operations that are attacks.
+ * The MappedFile fuzzer runs with --expose-gc: views of retired mappings are kept (src/mapping-faces.ts) and checked
+ * against the model of their pages; for the middle third of the run the budget of kept ranges is held full, so
+ * retirements fall back to detaching, and the ballast is then collected so that they keep again.
  */
 import { describe, expect, it } from 'vitest';
 import { useTempDir } from '../helpers/temp.js';
@@ -39,7 +42,10 @@ describe('the two-process fuzzer', () => {
       `seed ${seed}, ${OPS} operations: no crash, no hang, only the predicted coded errors, the file equals the model`,
       async () => {
         const fuzzer = new URL('./fuzz/fuzz.mts', import.meta.url).pathname;
-        const result = await startNode(fuzzer, [String(seed), String(OPS), tmp('.')], { timeoutMs: TIMEOUT }).result;
+        const result = await startNode(fuzzer, [String(seed), String(OPS), tmp('.')], {
+          timeoutMs: TIMEOUT,
+          nodeArgs: ['--expose-gc'],
+        }).result;
         expect(result.stderr).toBe('');
         expect(result.signal).toBeNull();
         expect(result.code).toBe(0);
@@ -57,6 +63,17 @@ describe('the two-process fuzzer', () => {
           for (const code of ['ERR_MAPPING_CLOSED', 'ERR_DETACHED_BUFFER', 'ERR_MUTEX_TIMEOUT', 'ERR_MUTEX_DEADLOCK'])
             expect(r.codes[code], code).toBeGreaterThan(0);
           expect(r.codes.HOSTILE).toBeGreaterThan(0); // a getter's own error came through unchanged
+          // retirements kept their views, and those views were read and written against the model
+          expect(r.counts.kept).toBeGreaterThan(0);
+          expect(r.counts.keptRead).toBeGreaterThan(0);
+          expect(r.counts.keptWrite).toBeGreaterThan(0);
+          // zlib given more than one pass of a view whose mapping was retired under it finished with the file's bytes
+          expect(r.counts.zlibRetiredPasses).toBeGreaterThan(0);
+          // with the budget held full they fell back to detaching, checked as such; the ballast was then released
+          expect(r.counts.ballast).toBe(1);
+          expect(r.counts.fellBack).toBeGreaterThan(0);
+          expect(r.counts.detached).toBeGreaterThan(0);
+          expect(r.counts.ballastReleased).toBe(1);
         }
       },
       TIMEOUT + 10_000,

@@ -1,9 +1,12 @@
 /**
- * 100,000 open/map/close cycles with no forced GC, no mapping ever landing on the range of the one closed just
- * before (it stays reserved until collected): nothing aborts, and no mapping or file descriptor is left behind.
- * Runs in a child (a GC-heavy run of its own).
+ * 100,000 open/map/close cycles in one synchronous loop with no forced GC, no mapping ever landing on the range of
+ * the one closed just before (it stays reserved until collected): nothing aborts; the first closes keep their Buffer
+ * attached, up to the budget of kept ranges and never past it, the rest detach it as before; and once the loop is
+ * over and the collector has run, no mapping, kept range or file descriptor is left behind. Runs in a child (a
+ * GC-heavy run of its own, with --expose-gc for the collection after the loop).
  */
 import { describe, expect, it } from 'vitest';
+import { KEPT_BYTES_BUDGET, KEPT_RANGES_BUDGET } from '../../src/mapping-faces.js';
 import { useTempDir } from '../helpers/temp.js';
 import { reliabilityFixture, report, startNode } from './helpers.js';
 
@@ -11,7 +14,10 @@ const tmp = useTempDir();
 
 describe('open/map/close cycles', () => {
   it('100,000 cycles leave as many /proc/self/maps entries and open fds as before, and never abort', async () => {
-    const result = await startNode(reliabilityFixture('leak.mts'), [tmp('.'), '100000'], { timeoutMs: 150_000 }).result;
+    const result = await startNode(reliabilityFixture('leak.mts'), [tmp('.'), '100000'], {
+      timeoutMs: 150_000,
+      nodeArgs: ['--expose-gc'],
+    }).result;
     expect(result.stderr).toBe('');
     expect(result.signal).toBeNull();
     expect(result.code).toBe(0);
@@ -23,6 +29,15 @@ describe('open/map/close cycles', () => {
       after: { maps: number; ours: number; fds: number };
       stillRepairs: boolean;
       whileOpen: number;
+      budget: [number, number];
+      maxKept: number;
+      maxKeptBytes: number;
+      keptCloses: number;
+      detachedCloses: number;
+      retiredBefore: [number, number];
+      retiredAfterLoop: [number, number];
+      oursAfterLoop: number;
+      retiredAfter: [number, number];
     }>(result.stdout);
     expect(r.cycles).toBe(100_000);
     // A closed mapping's range stays reserved until its ArrayBuffer is collected: the next mapping never lands on it
@@ -36,5 +51,20 @@ describe('open/map/close cycles', () => {
     expect(r.after.maps - r.before.maps).toBeLessThan(200);
     expect(r.stillRepairs).toBe(true);
     expect(r.whileOpen).toBe(3);
+    // The budget: the child saw the same one, reached it inside the loop (nothing is collected there) and never
+    // went past it, in ranges or in anonymous bytes.
+    expect(r.budget).toEqual([KEPT_RANGES_BUDGET, KEPT_BYTES_BUDGET]);
+    expect(r.retiredBefore).toEqual([0, 0]);
+    expect(r.maxKept).toBe(KEPT_RANGES_BUDGET);
+    expect(r.maxKeptBytes).toBeLessThanOrEqual(KEPT_BYTES_BUDGET);
+    expect(r.retiredAfterLoop[0]).toBe(KEPT_RANGES_BUDGET);
+    // Every close either kept its Buffer at full length or (past the budget) detached it: both happened.
+    expect(r.keptCloses + r.detachedCloses).toBe(r.cycles);
+    expect(r.keptCloses).toBeGreaterThan(1000);
+    expect(r.detachedCloses).toBeGreaterThan(0);
+    expect(r.keptCloses).toBeLessThanOrEqual(1000 + KEPT_RANGES_BUDGET);
+    // Kept file ranges are still mapped (privately) right after the loop, and all released once collected.
+    expect(r.oursAfterLoop).toBeGreaterThan(0);
+    expect(r.retiredAfter).toEqual([0, 0]);
   }, 180_000);
 });

@@ -4,11 +4,12 @@
  */
 import { readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { MappedFile, PAGE_SIZE } from '../../src/index.js';
+import { MappedFile, PAGE_SIZE, struct, uint8 } from '../../src/index.js';
 import { useTempDir } from '../helpers/temp.js';
 import { thrown } from '../helpers/thrown.js';
 
 const tmp = useTempDir();
+const Word = struct({ value: uint8 });
 let counter = 0;
 function fileOf(size: number, byte = 7): string {
   const path = tmp(`refresh-${counter++}.bin`);
@@ -16,17 +17,32 @@ function fileOf(size: number, byte = 7): string {
   return path;
 }
 describe('refresh()', () => {
-  it('maps a file another program grew, to its new end; earlier views are detached', () => {
+  it('maps a file another program grew, to its new end; earlier Buffers keep their length and reach the file no more', () => {
     const path = fileOf(PAGE_SIZE);
     using file = MappedFile.open(path, { mode: 'r+' });
     const before = file.buffer;
+    const word = Word.view(before);
     truncateSync(path, 3 * PAGE_SIZE + 5);
     expect(file.truncated).toBe(false);
     file.refresh();
     expect(file.length).toBe(3 * PAGE_SIZE + 5);
-    expect(before.length).toBe(0);
+    expect(file.buffer.buffer).not.toBe(before.buffer);
+    // The earlier Buffer is kept: its length and the file's bytes, but a write through it stays in this process.
+    expect(before.length).toBe(PAGE_SIZE);
+    expect(before[0]).toBe(7);
+    expect(before[PAGE_SIZE - 1]).toBe(7);
+    before.fill(9, 0, 16);
+    expect(before[15]).toBe(9);
+    expect(file.buffer[0]).toBe(7);
+    expect(readFileSync(path)[0]).toBe(7);
+    // A record view built before refresh() is on the guarded face: it throws, never reads the old mapping.
+    expect(thrown(() => word.value)).toMatchObject({ code: 'ERR_DETACHED_BUFFER' });
     expect(file.buffer[0]).toBe(7);
     expect(file.buffer[3 * PAGE_SIZE + 4]).toBe(0);
+    // The new mapping is the file's: a write through it reaches the file, and not the kept Buffer.
+    file.buffer[1] = 5;
+    expect(readFileSync(path)[1]).toBe(5);
+    expect(before[1]).toBe(9);
   });
 
   it('keeps at most the length a window was opened with', () => {

@@ -2,7 +2,8 @@
  * Promise defended: a file mapping is never handed out without truncation protection. When the table of
  * protected mappings (65,536 slots) or the descriptors the registry needs run out, the mapping call fails with a
  * coded error, and every mapping already made stays protected: the files are then truncated under all of them and
- * they are written to (each write faults and must be repaired). Each case runs in a child process.
+ * they are written to (each write faults and must be repaired). A mapping unmap() keeps (its Buffer attached until
+ * collected) keeps its slot, and stays protected, until then. Each case runs in a child process.
  */
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -71,11 +72,36 @@ truncateSync(file.path, 0);
 let touched = 0;
 for (let i = 0; i < maps.length; i += 997) { maps[i][0] = 1; touched++; }
 maps.at(-1)[1] = 1;
-// One slot freed: the next map() succeeds again.
-mmap.unmap(maps.pop());
+// unmap() keeps the Buffer attached (privately) until it is collected, and its slot with it: the SIGBUS handler
+// still repairs it (its page is past the file's end), so the next map() still finds the table full.
+let unmapped = maps.pop();
+mmap.unmap(unmapped);
+const kept = { fullLength: unmapped.length === mmap.PAGESIZE, read: unmapped[5] };
+unmapped[5] = 9; // past the file's end: repaired, then written privately
+kept.written = unmapped[5];
 const again = sparseFile('again.bin', 1);
-const next = attempt(() => mmap.map(mmap.PAGESIZE, RW, mmap.MAP_SHARED, again.fd, 0));
-console.log(JSON.stringify({ mapped: maps.length + 1, failure, touched, nextAfterUnmap: 'value' in next }));
+const whileKept = attempt(() => mmap.map(mmap.PAGESIZE, RW, mmap.MAP_SHARED, again.fd, 0));
+// Once the Buffer is collected its slot is free: the next map() succeeds again.
+unmapped = undefined;
+let collections = 0;
+let next = whileKept;
+while (next.error && collections < 20) {
+  globalThis.gc();
+  await new Promise(setImmediate);
+  collections++;
+  next = attempt(() => mmap.map(mmap.PAGESIZE, RW, mmap.MAP_SHARED, again.fd, 0));
+}
+console.log(
+  JSON.stringify({
+    mapped: maps.length + 1,
+    failure,
+    touched,
+    kept,
+    whileKept: whileKept.error ?? 'mapped',
+    nextAfterCollected: 'value' in next,
+    collected: collections > 0,
+  }),
+);
 `;
 
 function lastLine(result: ChildResult): unknown {
@@ -90,15 +116,18 @@ describe('the mapping registry at its limits (issue 11, leaks and limits)', () =
     expect(lastLine(result)).toEqual({ freshWhenFull: { code: 'EMFILE', syscall: 'mmap' }, heldWhenFull: true });
   }, 60_000);
 
-  it('all 65,536 slots taken: the next map() fails with ENOMEM at the call, and every mapping made is protected', async () => {
-    const result = await runScript(tmp, 'table', TABLE, [tmp('')], { timeoutMs: 170_000 });
+  it('all 65,536 slots taken: the next map() fails with ENOMEM at the call, and every mapping made is protected, an unmapped one until collected', async () => {
+    const result = await runScript(tmp, 'table', TABLE, [tmp('')], { timeoutMs: 170_000, nodeArgs: ['--expose-gc'] });
     expect(result.stderr).toBe('');
     expect({ code: result.code, signal: result.signal }).toEqual({ code: 0, signal: null });
     expect(lastLine(result)).toEqual({
       mapped: 65_536,
       failure: { code: 'ENOMEM', syscall: 'mmap' },
       touched: 66,
-      nextAfterUnmap: true,
+      kept: { fullLength: true, read: 0, written: 9 },
+      whileKept: { code: 'ENOMEM', syscall: 'mmap' }, // the kept Buffer still holds its slot
+      nextAfterCollected: true,
+      collected: true,
     });
   }, 180_000);
 });

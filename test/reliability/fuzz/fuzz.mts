@@ -1,5 +1,5 @@
 // A seeded, reproducible fuzzer of the safe API across two processes. This process drives random sequences of
-// open / resize (grow and shrink) / refresh / close / view creation / reads and writes through current and detached
+// open / resize (grow and shrink) / refresh / close / view creation / reads and writes through current and retired
 // views / flush / flushAsync / advise / residency on a MappedFile, and sends a second process (peer.mts, with its own
 // MappedFile of the same file) writes, resizes, flushes and truncate-then-regrow of the file. A model of the file
 // and of what this process's mapping must read, in plain JavaScript, predicts every byte and every error:
@@ -13,6 +13,12 @@
 // consumers of views racing close/resize/refresh (consumerRace), a cut by the peer under several faulting threads
 // (cutUnderThreads), hostile Mutex words written by the peer (hostileWord), and record writes rejected part-way
 // (rejectedWrite). Every error's code must be on memmap's closed list (test/helpers/fuzz-checks.ts).
+// A view of a retired mapping (closed, resized, refreshed) is kept attached at its length over the file mapped
+// privately (src/mapping-faces.ts): the model predicts each of its pages (following the file, a private copy once
+// written or repaired with zeros past the file's end, back to the file when a truncation removes a written page)
+// and checks that a write through it never reaches the file and that a record of the layout over it throws. For a
+// third of the run the budget of kept ranges is held full (ballast), so retirements fall back to detaching the view,
+// which must then read as detached; with --expose-gc the ballast is collected afterwards and retirements keep again.
 // Prints a JSON report last; on a mismatch it throws with the seed and the operation's number.
 //   fuzz.mts SEED OPS DIR
 import { spawnSync } from 'node:child_process';
@@ -21,6 +27,7 @@ import { closeSync, openSync, read, readFileSync, statSync, write, writeFileSync
 import { join } from 'node:path';
 import { gunzipSync, gzip } from 'node:zlib';
 import { int32, MappedFile, Mutex, PAGE_SIZE, struct } from '../../../src/index.ts';
+import { KEPT_BYTES_BUDGET, KEPT_RANGES_BUDGET } from '../../../src/mapping-faces.ts';
 import { native } from '../../../src/native.ts';
 import { FuzzChecks, Mismatch } from '../../helpers/fuzz-checks.ts';
 import { seededRandom } from '../../helpers/random.ts';
@@ -33,11 +40,10 @@ const path = join(dir, `fuzz-${seed}.bin`);
 const scratch = join(dir, `fuzz-${seed}.scratch`); // fs.write's output and fs.read's input
 const MAX_SIZE = 24 * PAGE_SIZE;
 /**
- * zlib is given at most this much of a view: one pass. Given more, zlib keeps the Buffer between passes, and a
- * close()/resize()/refresh() between two passes detaches it (length 0): Node's own CHECK(IsWithinBounds) in
- * node_zlib.cc then aborts the process, on every Node version. The README lists that as unsafe; it is not memmap's
- * to fix without giving up detaching. What this fuzzer proves is that the pass running on the thread pool while
- * the mapping is retired never touches unmapped memory.
+ * zlib is given at most this much of a view when the budget of kept ranges is full: one pass. Given more, zlib keeps
+ * the Buffer between passes, and a retirement past the budget detaches it (length 0): Node's own
+ * CHECK(IsWithinBounds) in node_zlib.cc then aborts the process. Within the budget the view is kept, and zlib is
+ * given the whole range (several passes) while the mapping is retired under it: it must finish with the file's bytes.
  */
 const ZLIB_ONE_PASS = 16 << 10;
 /** The code the fuzzer's own hostile getters throw: memmap must let it through unchanged. */
@@ -79,6 +85,117 @@ interface Main {
 let main: Main | undefined;
 let generation = 0;
 const views: ViewRecord[] = [];
+
+/**
+ * What a page of a retired, kept mapping holds now: the file's bytes (mapped privately, not yet written: it follows
+ * the file), a private page whose bytes the model knows where `known` is set (written through a kept view; `cow` for
+ * a copy of a file page, which a truncation of the file below it throws away, so that it follows the file again;
+ * otherwise the zero page the SIGBUS handler put past the file's end, which no truncation touches), or unknown (a
+ * thread-pool consumer was still working on it when the mapping was retired).
+ */
+type PageState =
+  { kind: 'private'; bytes: Uint8Array; known: Uint8Array; cow: boolean } | { kind: 'unknown' } | undefined; // the file's
+interface RetiredGeneration {
+  kept: boolean; // kept attached, or (past the budget) detached
+  offset: number;
+  delta: number;
+  pageOffset: number;
+  pages: Map<number, PageState>;
+}
+const retiredGenerations = new Map<number, RetiredGeneration>();
+
+/** Whether a retirement now keeps the public face (the budget of src/mapping-faces.ts, for a file's pages). */
+function keepsNow(): boolean {
+  const [ranges, held] = native.retired();
+  return ranges < KEPT_RANGES_BUDGET && held <= KEPT_BYTES_BUDGET;
+}
+
+/**
+ * Call before a retirement of `m`; the function returned, after it succeeded, records the retired generation and
+ * checks that its buffer was kept at its length or detached, as the budget said.
+ */
+function retiring(m: Main): () => void {
+  const keep = keepsNow();
+  const buffer = m.file.buffer.buffer as ArrayBuffer;
+  return () => {
+    const want = keep ? m.delta + m.length : 0;
+    check(buffer.byteLength === want, `a retired mapping's buffer has ${buffer.byteLength} bytes, expected ${want}`);
+    count(keep ? 'kept' : 'fellBack');
+    retiredGenerations.set(m.generation, {
+      kept: keep,
+      offset: m.offset,
+      delta: m.delta,
+      pageOffset: m.pageOffset,
+      pages: new Map(),
+    });
+    for (const gen of retiredGenerations.keys())
+      if (!views.some((v) => v.generation === gen)) retiredGenerations.delete(gen);
+  };
+}
+
+/** The file shrank to `n`: copies of file pages wholly past it are thrown away (they follow the file again). */
+function truncateRetired(n: number): void {
+  for (const g of retiredGenerations.values())
+    for (const [page, state] of g.pages)
+      if (state?.kind === 'private' && state.cow && g.pageOffset + page * PAGE_SIZE >= n) g.pages.delete(page);
+}
+
+/** Buffer positions [a, b) of retired generation `g` are accessed (`write`: these bytes are written). */
+function accessRetired(g: RetiredGeneration, a: number, b: number, write?: Uint8Array): void {
+  const first = Math.floor((g.delta + a) / PAGE_SIZE);
+  const last = Math.floor((g.delta + b - 1) / PAGE_SIZE);
+  for (let page = first; page <= last; page++) {
+    let state = g.pages.get(page);
+    const fileStart = g.pageOffset + page * PAGE_SIZE;
+    if (state === undefined && fileStart >= fileModel.length) {
+      // wholly past the file's end: the access faults and the handler maps a zero page there
+      state = {
+        kind: 'private',
+        bytes: new Uint8Array(PAGE_SIZE),
+        known: new Uint8Array(PAGE_SIZE).fill(1),
+        cow: false,
+      };
+    } else if (state === undefined && write) {
+      // the write copies the file's page; past the file's end (in the page holding it) its bytes are not the model's
+      const inFile = Math.min(PAGE_SIZE, fileModel.length - fileStart);
+      const bytes = new Uint8Array(PAGE_SIZE);
+      bytes.set(fileModel.subarray(fileStart, fileStart + inFile));
+      const known = new Uint8Array(PAGE_SIZE);
+      known.fill(1, 0, inFile);
+      state = { kind: 'private', bytes, known, cow: true };
+    }
+    if (state !== undefined) g.pages.set(page, state);
+    if (write && state?.kind === 'private') {
+      const from = Math.max(a, page * PAGE_SIZE - g.delta);
+      const to = Math.min(b, (page + 1) * PAGE_SIZE - g.delta);
+      for (let p = from; p < to; p++) {
+        state.bytes[g.delta + p - page * PAGE_SIZE] = write[p - a]!;
+        state.known[g.delta + p - page * PAGE_SIZE] = 1;
+      }
+    }
+  }
+}
+
+/** What byte `p` of retired generation `g` reads (after accessRetired), or undefined where nothing is promised. */
+function retiredByte(g: RetiredGeneration, p: number): number | undefined {
+  const page = Math.floor((g.delta + p) / PAGE_SIZE);
+  const state = g.pages.get(page);
+  if (state === undefined) return g.offset + p < fileModel.length ? fileModel[g.offset + p] : undefined;
+  if (state.kind === 'unknown') return undefined;
+  const i = g.delta + p - page * PAGE_SIZE;
+  return state.known[i] ? state.bytes[i] : undefined;
+}
+
+/** A thread-pool consumer was working on positions [a, b) of generation `gen` when it was retired. */
+function taintRetired(gen: number, a: number, b: number): void {
+  const g = retiredGenerations.get(gen);
+  if (g === undefined) return;
+  for (let page = Math.floor((g.delta + a) / PAGE_SIZE); page <= Math.floor((g.delta + b - 1) / PAGE_SIZE); page++)
+    g.pages.set(page, { kind: 'unknown' });
+}
+
+/** Keeps the budget of kept ranges full (a third of the run): retirements then detach. */
+let ballast: Buffer[] | undefined;
 const checks = new FuzzChecks(
   seed,
   () => {
@@ -97,6 +214,7 @@ const expectCode = checks.expectCode.bind(checks);
 const expectCodeAsync = checks.expectCodeAsync.bind(checks);
 
 function setFileSize(n: number): void {
+  if (n < fileModel.length) truncateRetired(n);
   const next = new Uint8Array(n);
   next.set(fileModel.subarray(0, Math.min(n, fileModel.length)));
   fileModel = next;
@@ -187,7 +305,7 @@ function writeView(record: ViewRecord, at: number, data: Uint8Array): void {
   }
 }
 
-/** A view of an unmapped generation must read as detached: length 0, reads undefined, writes nowhere. */
+/** A view of a generation retired past the budget must read as detached: length 0, reads undefined, writes nowhere. */
 function checkDetached(record: ViewRecord): void {
   if (record.kind === 'dataview') {
     const dv = record.view as DataView;
@@ -202,6 +320,47 @@ function checkDetached(record: ViewRecord): void {
     const u8 = record.view as Uint8Array;
     Reflect.set(u8, 0, 1); // a write through a detached view goes nowhere (and TypeScript must not narrow u8[0])
     check(u8.length === 0 && u8[0] === undefined, 'a view of an unmapped mapping is not detached');
+  }
+}
+
+/**
+ * A view of a retired generation: detached if it was retired past the budget; else kept at its length, a record of
+ * the layout over it throws ERR_DETACHED_BUFFER (its guarded face is detached), a read gives what the model predicts
+ * for each of its pages, and a write lands in the view and never in the file.
+ */
+function checkRetired(record: ViewRecord): void {
+  const g = retiredGenerations.get(record.generation);
+  if (g === undefined) return fail(`no record of retired generation ${record.generation}`);
+  if (!g.kept) {
+    checkDetached(record);
+    count('detached');
+    return;
+  }
+  const length = record.kind === 'dataview' ? (record.view as DataView).byteLength : (record.view as Uint8Array).length;
+  check(length === record.length, `a kept ${record.kind} has ${length} bytes, expected ${record.length}`);
+  if (record.length >= Pair.size) {
+    const layout = attempt('a record over a kept view', () => Pair.read(record.view));
+    check(layout.code === 'ERR_DETACHED_BUFFER', `a record over a kept view: ${layout.code ?? 'read'}`);
+  }
+  const at = int(0, record.length - 1);
+  const n = int(1, Math.min(record.length - at, 512));
+  const a = record.start + at;
+  if (chance(0.5)) {
+    accessRetired(g, a, a + n);
+    const got = readView(record, at, n);
+    for (let i = 0; i < n; i++) {
+      const want = retiredByte(g, a + i);
+      if (want !== undefined && got[i] !== want)
+        fail(`kept ${record.kind} of generation ${record.generation}: byte ${a + i} is ${got[i]}, expected ${want}`);
+    }
+    count('keptRead', `${record.kind} ${a}+${n}`);
+  } else {
+    const data = bytes(n);
+    accessRetired(g, a, a + n, data);
+    writeView(record, at, data);
+    compare(readView(record, at, n), data, `kept ${record.kind} written`);
+    compare(readFileSync(path), fileModel, `the file after a write through a kept ${record.kind}`);
+    count('keptWrite', `${record.kind} ${a}+${n}`);
   }
 }
 
@@ -252,8 +411,10 @@ function openMain(): void {
 /** resize(newLength) of `m`, predicted: grows or shrinks the file to offset + newLength and maps that. */
 function resizeMain(m: Main, newLength: number): boolean {
   const truncatedCode = m.staleSize !== undefined ? 'ERR_MAPPING_TRUNCATED' : undefined;
+  const retiredNow = retiring(m);
   const done = expectCode(truncatedCode, 'resize', () => (m.file.resize(newLength), true));
   if (done) {
+    retiredNow();
     setFileSize(m.offset + newLength);
     mapMain(m.file, m.followsFile, newLength);
   }
@@ -264,14 +425,18 @@ function resizeMain(m: Main, newLength: number): boolean {
 /** refresh() of `m`, predicted: maps the file as it is (or ERR_MAPPING_EMPTY when nothing is left past offset). */
 function refreshMain(m: Main): boolean {
   const available = fileModel.length - m.offset;
+  const retiredNow = retiring(m);
   const done = expectCode(available <= 0 ? 'ERR_MAPPING_EMPTY' : undefined, 'refresh', () => (m.file.refresh(), true));
+  if (done) retiredNow();
   if (done) mapMain(m.file, m.followsFile, m.followsFile ? available : Math.min(m.length, available));
   count('refresh');
   return done === true;
 }
 
 function closeMain(m: Main): void {
+  const retiredNow = retiring(m);
   m.file.close();
+  retiredNow();
   main = undefined;
   generation++;
   count('close');
@@ -448,7 +613,8 @@ async function consumerRace(m: Main): Promise<void> {
   // writers only into a mapping the file covers (past a cut file's end their bytes would sit in the page cache)
   const kind = stale ? pick(READERS) : pick(['gzip', 'randomFill', 'fs-write', 'fs-read', 'flushAsync'] as const);
   const start = int(0, m.length - 1);
-  const limit = kind === 'gzip' ? ZLIB_ONE_PASS : m.length;
+  // several passes only while a retirement keeps the view (a detached one between passes aborts Node)
+  const limit = kind === 'gzip' && !keepsNow() ? ZLIB_ONE_PASS : m.length;
   const n = int(1, Math.min(m.length - start, limit));
   const race = pick(['none', 'close', 'resize', 'refresh'] as const);
   const later = chance(0.3);
@@ -475,6 +641,8 @@ async function consumerRace(m: Main): Promise<void> {
       break;
   }
   if (later) await new Promise(setImmediate);
+  const gen = m.generation;
+  const kept = keepsNow();
   const retired = race !== 'none' && retire(m, race);
   const outcome = await attemptAsync(`${kind} raced by ${race}`, running);
   const what = `${kind} of ${start}+${n} raced by ${race}${later ? ' later' : ''}`;
@@ -484,8 +652,31 @@ async function consumerRace(m: Main): Promise<void> {
   } else if (stale && kind === 'fs-write') {
     // write(2) from pages past the file's end: the kernel's copy fails (EFAULT) or writes short; never a signal
     check(outcome.code === undefined || outcome.code === 'EFAULT', `${what}: ${outcome.code}`);
+  } else if (
+    retired &&
+    kept &&
+    (kind === 'fs-read' || kind === 'fs-write') &&
+    Math.floor((fileStart + n - 1) / PAGE_SIZE) * PAGE_SIZE >= fileModel.length
+  ) {
+    // Kept, the view maps the file privately: once a shrinking resize() left a page of it wholly past the file's
+    // end, the kernel's copy into or out of that page fails (EFAULT; no signal in the kernel) or stops short
+    check(outcome.code === undefined || outcome.code === 'EFAULT', `${what}: ${outcome.code}`);
+    count('consumerPastEnd', `${what}: ${outcome.code ?? 'done'}`);
   } else {
     check(outcome.code === undefined, `${what}: rejected with ${outcome.code}`);
+  }
+  if (retired) taintRetired(gen, start, start + n);
+  if (retired && kept && kind === 'gzip' && outcome.code === undefined) {
+    // Retired under zlib (kept: the file's bytes privately): below the file's end now, the bytes it had; past it,
+    // those or the zeros the handler repaired the kept range with.
+    const out = gunzipSync(outcome.value as Buffer);
+    check(out.length === n, `${what}: ${out.length} bytes out, expected ${n}`);
+    for (let i = 0; i < n; i++) {
+      const ok = out[i] === before[i] || (fileStart + i >= fileModel.length && out[i] === 0);
+      if (!ok) fail(`${what}: byte ${i} is ${out[i]}, expected ${before[i]}`);
+    }
+    count('zlibRetiredKept', n > ZLIB_ONE_PASS ? 'several passes' : 'one pass');
+    if (n > ZLIB_ONE_PASS) count('zlibRetiredPasses');
   }
   if (!retired) {
     // Alone (or the retirement refused): exactly the model's bytes went out or came in.
@@ -833,8 +1024,8 @@ async function step(): Promise<void> {
   } else if (roll < 0.66) {
     // a view of an earlier mapping
     const old = views.filter((v) => v.generation !== m.generation);
-    if (old.length > 0) checkDetached(pick(old));
-    count('detached');
+    if (old.length > 0) checkRetired(pick(old));
+    count('retiredView');
   } else if (roll < 0.7) {
     const a = int(0, m.length - 1);
     expectCode(truncatedCode, 'flush', () =>
@@ -902,12 +1093,41 @@ async function step(): Promise<void> {
   }
 }
 
+/** Fills the budget of kept ranges with closed anonymous pages held here: retirements detach from now on. */
+function fillBallast(): void {
+  ballast = [];
+  while (keepsNow()) {
+    const memory = MappedFile.anonymous(1);
+    ballast.push(memory.buffer);
+    memory.close();
+  }
+  count('ballast', `${ballast.length} ranges`);
+}
+
+/** Lets the ballast go; with --expose-gc, collects it and checks that its ranges were released. */
+async function dropBallast(): Promise<void> {
+  ballast = undefined;
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (gc === undefined) return;
+  for (let i = 0; i < 5; i++) {
+    gc();
+    await new Promise(setImmediate);
+  }
+  check(keepsNow(), `the ballast was collected, yet ${native.retired()[0]} ranges are kept`);
+  count('ballastReleased');
+}
+
 writeFileSync(path, Buffer.alloc(0));
 let exitCode = 0;
 try {
-  for (checks.op = 0; checks.op < totalOps; checks.op++) await step();
-  main?.file.close();
+  for (checks.op = 0; checks.op < totalOps; checks.op++) {
+    if (checks.op === Math.floor(totalOps / 3)) fillBallast();
+    if (checks.op === Math.floor((2 * totalOps) / 3)) await dropBallast();
+    await step();
+  }
+  if (main) closeMain(main);
   main = undefined;
+  for (const record of views) if (record.generation !== generation) checkRetired(record);
   compare(readFileSync(path), fileModel, 'final file contents');
   check(statSync(path).size === fileModel.length, 'final size');
   const peerStats = await peerDo({ op: 'stats' });
