@@ -1,21 +1,18 @@
 /*
  * mmap, msync, madvise, mincore, mlock, munlock: one function each, no policy; and the retirement of a mapping.
  *
- * A mapping reaches JavaScript as one external ArrayBuffer over exactly the mapped pages. Every view the
- * TypeScript layer hands out is built on that one ArrayBuffer, so detaching it turns every Buffer/TypedArray/
- * DataView over the mapping into a zero-length view instead of a pointer to freed memory.
- *
- * Detaching does not stop native code that already holds the pointer: zlib, crypto, fs and streams work on a
- * view's memory from a thread-pool thread while JavaScript goes on, and may still be doing so when the mapping is
- * closed. So the address range is never unmapped while anything can touch it. Retiring a mapping (close, resize,
- * refresh) detaches the ArrayBuffer and maps anonymous memory over the range (MAP_FIXED, which drops the file's
- * pages at once, as munmap would; dirty pages of a shared mapping stay in the page cache and are written back as
- * after munmap); the range itself is released (munmap) only when both V8 and JavaScript are done with it: when the
- * backing store is freed (the external ArrayBuffer's finalizer, which Node runs soon after the detach, or when a
- * native consumer drops its hold on the store) *and* the ArrayBuffer object is collected (the napi_wrap finalizer:
- * a consumer that keeps the JavaScript object keeps the range). Until then the range is reserved, so the kernel
- * cannot hand the address to a new mapping: no two live ArrayBuffers over one address, which V8's backing-store
- * bookkeeping would not survive.
+ * A mapping reaches JavaScript as one external ArrayBuffer over exactly the mapped pages (the public face), and
+ * memmap's own views read through a second one over the same pages (the guarded face, js_alias; retire.h says why
+ * there are two). Retiring a mapping (close, resize, refresh) detaches the guarded face, so every record view throws,
+ * and keeps the public face attached: native code (zlib, crypto, fs, streams on the thread pool) may still be working
+ * on it, and Node's zlib ends the process if its input is detached between two passes. So that a late write through
+ * the public face can never reach the file, a MAP_SHARED file mapping is mapped again MAP_PRIVATE over the same
+ * addresses (dirty pages of the shared mapping stay in the page cache and are written back as after munmap). The
+ * range is released (munmap) only when every hold is dropped: the public backing store's (its finalizer, or when a
+ * native consumer drops its hold on the store), the public object's (the napi_wrap finalizer: a consumer that keeps
+ * the JavaScript object keeps the range) and the guarded face's. Until then the range is reserved, so the kernel
+ * cannot hand the address to a new mapping while a live object still points at it. Past TypeScript's budget of
+ * kept ranges, retirement detaches the public face too and maps anonymous memory over the range.
  *
  * The two finalizers run at different times on each runtime (measured with Node 20, Bun 1.4.4, Deno 2.9.6; all
  * three hand out the mapped memory itself, never a copy):

@@ -483,7 +483,11 @@ export class MappedFile implements Disposable {
     return this.path === undefined ? 'anonymous memory' : `'${this.path}'`;
   }
 
-  /** The mapped bytes as a Buffer (no copy). After `close()` or `resize()` earlier Buffers read as length 0. */
+  /**
+   * The mapped bytes as a Buffer (no copy). After `close()`, `resize()` or `refresh()` an earlier Buffer keeps its
+   * length over a private copy-on-write mapping of the file, which no write reaches the file through (record views
+   * over it throw): take `.buffer` again. See mapping-faces.ts.
+   */
   get buffer(): Buffer {
     // Set and cleared with #mapping (#map, #unmap).
     if (this.#buffer === undefined) throw this.#closedError();
@@ -728,8 +732,9 @@ export class MappedFile implements Disposable {
   }
 
   /**
-   * Sets the file's size to `offset + newLength` and maps the new window. Every Buffer or view taken before is
-   * detached (reads as length 0), never left pointing at unmapped pages: take `.buffer` again afterwards.
+   * Sets the file's size to `offset + newLength` and maps the new window. Record views taken before throw, and a
+   * Buffer taken before is left over the old window mapped privately (see `buffer`), never over unmapped pages:
+   * take `.buffer` again afterwards.
    * Growing reserves the new blocks (posix_fallocate) unless the file was opened `sparse`; their contents are
    * zeros. Only for 'r+' and 'w+' files. Throws ERR_MAPPING_TRUNCATED or ERR_MAPPING_FAULTED (and changes
    * nothing) if pages of the mapping were lost (see `truncated`, `faulted`): `refresh()` first.
@@ -767,8 +772,8 @@ export class MappedFile implements Disposable {
   }
 
   /**
-   * Maps the file as it is now, after another program shrank or grew it: unmaps (every earlier view is detached)
-   * and maps the window again, up to the file's current end (a file opened with `length` keeps at most that
+   * Maps the file as it is now, after another program shrank or grew it: ends the mapping (as `close()` does to
+   * earlier views) and maps the window again, up to the file's current end (a file opened with `length` keeps at most that
    * length). Clears `truncated` and `faulted`; what was lost stays lost. Throws ERR_MAPPING_EMPTY, changing nothing, when the file
    * now ends at or before `offset`: close it then. Does nothing for anonymous memory.
    */
@@ -795,7 +800,10 @@ export class MappedFile implements Disposable {
     }
   }
 
-  /** Unmaps (detaching every view first) and closes the file. Idempotent. Does not flush: see `flush()`. */
+  /**
+   * Ends the mapping (record views over it throw; earlier Buffers stay readable, reaching the file no more, until
+   * collected: see `buffer`) and closes the file. Idempotent. Does not flush: see `flush()`.
+   */
   close(): void {
     if (this.#mapping === undefined) return;
     try {

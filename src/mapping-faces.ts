@@ -10,7 +10,7 @@
  * mutex and channel, which then throw ERR_DETACHED_BUFFER (or their own closed error) instead of reading a file
  * they no longer own.
  */
-import { native } from './native.js';
+import { native, PAGE_SIZE } from './native.js';
 
 const guardedOf = new WeakMap<ArrayBufferLike, ArrayBuffer>();
 const publicOf = new WeakMap<ArrayBufferLike, ArrayBuffer>();
@@ -38,7 +38,8 @@ export const KEPT_BYTES_BUDGET = 256 * 1024 * 1024;
 /** Whether a retirement that holds `heldBytes` of anonymous memory may keep its public face attached. */
 export function keepPublicFace(heldBytes: number): boolean {
   const [ranges, bytes] = native.retired();
-  return ranges < KEPT_RANGES_BUDGET && bytes + heldBytes <= KEPT_BYTES_BUDGET;
+  // The addon counts whole pages.
+  return ranges < KEPT_RANGES_BUDGET && bytes + Math.ceil(heldBytes / PAGE_SIZE) * PAGE_SIZE <= KEPT_BYTES_BUDGET;
 }
 
 /** The buffer internal views are built on: the guarded face of a mapping's public face, any other buffer itself. */

@@ -4,12 +4,7 @@
  */
 import { invalidArgType, outOfRange } from '../errors.js';
 import { fieldPath } from './checks.js';
-import {
-  dataViewBuffer,
-  dataViewByteLength,
-  dataViewByteOffset,
-  typedArrayLength,
-} from '../intrinsics.js';
+import { dataViewBuffer, dataViewByteLength, dataViewByteOffset, typedArrayLength } from '../intrinsics.js';
 import { publicFace } from '../mapping-faces.js';
 import { checkLength, type FieldType } from './field.js';
 

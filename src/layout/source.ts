@@ -196,7 +196,8 @@ export function checkedOffset(window: ByteWindow, offset: unknown, size: number,
    `.byteLength` of a Buffer costs 10-20 ns each (they are not inlined): more than a whole record read. A view never
    changes its buffer or window (only a detach empties it, and then the DataView access throws, which accessError
    turns into ERR_DETACHED_BUFFER), so a loop over one source pays for them once. It keeps one source alive until
-   another is located; a mapping is still unmapped by close(), whatever refers to it. */
+   another is located: a closed mapping's records still throw (its guarded face is detached), and the one Buffer held
+   keeps at most one closed range reserved (mapping-faces.ts). */
 let lastSource: unknown;
 let lastView: DataView = new DataView(new ArrayBuffer(0));
 let lastBase = 0;

@@ -415,7 +415,9 @@ describe('RecordFile set/push without a scratch copy', () => {
       );
       db.push(counted);
       db.set(0, counted);
-      expect(reads).toEqual(['name', 'age', 'name', 'age']);
+      // Members read once each; the only other read is of the mark on views' prototypes (a symbol), before them.
+      expect(reads.filter((key) => key !== 'Symbol(memmap view)')).toEqual(['name', 'age', 'name', 'age']);
+      expect(reads.length).toBeLessThanOrEqual(6);
       // A trap that pushes (growing the file) while the outer push is being checked.
       const pushing = new Proxy(
         { name: 'po', age: 4 },
