@@ -1,16 +1,22 @@
 import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { char, int32, struct } from '../src/layout/index.js';
+import { AtomicInt32 } from '../src/shared/index.js';
 import { Attachment, Segment, Semaphore, ftok } from '../src/sysv/index.js';
 import { attachReadOnlyRaw } from '../src/unsafe.js';
 import { stageForUser, type StagedChild } from './helpers/as-user.js';
 import { compileC, runC } from './helpers/cc.js';
+import { scriptReport } from './helpers/child.js';
 import { useTempDir } from './helpers/temp.js';
 import { ended, randomKey, runWorker, startWorker, useIpcCleanup } from './shared/helpers.js';
 
 const tmp = useTempDir();
 const track = useIpcCleanup();
 const CHILD = new URL('./shared/fixtures/sysv-child.mts', import.meta.url).pathname;
+const SYSV = new URL('../src/sysv/index.ts', import.meta.url).pathname;
+const FACES = new URL('../src/mapping-faces.ts', import.meta.url).pathname;
+const NATIVE = new URL('../src/native.ts', import.meta.url).pathname;
 
 /** A new segment under a fresh random key (exclusive, so never one another test made). */
 function fresh(size = 4096, mode = 0o600): Segment {
@@ -172,24 +178,134 @@ describe('Segment: create, open, private, and their errors', () => {
 });
 
 describe('attachments', () => {
-  it('two attachments see the same bytes; detach leaves every Buffer taken from it at length 0', () => {
+  it('two attachments see the same bytes; after detach a Buffer taken from it keeps its length over a private copy', () => {
     const segment = fresh();
     const a = segment.attach();
     const b = segment.attach();
     const kept = a.buffer;
     const view = new Int32Array(kept.buffer, kept.byteOffset, 4);
+    const Header = struct({ tag: char(6), n: int32 });
+    const header = Header.view(kept);
+    const word = new AtomicInt32(kept, 8);
     a.buffer.write('shared', 'latin1');
+    word.store(41);
     expect(b.buffer.toString('latin1', 0, 6)).toBe('shared');
+    expect(b.buffer.readInt32LE(8)).toBe(41);
+    expect(header.n).toBe(41);
     expect(segment.stat().nattch).toBe(2);
     a.detach();
     a.detach(); // idempotent
     expect(a.detached).toBe(true);
-    expect(kept.length).toBe(0);
-    expect(view.length).toBe(0);
-    expect(kept[0]).toBeUndefined();
     expect(() => a.buffer).toThrow(expect.objectContaining({ code: 'ERR_SEGMENT_DETACHED' }));
-    expect(segment.stat().nattch).toBe(1);
+    expect(segment.stat().nattch).toBe(1); // the kernel's attachment ended at detach(), not when `kept` is collected
+    // The Buffer and a typed array over it keep their length and read the bytes as they were at detach()...
+    expect(kept.length).toBe(4096);
+    expect(view.length).toBe(4);
+    expect(kept.toString('latin1', 0, 6)).toBe('shared');
+    expect(view[2]).toBe(41);
+    // ...which no longer follow the segment: another attachment's write is not seen,
+    b.buffer.write('LATER!', 'latin1');
+    b.buffer.writeInt32LE(7, 8);
+    expect(kept.toString('latin1', 0, 6)).toBe('shared');
+    expect(view[2]).toBe(41);
+    // and a write through them reaches no attachment (the copy is private to this process).
+    kept.write('stale!', 'latin1');
+    view[2] = 99;
+    kept.fill(0xee, 16);
+    expect(kept.toString('latin1', 0, 6)).toBe('stale!');
+    expect(b.buffer.toString('latin1', 0, 6)).toBe('LATER!');
+    expect(b.buffer.readInt32LE(8)).toBe(7);
+    expect(b.buffer.subarray(16).every((byte) => byte === 0)).toBe(true);
+    using c = segment.attach(); // a fresh attachment sees the segment, not the copy
+    expect(c.buffer.toString('latin1', 0, 6)).toBe('LATER!');
+    // Layout views and atomics are built on the guarded face, which detach() detached: they throw, before and after.
+    expect(() => header.n).toThrow(expect.objectContaining({ code: 'ERR_DETACHED_BUFFER' }));
+    expect(() => Header.read(kept)).toThrow(expect.objectContaining({ code: 'ERR_DETACHED_BUFFER' }));
+    expect(() => word.load()).toThrow(expect.objectContaining({ code: 'ERR_MAPPING_CLOSED' }));
+    expect(() => new AtomicInt32(kept, 8)).toThrow(expect.objectContaining({ code: 'ERR_MAPPING_CLOSED' }));
+    expect(segment.stat().nattch).toBe(2);
     b.detach();
+  });
+
+  it('a read-only attachment, detached: its Buffer keeps the segment and its own private page, and follows neither', () => {
+    const segment = fresh(8192);
+    using writer = segment.attach();
+    writer.buffer.write('page zero', 'latin1');
+    writer.buffer.write('page one', 4096, 'latin1');
+    const readOnly = segment.attach({ readOnly: true });
+    const kept = readOnly.buffer;
+    kept[0] = 0x50; // 'P': a private copy of page 0 (the SIGSEGV handler's), never the segment's
+    readOnly.detach();
+    expect(segment.stat().nattch).toBe(1);
+    expect(kept.length).toBe(8192);
+    expect(kept.toString('latin1', 0, 9)).toBe('Page zero');
+    expect(kept.toString('latin1', 4096, 4104)).toBe('page one');
+    writer.buffer.write('PAGE ONE', 4096, 'latin1'); // page 1 was still the segment's until detach(): no longer
+    expect(kept.toString('latin1', 4096, 4104)).toBe('page one');
+    kept.write('gone', 4096, 'latin1'); // writable now (a private copy), and still reaching nothing
+    expect(kept.toString('latin1', 4096, 4100)).toBe('gone');
+    expect(writer.buffer.toString('latin1', 0, 9)).toBe('page zero');
+    expect(writer.buffer.toString('latin1', 4096, 4104)).toBe('PAGE ONE');
+  });
+
+  it('past the budget of kept ranges, detach() falls back to detaching the Buffer too (length 0); nattch drops either way', async () => {
+    // In a child: the budget counts this process's kept ranges (mapping-faces.ts KEPT_RANGES_BUDGET), which a
+    // synchronous loop cannot release (the collector frees them only after the event loop turns).
+    const report = await scriptReport(
+      tmp,
+      'sysv-budget',
+      `import { Segment } from ${JSON.stringify(SYSV)};
+      import { KEPT_RANGES_BUDGET } from ${JSON.stringify(FACES)};
+      import { native } from ${JSON.stringify(NATIVE)};
+      const segment = Segment.private(4096);
+      const held = [];
+      const lengths = new Set();
+      let afterDetach = 0;
+      for (let i = 0; i < KEPT_RANGES_BUDGET + 3; i++) {
+        const attachment = segment.attach();
+        attachment.buffer[0] = i & 0xff;
+        held.push(attachment.buffer);
+        attachment.detach();
+        afterDetach = Math.max(afterDetach, segment.stat().nattch);
+      }
+      for (const buffer of held.slice(0, KEPT_RANGES_BUDGET)) lengths.add(buffer.length);
+      const past = held.slice(KEPT_RANGES_BUDGET).map((buffer) => [buffer.length, buffer[0] ?? null]);
+      const first = held[1][0];
+      const keptBefore = native.retired()[0];
+      held.length = 0;
+      for (let i = 0; i < 5; i++) { globalThis.gc(); await new Promise((done) => setImmediate(done)); }
+      const keptAfter = native.retired()[0];
+      const again = segment.attach();
+      const fresh = again.buffer;
+      again.detach();
+      console.log(JSON.stringify({ budget: KEPT_RANGES_BUDGET, lengths: [...lengths], past, first, afterDetach, nattch: segment.stat().nattch, keptBefore, keptAfter, freshLength: fresh.length }));
+      segment.remove();`,
+      [],
+      { nodeArgs: ['--expose-gc'] },
+    );
+    const out = JSON.parse(report) as {
+      budget: number;
+      lengths: number[];
+      past: [number, number | null][];
+      first: number;
+      afterDetach: number;
+      nattch: number;
+      keptBefore: number;
+      keptAfter: number;
+      freshLength: number;
+    };
+    expect(out.lengths).toEqual([4096]); // the first `budget` kept
+    expect(out.first).toBe(1);
+    expect(out.past).toEqual([
+      [0, null],
+      [0, null],
+      [0, null],
+    ]); // the rest detached as before faces existed
+    expect(out.afterDetach).toBe(0); // each attachment ended at its detach(), kept or not
+    expect(out.nattch).toBe(0);
+    expect(out.keptBefore).toBe(out.budget);
+    expect(out.keptAfter).toBeLessThan(out.budget); // collected: the budget is free again...
+    expect(out.freshLength).toBe(4096); // ...and the next detach() keeps its Buffer
   });
 
   it('using detaches at the end of the scope', () => {
@@ -272,8 +388,11 @@ describe('stat, set, remove', () => {
     expect(segment.stat()).toMatchObject({ removed: true, key: 0, nattch: 1 });
     expect(() => Segment.open(segment.key)).toThrow(expect.objectContaining({ code: 'ENOENT' }));
     expect(attachment.buffer.toString('latin1', 0, 10)).toBe('still here');
+    const kept = attachment.buffer;
     attachment.detach();
+    // Gone at detach(), though `kept` still holds (a private copy of) its bytes.
     expect(() => segment.stat()).toThrow(expect.objectContaining({ code: 'EINVAL', syscall: 'shmctl' }));
+    expect(kept.toString('latin1', 0, 10)).toBe('still here');
   });
 
   it('the id of a removed segment: EINVAL, even once its slot holds a new segment (EIDRM is the semaphore test below)', () => {

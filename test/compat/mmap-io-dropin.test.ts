@@ -142,7 +142,19 @@ describe('memmap/mmap-io as a drop-in for mmap-io 1.4', () => {
     expect(mapping[1]).toBe(4);
     expect(mmap.unmap(mapping.buffer)).toBe(true);
     expect(mmap.unmap(mapping)).toBe(false);
-    expect(buf.length).toBe(0);
+    // After unmap both keep their length over the file's bytes, mapped privately: still one memory, the file's no
+    // more. A write through either stays in this process, and sync refuses them.
+    expect(buf.length).toBe(2 * P);
+    expect(mapping.length).toBe(2 * P);
+    const onDisk = readFileSync(path);
+    expect(buf.equals(onDisk)).toBe(true);
+    buf.writeUInt32LE(0xdeadbeef, 8);
+    mapping.fill(0x11, P);
+    expect(mapping.readUInt32LE(8)).toBe(0xdeadbeef);
+    expect(buf[P]).toBe(0x11);
+    expect(codeOf(() => mmap.sync(buf, true))).toBe('ERR_MAPPING_CLOSED');
+    expect(readFileSync(path).equals(onDisk)).toBe(true);
+    expect(onDisk.readUInt32LE(8)).not.toBe(0xdeadbeef);
     expect(mmap.ALLOCATIONGRANULARITY).toBe(P);
   });
 });

@@ -35,6 +35,7 @@ const compare = (name: string, factory: () => void): void => {
   if (haveOracle) describe(name, factory);
 };
 const COMPAT = resolve(dirname(fileURLToPath(import.meta.url)), '../../src/compat/mmap-io.ts');
+const FACES = resolve(dirname(fileURLToPath(import.meta.url)), '../../src/mapping-faces.ts');
 
 const P = mmap.PAGESIZE;
 const RW = mmap.PROT_READ | mmap.PROT_WRITE;
@@ -86,6 +87,14 @@ function expectArgumentError(
   expect(our).toBeInstanceOf(kind);
   expect(our).toBeInstanceOf(Error);
   expect(our.code).toBe(code);
+}
+
+/** The permissions (`rw-s`, `rw-p`) of each line of /proc/self/maps that maps `path`. */
+function mappingsOf(path: string): string[] {
+  return readFileSync('/proc/self/maps', 'utf8')
+    .split('\n')
+    .filter((line) => line.endsWith(path))
+    .map((line) => line.split(' ')[1]!);
 }
 
 function mappedLinesOf(path: string): number {
@@ -631,19 +640,87 @@ compare('sync', () => {
 });
 
 describe('unmap (not in mmap-io)', () => {
-  it('detaches every view (length 0) and unmaps the pages; a second unmap does nothing', () => {
-    const { path, fd } = fileOf('unmap.bin', 4 * P);
+  it('views keep their length over the file mapped privately: writes reach the file no more; a second unmap does nothing', () => {
+    const { path, fd, bytes } = fileOf('unmap.bin', 4 * P);
     const buffer = mmap.map(4 * P, RW, mmap.MAP_SHARED, fd);
     const view = buffer.subarray(P, 2 * P);
     const floats = new Float64Array(buffer.buffer, buffer.byteOffset, 8);
-    expect(mappedLinesOf(path)).toBe(1);
+    expect(mappingsOf(path)).toEqual(['rw-s']);
+    buffer.write('before unmap', 2 * P); // MAP_SHARED: in the file at once
+    expect(readFileSync(path).toString('utf8', 2 * P, 2 * P + 12)).toBe('before unmap');
     expect(mmap.unmap(view)).toBe(true); // any view names the mapping
-    expect(buffer.length).toBe(0);
-    expect(view.length).toBe(0);
-    expect(floats.length).toBe(0);
-    expect(buffer[0]).toBeUndefined();
-    expect(mappedLinesOf(path)).toBe(0);
+    expect(buffer.length).toBe(4 * P);
+    expect(view.length).toBe(P);
+    expect(floats.length).toBe(8);
+    // The same addresses now map the file privately (until every view is collected): the file's bytes...
+    expect(mappingsOf(path)).toEqual(['rw-p']);
+    const onDisk = Buffer.from(bytes);
+    onDisk.write('before unmap', 2 * P);
+    expect(buffer.equals(onDisk)).toBe(true);
+    // ...but nothing written through a view reaches the file any more, nor another mapping of it.
+    buffer.write('after unmap', 0);
+    view.fill(0xab);
+    floats[4] = Math.PI; // bytes 32 to 39
+    expect(buffer.toString('utf8', 0, 11)).toBe('after unmap');
+    expect(view.every((byte) => byte === 0xab)).toBe(true);
+    expect(floats[4]).toBe(Math.PI);
+    mmap.sync(mmap.map(P, RW, mmap.MAP_SHARED, fd), true); // no msync of the old views is possible: see below
+    expect(readFileSync(path).equals(onDisk)).toBe(true);
+    const fresh = mmap.map(4 * P, RW, mmap.MAP_SHARED, fd);
+    expect(fresh.equals(onDisk)).toBe(true);
+    // A page the old views never wrote still reads the file (MAP_PRIVATE); a written one keeps the private bytes.
+    fresh.write('new writer', 3 * P);
+    fresh.write('new writer', P);
+    expect(buffer.toString('utf8', 3 * P, 3 * P + 10)).toBe('new writer');
+    expect(view.every((byte) => byte === 0xab)).toBe(true);
     expect(mmap.unmap(buffer)).toBe(false); // as mmap-io 1.6: already unmapped
+    expect(thrown(() => mmap.sync(buffer, true)).code).toBe('ERR_MAPPING_CLOSED');
+    mmap.unmap(fresh);
+  });
+
+  it('past the budget of kept ranges, unmap detaches every view (length 0) and unmaps the pages, as before', async () => {
+    // In a child: the budget counts the whole process's kept ranges, and a synchronous loop never releases them.
+    const script = tmp('unmap-budget.mts');
+    writeFileSync(
+      script,
+      `import mmap from ${JSON.stringify(COMPAT)};
+import { KEPT_RANGES_BUDGET } from ${JSON.stringify(FACES)};
+import { openSync, readFileSync } from 'node:fs';
+const path = process.argv[2];
+const fd = openSync(path, 'r+');
+const lines = () => readFileSync('/proc/self/maps', 'utf8').split('\\n').filter((line) => line.endsWith(path)).length;
+const held = [];
+for (let i = 0; i < KEPT_RANGES_BUDGET; i++) {
+  const buffer = mmap.map(${P}, mmap.PROT_READ | mmap.PROT_WRITE, mmap.MAP_SHARED, fd);
+  held.push(buffer);
+  mmap.unmap(buffer);
+}
+const keptLines = lines();
+const last = mmap.map(${P}, mmap.PROT_READ | mmap.PROT_WRITE, mmap.MAP_SHARED, fd);
+const floats = new Float64Array(last.buffer, 0, 4);
+mmap.unmap(last);
+const out = { budget: KEPT_RANGES_BUDGET, keptLines, keptLength: held[0].length, length: last.length, floats: floats.length, read: last[0] ?? null };
+last[0] = 77; // a write to a detached Buffer goes nowhere
+out.linesAfter = lines();
+console.log(JSON.stringify(out));
+`,
+    );
+    const data = tmp('budget.bin');
+    writeFileSync(data, Buffer.alloc(P, 3));
+    const result = await runFile(script, [data]);
+    expect(result.stderr).toBe('');
+    expect([result.code, result.signal]).toEqual([0, null]);
+    const out = JSON.parse(result.stdout) as Record<string, number | null>;
+    expect(out).toEqual({
+      budget: expect.any(Number) as number,
+      keptLines: out.budget, // each kept range still maps the file (privately), one line each
+      keptLength: P,
+      length: 0,
+      floats: 0,
+      read: null,
+      linesAfter: out.budget, // the last one's pages went at unmap
+    });
+    expect(readFileSync(data).every((byte) => byte === 3)).toBe(true);
   });
 
   it('after unmap, advise, incore and sync throw ERR_MAPPING_CLOSED', () => {
@@ -658,10 +735,11 @@ describe('unmap (not in mmap-io)', () => {
       expect(thrown(call).code).toBe('ERR_MAPPING_CLOSED');
   });
 
-  it('a DataView of an unmapped mapping: ERR_MAPPING_CLOSED (its offset getter throws once detached)', () => {
+  it('a DataView of an unmapped mapping: ERR_MAPPING_CLOSED (it stays attached, the mapping is marked unmapped)', () => {
     const buffer = mmap.map(P, RW, mmap.MAP_SHARED | mmap.MAP_ANONYMOUS, -1);
     const view = new DataView(buffer.buffer, buffer.byteOffset, 16);
     mmap.unmap(buffer);
+    expect(view.byteLength).toBe(16);
     for (const call of [() => mmap.advise(view, 1), () => mmap.incore(view), () => mmap.sync(view)])
       expect(thrown(call).code).toBe('ERR_MAPPING_CLOSED');
     expect(mmap.unmap(view)).toBe(false);
@@ -690,41 +768,73 @@ describe('unmap (not in mmap-io)', () => {
 });
 
 describe('crash probes (child processes)', () => {
-  it('touching a buffer after unmap does not crash: the child exits 0', async () => {
+  it('touching a buffer after unmap does not crash: the child exits 0, nothing reaches the file, the pages go once collected', async () => {
     const data = tmp('probe.bin');
     writeFileSync(data, Buffer.alloc(4 * P, 3));
     const script = tmp('after-unmap.mts');
     writeFileSync(
       script,
       `import mmap from ${JSON.stringify(COMPAT)};
-import { openSync } from 'node:fs';
-const fd = openSync(process.argv[2], 'r+');
-const buffer = mmap.map(4 * ${P}, mmap.PROT_READ | mmap.PROT_WRITE, mmap.MAP_SHARED, fd);
-const slice = buffer.subarray(${P});
-const view = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
-const ints = new Int32Array(buffer.buffer, 0, 16);
+import { openSync, readFileSync, writeSync } from 'node:fs';
+import { gzip, gunzipSync } from 'node:zlib';
+const path = process.argv[2];
+const lines = () => readFileSync('/proc/self/maps', 'utf8').split('\\n').filter((line) => line.endsWith(path)).length;
+const fd = openSync(path, 'r+');
+let buffer = mmap.map(4 * ${P}, mmap.PROT_READ | mmap.PROT_WRITE, mmap.MAP_SHARED, fd);
+let slice = buffer.subarray(${P});
+let view = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
+let ints = new Int32Array(buffer.buffer, 0, 16);
 buffer[0] = 1;
 mmap.unmap(buffer);
-let caught = 0;
+// Page 3 is never written here: a MAP_PRIVATE page follows the file until written.
+writeSync(openSync(path, 'r+'), Buffer.from('from the file'), 0, 13, 3 * ${P});
+const followed = buffer.toString('latin1', 3 * ${P}, 3 * ${P} + 13);
+let caught = [];
 const attempts = [
-  () => (buffer[10] = 1), () => (slice[10] = 1), () => (ints[3] = 7), () => buffer.fill(9), () => buffer.write('abc'),
-  () => view.setInt32(0, 1), () => view.getInt32(0), () => buffer.readInt32LE(0), () => buffer.toString(),
+  () => (buffer[10] = 1), () => (slice[10] = 1), () => (ints[3] = 7), () => buffer.fill(9, 0, 3 * ${P}), () => buffer.write('abc'),
+  () => view.setInt32(4, 1, true), () => view.getInt32(0), () => buffer.readInt32LE(0), () => buffer.toString(),
   () => mmap.sync(buffer, true), () => mmap.advise(slice, 1), () => mmap.incore(buffer), () => mmap.unmap(slice),
 ];
-for (const attempt of attempts) {
-  try { attempt(); } catch (error) { caught++; }
+for (const [index, attempt] of attempts.entries()) {
+  try { attempt(); } catch (error) { caught.push(index + ':' + error.code); }
 }
-console.log(JSON.stringify({ caught, lengths: [buffer.length, slice.length, ints.length], reads: [buffer[10], slice[0], ints[3]] }));
+const report = {
+  caught, followed, lengths: [buffer.length, slice.length, ints.length], reads: [buffer[10], slice[0], ints[3], view.getInt32(4, true)],
+  // zlib still compresses it (one call, several passes over 16 KiB): the bytes the buffer holds now
+  zipped: gunzipSync(await new Promise((done, fail) => gzip(buffer, (error, out) => (error ? fail(error) : done(out))))).equals(buffer),
+  linesKept: lines(),
+};
+buffer = slice = view = ints = undefined;
+for (let i = 0; i < 5; i++) { globalThis.gc(); await new Promise((done) => setImmediate(done)); }
+report.linesCollected = lines();
+console.log(JSON.stringify(report));
 `,
     );
-    const result = await runFile(script, [data]);
+    const result = await runFile(script, [data], { nodeArgs: ['--expose-gc'] });
     expect(result.stderr).toBe('');
     expect([result.code, result.signal]).toEqual([0, null]);
-    const report = JSON.parse(result.stdout) as { caught: number; lengths: number[]; reads: unknown[] };
-    expect(report.lengths).toEqual([0, 0, 0]);
-    expect(report.reads).toEqual([null, null, null]); // undefined in JSON
-    expect(report.caught).toBeGreaterThanOrEqual(4);
-    expect(readFileSync(data)[0]).toBe(1);
+    const report = JSON.parse(result.stdout) as {
+      caught: string[];
+      followed: string;
+      lengths: number[];
+      reads: number[];
+      zipped: boolean;
+      linesKept: number;
+      linesCollected: number;
+    };
+    expect(report.lengths).toEqual([4 * P, 3 * P, 16]);
+    expect(report.reads).toEqual([9, 9, 0x09090909, 1]); // every write after unmap stayed in the buffer
+    // Only the calls that need the mapping refuse; unmap of a view of it says false.
+    expect(report.caught).toEqual(['9:ERR_MAPPING_CLOSED', '10:ERR_MAPPING_CLOSED', '11:ERR_MAPPING_CLOSED']);
+    expect(report.followed).toBe('from the file');
+    expect(report.zipped).toBe(true);
+    expect(report.linesKept).toBe(1); // mapped (privately) while a view lives...
+    expect(report.linesCollected).toBe(0); // ...and unmapped once every view is collected
+    // The file holds the write made before unmap and the other writer's, and none of the 9s, 'abc', 7 or 1 after.
+    const expected = Buffer.alloc(4 * P, 3);
+    expected[0] = 1;
+    expected.write('from the file', 3 * P, 'latin1');
+    expect(readFileSync(data).equals(expected)).toBe(true);
   });
 
   it('a write into a PROT_READ mapping: mmap-io dies of SIGSEGV, memmap does not (a deliberate difference)', async () => {

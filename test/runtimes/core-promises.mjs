@@ -4,10 +4,12 @@
 // "ok <promise>"; the first broken promise throws, so the process exits non-zero. Child processes are started
 // with the same runtime. Everything it creates is in one temporary directory, removed at the end.
 import { spawn, execFileSync } from 'node:child_process';
+import { randomFillSync } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { gunzipSync, gzip } from 'node:zlib';
 import { MappedFile, Mutex, RecordFile, char, int32, struct } from '../../dist/index.js';
 
 const self = fileURLToPath(import.meta.url);
@@ -105,36 +107,72 @@ async function main(dir) {
   await file.flushAsync();
   ok('flush: flush() and flushAsync() return');
 
-  // close detaches every view
+  // close: layout views throw; a Buffer taken before keeps its length over the file's bytes, mapped privately
   const views = [
     file.buffer,
     new Uint8Array(file.buffer.buffer),
     new Int32Array(file.buffer.buffer, 0, 4),
-    file.buffer.subarray(10, 20),
+    file.buffer.subarray(100, 120),
   ];
+  const lengths = views.map((view) => view.length);
+  const record = Student.view(file.buffer, 100);
+  check(record.name === 'memmap', 'close: a layout view reads the file before close');
   file.close();
   check(
-    views.every((view) => view.length === 0 && view.byteLength === 0),
-    'close: every view reads as length 0',
+    views.every((view, i) => view.length === lengths[i] && view.length > 0),
+    'close: every Buffer and typed array keeps its length',
   );
+  check(views[3].toString('latin1', 0, 6) === 'memmap', "close: a kept view reads the file's bytes");
+  views[0].write('stale!', 100);
+  views[2][0] = 0x01020304;
+  check(views[3].toString('latin1', 0, 6) === 'stale!', 'close: a kept view takes a write (private memory)');
+  const onDisk = readFileSync(path);
   check(
-    views.every((view) => view[0] === undefined),
-    'close: element reads give undefined',
+    onDisk.subarray(100, 106).toString() === 'memmap' && onDisk.readInt32LE(0) === 0,
+    'close: a write through a kept view does not reach the file',
   );
-  check(!readFileSync('/proc/self/maps', 'utf8').includes(path), 'close: the file is no longer mapped');
+  check(codeOf(() => record.name) === 'ERR_DETACHED_BUFFER', 'close: a layout view throws ERR_DETACHED_BUFFER');
+  check(
+    codeOf(() => Student.read(views[0], 100)) === 'ERR_DETACHED_BUFFER',
+    'close: Struct.read of a kept view throws',
+  );
+  const maps = readFileSync('/proc/self/maps', 'utf8')
+    .split('\n')
+    .filter((line) => line.endsWith(path));
+  check(
+    maps.length > 0 && maps.every((line) => line.split(' ')[1].endsWith('p')),
+    `close: the file is no longer mapped shared (${maps.map((line) => line.split(' ')[1])})`,
+  );
   check(codeOf(() => file.buffer) === 'ERR_MAPPING_CLOSED', 'close: .buffer throws ERR_MAPPING_CLOSED');
-  ok('close: every view detached (length 0), the file unmapped, ERR_MAPPING_CLOSED after');
+  ok('close: views keep their length over private memory, writes reach the file no more, layout views throw');
 
-  // resize detaches too and keeps the bytes
+  // zlib over a view closed while it works: the output is the file's bytes
+  const zipped = MappedFile.open(join(dir, 'random.bin'), { mode: 'w+', size: 256 * 1024 });
+  randomFillSync(zipped.buffer);
+  const original = Buffer.from(zipped.buffer);
+  const pending = new Promise((resolve, reject) =>
+    gzip(zipped.buffer, (error, out) => (error ? reject(error) : resolve(out))),
+  );
+  zipped.close();
+  check(gunzipSync(await pending).equals(original), 'close: zlib over a view closed while it works gives the bytes');
+  ok("close: zlib still working on a view when the file is closed finishes with the file's bytes");
+
+  // resize retires the old mapping too and keeps the bytes
   const growing = MappedFile.open(path, { mode: 'r+' });
   const before = growing.buffer;
   growing.resize(5 * 4096);
   check(
-    before.length === 0 && growing.buffer.subarray(100, 106).toString() === 'memmap',
-    'resize: old views detached, bytes kept',
+    before.length === 3 * 4096 && before.subarray(100, 106).toString() === 'memmap',
+    'resize: an old view keeps its length and bytes',
+  );
+  before.write('MEMMAP', 100);
+  check(
+    growing.buffer.subarray(100, 106).toString() === 'memmap' &&
+      readFileSync(path).subarray(100, 106).toString() === 'memmap',
+    'resize: a write through an old view reaches neither the new mapping nor the file',
   );
   growing.close();
-  ok('resize: old views detached, the bytes kept, the file grown');
+  ok('resize: old views kept apart from the file, the bytes kept, the file grown');
 
   // truncation by another process becomes the coded error
   const victimPath = join(dir, 'victim.bin');
