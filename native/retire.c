@@ -46,7 +46,8 @@ int memmap_range_retire_copy(memmap_range *range) {
   void *copy = mmap(NULL, range->length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (copy == MAP_FAILED) return errno;
   /* In bounds: both ranges are range->length bytes. A write racing this copy from another thread or process may
-     land in the old pages after they were copied: it then reached the segment, as it would have a moment earlier. */
+     land in the old pages after they were copied: it then reached the segment (as it would have a moment earlier)
+     and not the copy, which is what the public face reads from now on. */
   memcpy(copy, range->address, range->length);
   __atomic_store_n(&range->retired, true, __ATOMIC_RELEASE);
   /* One step: mremap unmaps what was at the target (ending the attachment) and moves the copy there, so no thread

@@ -205,7 +205,8 @@ export class Segment {
 
   /**
    * shmat: maps the segment into this process. The attachment's `.buffer` is a Buffer over the segment's bytes
-   * (no copy); `detach()` (or `using`) unmaps it, and every Buffer taken from it then reads as length 0.
+   * (no copy); `detach()` (or `using`) ends the attachment: record views and atomics over it throw from then on, and
+   * a Buffer taken from it keeps its length over a private copy of the bytes (see `Attachment.detach`).
    */
   attach(options: AttachOptions = {}): Attachment {
     const opts = validateObject<AttachOptions>(options, 'options');
@@ -284,7 +285,9 @@ export class Attachment implements Disposable {
 
   /**
    * shmdt: every layout view, atomic word and mutex over the attachment throws from now on; a Buffer handed out
-   * keeps its length and reads a private copy of the segment's bytes, which no other process sees. Idempotent.
+   * keeps its length and reads a private copy of the segment's bytes, which no other process sees (a write by a
+   * thread-pool thread racing this call may reach the segment and not the copy). Past the budget of kept ranges
+   * (256 MiB of copies, 4,096 ranges: mapping-faces.ts) the Buffer is detached instead (length 0). Idempotent.
    */
   detach(): void {
     const mapping = this.#mapping;
