@@ -6,9 +6,11 @@
  * pointer to its own slot, so the addon's per-call queries (faults, lost offset) are O(1); only the handler scans,
  * and only up to the highest slot ever used.
  *
- * The registry owns a duplicate of each mapped file's descriptor, made when the first mapping of the file (by device
- * and inode) is registered and closed when the last is removed: the handler needs the file's current size, and the
- * caller may close its own descriptor right after mmap (the usual mmap-io pattern) or reuse its number.
+ * The registry owns a descriptor of each mapped file, opened when the first mapping of the file (by device and inode)
+ * is registered and closed when the last is removed: the handler needs the file's current size, and the caller may
+ * close its own descriptor right after mmap (the usual mmap-io pattern) or reuse its number. It is an O_PATH
+ * descriptor on a description of its own, never a duplicate of the caller's: that would keep the caller's flock(2)
+ * lock (a record file writer's) held for as long as any other mapping of the file lives.
  */
 #ifndef MEMMAP_MAPPING_REGISTRY_H
 #define MEMMAP_MAPPING_REGISTRY_H

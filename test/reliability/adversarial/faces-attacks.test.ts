@@ -1,0 +1,56 @@
+/**
+ * Attacks on the faces design (src/mapping-faces.ts, native/retire.h) through the public API and the hostile
+ * programs a user could write: what must hold once a mapping is retired (close, resize, refresh, growth, detach,
+ * unmap) while something still works on its bytes. Each test here either broke the implementation once (the fix is in
+ * the commit that added it) or is the strongest form of an attack that held.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { MappedFile, RecordFile, int32, struct } from '../../../src/index.js';
+import { useTempDir } from '../../helpers/temp.js';
+import { codeOf } from '../../helpers/thrown.js';
+
+const tmp = useTempDir();
+const Row = struct({ a: int32 });
+
+describe('the writer lock of a RecordFile', () => {
+  it('is released at close even while another mapping of the same file stays open in this process', () => {
+    // The SIGBUS registry keeps one descriptor per mapped file, shared by every mapping of it. It was a duplicate of
+    // the first mapper's descriptor: the writer's, whose open file description holds flock LOCK_EX. A reader (or any
+    // MappedFile of the same path) opened after the writer then kept the writer's lock alive after close().
+    for (const other of ['reader', 'mapped-r', 'mapped-r+', 'mapped-c'] as const) {
+      const path = tmp(`lock-${other}.db`);
+      const writer = RecordFile.open(path, Row, { mode: 'w+' });
+      writer.push({ a: 1 });
+      const held =
+        other === 'reader'
+          ? RecordFile.open(path, Row, { mode: 'r' })
+          : MappedFile.open(path, { mode: other === 'mapped-r' ? 'r' : other === 'mapped-r+' ? 'r+' : 'c' });
+      writer.close();
+      let second: RecordFile<typeof Row> | undefined;
+      const code = codeOf(() => (second = RecordFile.open(path, Row, { mode: 'r+' })));
+      expect({ other, code }).toEqual({ other, code: undefined });
+      expect(second?.get(0)).toEqual({ a: 1 });
+      second?.close();
+      held.close();
+    }
+  });
+});
+
+describe('a stale Buffer after close', () => {
+  it('never writes the file, whatever mode mapped it (writes made before close stay)', () => {
+    for (const mode of ['r+', 'w+', 'c', 'r'] as const) {
+      const path = tmp(`stale-${mode}.bin`);
+      writeFileSync(path, Buffer.alloc(8192, 1));
+      const file = MappedFile.open(path, mode === 'w+' ? { mode, size: 8192 } : { mode });
+      const stale = file.buffer;
+      stale[0] = 2; // before close: reaches the file in 'r+' and 'w+'
+      file.close();
+      stale.fill(3, 1);
+      const expected = Buffer.alloc(8192, mode === 'w+' ? 0 : 1);
+      if (mode === 'r+' || mode === 'w+') expected[0] = 2;
+      expect({ mode, same: readFileSync(path).equals(expected) }).toEqual({ mode, same: true });
+      expect(stale[0]).toBe(2); // the stale face keeps what this process wrote
+    }
+  });
+});
