@@ -38,8 +38,8 @@ typedef struct {
   size_t lost_from;   /* bytes from the mapping's start to the first page replaced by zero-filled memory;
                          == length while nothing has been replaced */
   bool retired;       /* the mapping was retired: the range maps the file MAP_PRIVATE, and the handler repairs
-                         any fault in it with a zero-filled page, without asking the file (whose descriptor the slot
-                         no longer owns) */
+                         a fault in it with zero-filled memory from the fault page to lost_from, without asking the
+                         file (whose descriptor the slot no longer owns) */
   int busy;           /* a spin flag: held by the one handler repairing this mapping, and by remove, so two threads
                          faulting at once never repair the same pages twice and a slot is never freed mid-repair */
 } memmap_registry_entry;
