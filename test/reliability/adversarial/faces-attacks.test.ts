@@ -7,6 +7,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { MappedFile, RecordFile, int32, struct } from '../../../src/index.js';
+import { Channel } from '../../../src/shared/index.js';
 import { runScript } from '../../helpers/child.js';
 import { useTempDir } from '../../helpers/temp.js';
 import { codeOf } from '../../helpers/thrown.js';
@@ -96,4 +97,42 @@ describe('a kept range of a file truncated after close', () => {
       fewMaps: true,
     });
   }, 60_000);
+});
+
+describe('a Channel closed while a receive is on its way', () => {
+  it('rejects receiveAsync and receiveManyAsync with ERR_MAPPING_CLOSED, and ends for-await cleanly', async () => {
+    // The frame was taken before an await, then read after it: close() in between left the control words detached
+    // and the read threw a bare TypeError ("Cannot perform Atomics.load on a detached ArrayBuffer"), which also
+    // escaped `for await (const message of channel)` instead of ending it.
+    const path = tmp('closing.channel');
+    const producer = Channel.open(path, { create: true, capacity: 1 << 12 });
+    const outcome = async (promise: Promise<unknown>): Promise<unknown> =>
+      promise.then(
+        () => 'resolved',
+        (error: unknown) => (error as { code?: string }).code ?? String(error),
+      );
+    const single = Channel.open(path);
+    producer.send('one');
+    const one = single.receiveAsync();
+    single.close();
+    const many = Channel.open(path);
+    producer.send('two');
+    const two = many.receiveManyAsync(4);
+    many.close();
+    const loop = Channel.open(path);
+    producer.send('three');
+    const seen: string[] = [];
+    const iterated = (async () => {
+      for await (const message of loop) seen.push(message.toString());
+      return 'ended';
+    })();
+    loop.close();
+    expect({
+      receiveAsync: await outcome(one),
+      receiveManyAsync: await outcome(two),
+      forAwait: await outcome(iterated),
+    }).toEqual({ receiveAsync: 'ERR_MAPPING_CLOSED', receiveManyAsync: 'ERR_MAPPING_CLOSED', forAwait: 'resolved' });
+    expect(seen).toEqual([]);
+    producer.close();
+  });
 });
