@@ -136,3 +136,64 @@ describe('a Channel closed while a receive is on its way', () => {
     producer.close();
   });
 });
+
+describe('attacks that held (kept as regressions)', () => {
+  it('thread-pool writers racing close(), truncation and System V detach: no crash, nothing reaches the file or segment after', async () => {
+    const result = await runScript(
+      tmp,
+      'pool-race',
+      `import { randomFill } from 'node:crypto';
+       import { readFileSync, truncateSync, writeFileSync } from 'node:fs';
+       import { MappedFile, Segment } from __SRC__;
+       const fill = (view, at, length) => new Promise((resolve, reject) => randomFill(view, at, length, (e) => (e ? reject(e) : resolve())));
+       const SIZE = 2 << 20;
+       const path = process.argv[2];
+       const outcome = { fileChangedAfterClose: 0, segmentChangedAfterDetach: 0, rounds: 0 };
+       for (let round = 0; round < 24; round++) {
+         writeFileSync(path, Buffer.alloc(SIZE, 1));
+         const file = MappedFile.open(path, { mode: 'r+' });
+         const stale = file.buffer;
+         let stop = false;
+         const writers = [];
+         for (let t = 0; t < 8; t++) writers.push((async () => { while (!stop) await fill(stale, (t * SIZE) / 8, SIZE / 8); })());
+         await new Promise((resolve) => setTimeout(resolve, 2));
+         if (round % 3 === 0) truncateSync(path, (round % 5) * 4096); // live pages cut under the writers
+         file.close();
+         const atClose = readFileSync(path);
+         if (round % 2 === 0) truncateSync(path, 0); // and the kept range cut under them too
+         await new Promise((resolve) => setTimeout(resolve, 5));
+         stop = true;
+         await Promise.all(writers);
+         if (round % 2 === 1 && !readFileSync(path).equals(atClose)) outcome.fileChangedAfterClose++;
+
+         const segment = Segment.private(SIZE);
+         const other = segment.attach();
+         const attachment = segment.attach({ readOnly: round % 2 === 0 }); // read-only: writes copy pages (SIGSEGV)
+         const view = attachment.buffer;
+         stop = false;
+         const segmentWriters = [];
+         for (let t = 0; t < 8; t++) segmentWriters.push((async () => { while (!stop) await fill(view, (t * SIZE) / 8, SIZE / 8); })());
+         await new Promise((resolve) => setTimeout(resolve, 2));
+         attachment.detach();
+         const atDetach = Buffer.from(other.buffer);
+         await new Promise((resolve) => setTimeout(resolve, 5));
+         stop = true;
+         await Promise.all(segmentWriters);
+         if (!Buffer.from(other.buffer).equals(atDetach)) outcome.segmentChangedAfterDetach++;
+         other.detach();
+         segment.remove();
+         outcome.rounds++;
+       }
+       console.log(JSON.stringify(outcome));`,
+      [tmp('pool-race.bin')],
+      { env: { UV_THREADPOOL_SIZE: '16' } },
+    );
+    expect(result.stderr).toBe('');
+    expect({ code: result.code, signal: result.signal }).toEqual({ code: 0, signal: null });
+    expect(JSON.parse(result.stdout.trim())).toEqual({
+      fileChangedAfterClose: 0,
+      segmentChangedAfterDetach: 0,
+      rounds: 24,
+    });
+  }, 120_000);
+});
