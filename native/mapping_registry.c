@@ -34,6 +34,24 @@ static owned_file files[MEMMAP_REGISTRY_SLOTS];
 static size_t files_high_water;
 static pthread_mutex_t files_lock = PTHREAD_MUTEX_INITIALIZER;
 
+/* A close-on-exec descriptor of the file `fd` names, on an open file description of its own (O_PATH, reopened
+   through /proc): never a duplicate of `fd`. A duplicate shares the caller's description, and with it any flock(2)
+   lock taken through it; shared by every later mapping of the file, it kept a record file writer's LOCK_EX alive
+   after close() for as long as another mapping of the file (a reader in the same process) stayed open. An O_PATH
+   descriptor needs no permission on the file, can be fstat'ed (the SIGBUS handler) and reopened for reading through
+   /proc (memmap_registry_retire). Without /proc, a duplicate as before. Returns it, or -1 with errno set. */
+static int own_descriptor(int fd, const struct stat *st) {
+  char path[64];
+  snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+  int own = open(path, O_PATH | O_CLOEXEC);
+  if (own >= 0) {
+    struct stat reopened;
+    if (fstat(own, &reopened) == 0 && reopened.st_dev == st->st_dev && reopened.st_ino == st->st_ino) return own;
+    close(own);
+  }
+  return fcntl(fd, F_DUPFD_CLOEXEC, 0);
+}
+
 /* The shared descriptor of the file `fd` names, made (a close-on-exec duplicate) if no slot holds one yet; sets
    `*record` to its index. Returns 0 or an errno. Called with files_lock held. */
 static int acquire_file(int fd, size_t *record, struct stat *st) {
@@ -52,7 +70,7 @@ static int acquire_file(int fd, size_t *record, struct stat *st) {
     if (files_high_water == MEMMAP_REGISTRY_SLOTS) return ENOMEM;
     free_record = files_high_water++;
   }
-  int own = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+  int own = own_descriptor(fd, st);
   if (own < 0) return errno;
   files[free_record] = (owned_file){.dev = st->st_dev, .ino = st->st_ino, .fd = own, .users = 1};
   *record = free_record;

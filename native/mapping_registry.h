@@ -6,9 +6,11 @@
  * pointer to its own slot, so the addon's per-call queries (faults, lost offset) are O(1); only the handler scans,
  * and only up to the highest slot ever used.
  *
- * The registry owns a duplicate of each mapped file's descriptor, made when the first mapping of the file (by device
- * and inode) is registered and closed when the last is removed: the handler needs the file's current size, and the
- * caller may close its own descriptor right after mmap (the usual mmap-io pattern) or reuse its number.
+ * The registry owns a descriptor of each mapped file, opened when the first mapping of the file (by device and inode)
+ * is registered and closed when the last is removed: the handler needs the file's current size, and the caller may
+ * close its own descriptor right after mmap (the usual mmap-io pattern) or reuse its number. It is an O_PATH
+ * descriptor on a description of its own, never a duplicate of the caller's: that would keep the caller's flock(2)
+ * lock (a record file writer's) held for as long as any other mapping of the file lives.
  */
 #ifndef MEMMAP_MAPPING_REGISTRY_H
 #define MEMMAP_MAPPING_REGISTRY_H
@@ -36,8 +38,8 @@ typedef struct {
   size_t lost_from;   /* bytes from the mapping's start to the first page replaced by zero-filled memory;
                          == length while nothing has been replaced */
   bool retired;       /* the mapping was retired: the range maps the file MAP_PRIVATE, and the handler repairs
-                         any fault in it with a zero-filled page, without asking the file (whose descriptor the slot
-                         no longer owns) */
+                         a fault in it with zero-filled memory from the fault page to lost_from, without asking the
+                         file (whose descriptor the slot no longer owns) */
   int busy;           /* a spin flag: held by the one handler repairing this mapping, and by remove, so two threads
                          faulting at once never repair the same pages twice and a slot is never freed mid-repair */
 } memmap_registry_entry;

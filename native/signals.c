@@ -162,20 +162,27 @@ static fault_outcome repair(uintptr_t address, memmap_registry_entry *entry) {
      the access again meets it, and a fault then is looked up afresh. */
   if (start <= 1 || address < start || address - start >= length) return FAULT_SETTLED;
   uintptr_t fault_page = address & ~(page_size - 1);
-  /* A retired mapping (mapping_registry.h) maps the file privately for whoever still reads it; a page of it past the
-     file's end faults like any other. Nobody counts its losses any more, and its descriptor is gone: the page
-     becomes zeros. */
-  if (__atomic_load_n(&entry->retired, __ATOMIC_ACQUIRE)) {
-    if (mmap((void *)fault_page, page_size, PROT_READ | PROT_WRITE, MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS, -1, 0) ==
-        MAP_FAILED)
-      return FAULT_FOREIGN;
-    return FAULT_REPAIRED;
-  }
   /* In bounds: fault_page >= start because start is page-aligned and address >= start. */
   size_t fault_offset = fault_page - start;
   /* Pages from lost_from on are private anonymous memory, which cannot raise SIGBUS: another thread replaced this
      page after our access faulted and before we took the flag. */
   if (fault_offset >= __atomic_load_n(&entry->lost_from, __ATOMIC_ACQUIRE)) return FAULT_SETTLED;
+  /* A retired mapping (mapping_registry.h) maps the file privately for whoever still reads it; a page of it past the
+     file's end faults like any other. Nobody counts its losses any more, and its descriptor is gone, so the file's
+     size cannot be asked: the fault page is past the end, and so is every page after it, which become zeros with it
+     in one mapping (up to lost_from: pages an earlier repair replaced hold what was written since). One page at a
+     time instead, a reader striding through a kept range of a truncated file (a field of every other page) split it
+     into a memory map per page until mmap failed at vm.max_map_count, and the fault then killed the process.
+     Nothing of this process's is lost: truncation drops the private copies of pages past the end too. (A page the
+     kernel could not read, an I/O error, also becomes zeros with every page after it.) */
+  if (__atomic_load_n(&entry->retired, __ATOMIC_ACQUIRE)) {
+    size_t to = __atomic_load_n(&entry->lost_from, __ATOMIC_ACQUIRE);
+    if (mmap((void *)fault_page, to - fault_offset, PROT_READ | PROT_WRITE, MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS, -1,
+             0) == MAP_FAILED)
+      return FAULT_FOREIGN;
+    __atomic_store_n(&entry->lost_from, fault_offset, __ATOMIC_RELEASE);
+    return FAULT_REPAIRED;
+  }
 
   struct stat st;
   if (fstat(entry->fd, &st) != 0 || st.st_dev != entry->dev || st.st_ino != entry->ino || st.st_size < 0)

@@ -688,6 +688,7 @@ export class Channel implements Disposable {
     if (!Number.isInteger(max) || max < 1) throw outOfRange('max', 'an integer >= 1', max);
     this.#returnBorrowed();
     const first = await this.#takeAsync(options);
+    this.#live(); // closed between the take and here (see receiveAsync)
     return this.#takeMore(first, max);
   }
 
@@ -742,7 +743,11 @@ export class Channel implements Disposable {
   /** As `receive`, waiting on the thread pool: never blocks the event loop. */
   async receiveAsync(options?: ChannelWaitOptions): Promise<Buffer> {
     this.#returnBorrowed();
-    return this.#copyOut(await this.#takeAsync(options));
+    const position = await this.#takeAsync(options);
+    // close() may have run while the taken frame was on its way here (other code runs at every await): the control
+    // words are detached then, so ERR_MAPPING_CLOSED, as any call after close(), never a bare TypeError.
+    this.#live();
+    return this.#copyOut(position);
   }
 
   async #takeAsync(options: ChannelWaitOptions | undefined): Promise<number> {
