@@ -28,8 +28,8 @@ export function guardFace(mapping: ArrayBuffer, attachment = false): ArrayBuffer
  * bytes of anonymous memory (anonymous mappings, copies of detached segments) they may hold. A kept range costs a
  * memory map (vm.max_map_count is 65,530 by default), a slot of the SIGBUS registry (65,536), and its anonymous
  * bytes; it is released only once the engine has collected its faces, which Node does after the event loop turns,
- * never inside a synchronous loop. Past either budget a retirement detaches the public face as well (as before
- * faces existed): a synchronous loop of a million opens and closes then costs nothing, and only a zlib stream with
+ * never inside a synchronous loop. Past either budget a retirement detaches the public face as well (its views then
+ * read as length 0) and maps anonymous memory over the range: a synchronous loop of a million opens and closes then costs nothing, and only a zlib stream with
  * passes left over a view retired past the budget still meets a detached input.
  */
 export const KEPT_RANGES_BUDGET = 4096;
