@@ -46,9 +46,10 @@ describe('open/map/close cycles', () => {
     expect(r.after.fds).toBe(r.before.fds);
     expect(r.before.ours).toBe(0);
     expect(r.after.ours).toBe(0); // no mapping of the files, no shared anonymous memory left
-    // V8's own heap pages come and go (a few dozen entries either way); one leaked mapping per cycle kind would
-    // be 20,000 entries
-    expect(r.after.maps - r.before.maps).toBeLessThan(200);
+    // V8's own heap pages come and go: a few dozen entries either way on Node 20, and Node 24 keeps ~550 more of its
+    // 256 KiB heap pages after the 4,096 kept ranges' objects (seen in /proc/self/maps: all rw-p, 0x40000 long, at
+    // V8's scattered addresses). One leaked mapping per cycle kind would be 20,000 entries.
+    expect(r.after.maps - r.before.maps).toBeLessThan(2_000);
     expect(r.stillRepairs).toBe(true);
     expect(r.whileOpen).toBe(3);
     // The budget: the child saw the same one, reached it inside the loop (nothing is collected there) and never

@@ -116,11 +116,17 @@ function keepsNow(): boolean {
  */
 function retiring(m: Main): () => void {
   const keep = keepsNow();
-  const buffer = m.file.buffer.buffer as ArrayBuffer;
+  const bytes = m.file.buffer;
+  const buffer = bytes.buffer as ArrayBuffer;
   return () => {
     const want = keep ? m.delta + m.length : 0;
     check(buffer.byteLength === want, `a retired mapping's buffer has ${buffer.byteLength} bytes, expected ${want}`);
     count(keep ? 'kept' : 'fellBack');
+    if (!keep) {
+      // Checked now, whatever views the run happens to hold of this generation: `.buffer` itself, detached.
+      checkDetached({ kind: 'buffer', view: bytes, start: 0, length: m.length, generation: m.generation });
+      count('detached');
+    }
     retiredGenerations.set(m.generation, {
       kept: keep,
       offset: m.offset,
