@@ -62,6 +62,46 @@ export async function measure(name: string, fn: () => unknown, options: MeasureO
   return { name, ms: options.cpu ? times[0]! : times[Math.floor(times.length / 2)]! };
 }
 
+/** One operation for `measureTogether`: its name, the code to time and how (`runs` and `warmup` are the call's). */
+export interface Case {
+  name: string;
+  fn: () => unknown;
+  options?: Omit<MeasureOptions, 'runs' | 'warmup'>;
+}
+
+/**
+ * Times several operations in turns: every warm-up of every case first, then `runs` rounds, each running every case
+ * once in order. `measure` after `measure` runs one row's runs together and then the next row's, so whatever drifts
+ * during a run (another tenant's load on a shared VM, the young generation V8 grows as the process allocates, which
+ * makes the later rows' garbage cheaper) lands on some rows and not others: in one run the hand-written `get` loop
+ * took 27.9 ms on Node 20 and 36.8 ms on Node 24 and memmap's row, measured after it, looked 0.96x and 1.27x of it,
+ * where in other runs it looked 0.53x. Taken in turns, every row sees the same conditions, and the fastest of each
+ * row's runs (or the median, for wall time) is compared with the others'.
+ */
+export async function measureTogether(
+  cases: Case[],
+  { runs = 5, warmup = 1 }: { runs?: number; warmup?: number } = {},
+): Promise<Measurement[]> {
+  const times = cases.map(() => [] as number[]);
+  for (let round = 0; round < warmup + runs; round++) {
+    for (let c = 0; c < cases.length; c++) {
+      const { fn, options = {} } = cases[c]!;
+      await options.setup?.();
+      if (options.gc !== false) (globalThis as { gc?: () => void }).gc?.();
+      const start = process.hrtime.bigint();
+      const cpuStart = process.cpuUsage();
+      await fn();
+      const cpu = process.cpuUsage(cpuStart);
+      const elapsed = options.cpu ? (cpu.user + cpu.system) / 1000 : Number(process.hrtime.bigint() - start) / 1e6;
+      if (round >= warmup) times[c]!.push(elapsed);
+    }
+  }
+  return cases.map(({ name, options = {} }, c) => {
+    const sorted = times[c]!.sort((a, b) => a - b);
+    return { name, ms: options.cpu ? sorted[0]! : sorted[Math.floor(sorted.length / 2)]! };
+  });
+}
+
 /** The machine a run came from, printed with every table and stored with the results. */
 export function machine(): string {
   const cpu = cpus()[0]?.model.trim() ?? 'unknown CPU';
