@@ -29,7 +29,7 @@ import {
 } from '../intrinsics.js';
 import type { ArrayType } from './array.js';
 import { bytesIn, bytesInput, readBytes, storeBytes, viewBytes } from './bytes.js';
-import { charInput, readChar, storeChar } from './char.js';
+import { charInput, fromCharCode, readChar, SHORT_CHAR, shortCharSource, storeChar } from './char.js';
 import {
   badArray,
   badBigInt,
@@ -185,6 +185,7 @@ function guarded(failed: string, error: string): string {
 /** Names the compiled code uses, bound as parameters of `new Function`. */
 const runtime = {
   readChar,
+  fromCharCode,
   charInput,
   storeChar,
   readBytes,
@@ -343,6 +344,22 @@ function copyRecord(from: DataView, fromOffset: number, dv: DataView, o: number,
 class Dependencies {
   readonly #names = new Map<Compiled, string>();
   readonly values: Record<string, unknown> = {};
+  /** Functions compiled into this type's own source ahead of its body: the short char readers and writers. */
+  readonly helpers = new Map<string, string>();
+  /**
+   * The reader and writer of a char[length] field: unrolled for this length and compiled into this type's source
+   * up to SHORT_CHAR bytes (see shortCharSource), else the shared loops of char.ts.
+   */
+  char(length: number): { read: (o: string) => string; store: (o: string, ready: string) => string } {
+    if (length > SHORT_CHAR)
+      return {
+        read: (o) => `readChar(dv, ${o}, ${length})`,
+        store: (o, ready) => `storeChar(dv, ${o}, ${length}, ${ready});`,
+      };
+    const name = `Char${length}`;
+    if (!this.helpers.has(name)) this.helpers.set(name, shortCharSource(length));
+    return { read: (o) => `read${name}(dv, ${o})`, store: (o, ready) => `store${name}(dv, ${o}, ${ready});` };
+  }
   add(type: AnyFieldType, endian: Endian): string {
     const child = compiled(type, endian);
     let name = this.#names.get(child);
@@ -373,7 +390,7 @@ function readExpression(type: AnyFieldType, o: string, endian: Endian, deps: Dep
     const call = `dv.${getters[type.kind]}(${o}${type.size > 1 ? `, ${endian === 'little'}` : ''})`;
     return type.kind === 'bool' ? `(${call} !== 0)` : call;
   }
-  if (type.kind === 'char') return `readChar(dv, ${o}, ${type.size})`;
+  if (type.kind === 'char') return deps.char(type.size).read(o);
   if (type.kind === 'bytes') return `readBytes(dv, ${o}, ${type.size})`;
   return `${deps.add(type, endianOf(type, endian))}_read(dv, ${o})`;
 }
@@ -412,9 +429,9 @@ function checkStatements(type: AnyFieldType, x: string, ready: string, path: str
 }
 
 /** The statement storing a checked leaf value (`ready`, from checkStatements) at `o`. */
-function storeStatement(type: AnyFieldType, o: string, ready: string, endian: Endian): string {
+function storeStatement(type: AnyFieldType, o: string, ready: string, endian: Endian, deps: Dependencies): string {
   const kind = type.kind;
-  if (kind === 'char') return `storeChar(dv, ${o}, ${type.size}, ${ready});`;
+  if (kind === 'char') return deps.char(type.size).store(o, ready);
   if (kind === 'bytes') return `storeBytes(dv, ${o}, ${type.size}, ${ready});`;
   if (kind === 'bool') return `dv.setUint8(${o}, ${ready} ? 1 : 0);`;
   const setter = getters[kind as ScalarKind].replace('get', 'set');
@@ -433,7 +450,7 @@ function fillStatements(
 ): string {
   if (isLeaf(type)) {
     const ready = type.kind === 'char' || type.kind === 'bytes' ? `${x}_ready` : x;
-    return `{ ${checkStatements(type, x, ready, path, key)} ${storeStatement(type, o, ready, endian)} }`;
+    return `{ ${checkStatements(type, x, ready, path, key)} ${storeStatement(type, o, ready, endian, deps)} }`;
   }
   const childPath = key.startsWith("'")
     ? `(${path} === '' ? ${key} : ${path} + '.' + ${key})`
@@ -493,9 +510,10 @@ function compile(type: AnyFieldType, endian: Endian): Compiled {
     'read, write, fill, view, ArrayClass' + (piece.placeable === true ? ', place' : '') + (isRecord ? ', isView' : '');
   const classes = arrayClassSource(type, isRecord);
   // A record's iterator class goes inside its View class (see ITERATOR_CLASS), any other's before the array class.
-  const body = isRecord
+  const own = isRecord
     ? piece.body.replace(ITERATOR_CLASS, () => classes.iterator)
     : `${piece.body}\n${classes.iterator}`;
+  const body = [...piece.deps.helpers.values(), own].join('\n');
   const source =
     `'use strict';\n// ${describe(type)}, ${endian}-endian, ${type.size} bytes (compilation ${++compilations})\n` +
     `${body}\n` +
@@ -530,7 +548,7 @@ function leafPiece(type: AnyFieldType, endian: Endian): Piece {
   const body = `function read(dv, o) { return ${readExpression(type, 'o', endian, deps)}; }
 function write(dv, o, x, path) {
   ${checkStatements(type, 'x', ready, "''", 'path')}
-  ${storeStatement(type, 'o', ready, endian)}
+  ${storeStatement(type, 'o', ready, endian, deps)}
 }
 const fill = write;
 function view(dv, o) {
@@ -593,10 +611,10 @@ function aggregatePiece(type: Aggregate, endian: Endian): Piece {
     let store = '';
     fields.forEach((f, i) => {
       const ready = f.type.kind === 'char' || f.type.kind === 'bytes' ? `r${i}` : `x${i}`;
-      store += `  ${storeStatement(f.type, `o + ${f.offset}`, ready, endian)}\n`;
+      store += `  ${storeStatement(f.type, `o + ${f.offset}`, ready, endian, deps)}\n`;
     });
     body += `function write(dv, o, v, path) {\n${check}${store}  ${padding}\n}\nconst fill = write;\n`;
-    body += placeSource(fields, check, padding, endian);
+    body += placeSource(fields, check, padding, endian, deps);
     placeable = true;
   } else if (type.kind === 'struct') {
     // Nested records or arrays: built whole in a scratch record, then copied (see viaScratch).
@@ -643,7 +661,7 @@ function aggregatePiece(type: Aggregate, endian: Endian): Piece {
       const ready = f.type.kind === 'char' ? 'ready' : 'x';
       members += `  set ${f.name}(x) {\n    ${checkStatements(f.type, 'x', ready, "''", `'${f.name}'`)}\n`;
       members += `    var dv, o;\n`;
-      const store = storeStatement(f.type, at, ready, endian);
+      const store = storeStatement(f.type, at, ready, endian, deps);
       members += `    try { dv = this.#dv; o = this.#o; ${store} } ${caught}\n  }\n`;
     }
   }
@@ -686,7 +704,13 @@ function view(dv, o) { return new View(internal, dv, o); }`;
  * given may be a view of the very mapping that `slot` replaces when it grows the file (the view is then detached).
  * One buffer per member suffices: a re-entrant place from a getter runs wholly before this one's copies.
  */
-function placeSource(fields: Aggregate['fields'], check: string, padding: string, endian: Endian): string {
+function placeSource(
+  fields: Aggregate['fields'],
+  check: string,
+  padding: string,
+  endian: Endian,
+  deps: Dependencies,
+): string {
   let buffers = '';
   let copies = '';
   let stores = '';
@@ -697,7 +721,7 @@ function placeSource(fields: Aggregate['fields'], check: string, padding: string
       copies += `  (held${i} ??= new Uint8Array(${f.type.size})).set(r${i});\n`;
       ready = `held${i}`;
     }
-    stores += `  ${storeStatement(f.type, `o + ${f.offset}`, ready, endian)}\n`;
+    stores += `  ${storeStatement(f.type, `o + ${f.offset}`, ready, endian, deps)}\n`;
   });
   const checks = check.replace('if (isView(v)) { copyView(v, dv, o); return; }', 'if (isView(v)) return false;');
   return (
