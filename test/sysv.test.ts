@@ -96,6 +96,9 @@ describe('Segment: create, open, private, and their errors', () => {
     using attachment = opened.attach();
     expect(attachment.buffer.length).toBe(10_000);
     expect(attachment.buffer.every((byte) => byte === 0)).toBe(true);
+    // A getter over the size read at attach: no assignment changes what detach() counts against the kept budget.
+    expect(attachment.length).toBe(10_000);
+    expect(() => ((attachment as { length: number }).length = 1 << 30)).toThrow(TypeError);
   });
 
   it('create without exclusive opens an existing segment; exclusive gives EEXIST', () => {

@@ -819,20 +819,23 @@ class Cursor {
   }
 }
 class ArrayClass extends StructArray {
-  #dv;
+  // This class's own copies of the window and the length: read here, they are loads from one class of object at
+  // every call site (the base class's \`length\` getter serves every type's arrays), and no property an instance
+  // is given can change what an index is checked against.
+  #dv; #length;
   constructor(token, dv, base, length) {
     if (token !== internal) throw illegalConstructor();
     const window = arrayWindow(dv, base, length * ${stride});
     super(token, type, window, 0, length, ENDIAN, { write });
-    this.#dv = window;
+    this.#dv = window; this.#length = length;
   }
   get(index) {
-    ${guarded(`${notAnIndex} || index >= this.length`, 'badIndex(index, this.length, false)')}
+    ${guarded(`${notAnIndex} || index >= this.#length`, 'badIndex(index, this.#length, false)')}
     const dv = this.#dv;
     try { return read(dv, ${o('index')}); } catch (e) { throw accessError(dv, e); }
   }
   set(index, value) {
-    ${guarded(`${notAnIndex} || index >= this.length`, 'badIndex(index, this.length, false)')}
+    ${guarded(`${notAnIndex} || index >= this.#length`, 'badIndex(index, this.#length, false)')}
     const dv = this.#dv;
     try { write(dv, ${o('index')}, value, 'value'); } catch (e) { throw accessError(dv, e); }
   }
@@ -840,7 +843,7 @@ class ArrayClass extends StructArray {
   // path, or chosen as now with only the integer test), at(i).age went from 0.30x to 0.6x of hand-written code on
   // Node 20 but fell from 0.57-0.60x to 0.35-0.39x on Node 24 (six runs each).
   at(index) {
-    const length = this.length;
+    const length = this.#length;
     // The addition runs for every index (a branch never taken would leave V8 no feedback for it, and a deopt
     // exit that stops loop peeling): only the value added is chosen.
     // A bigint or a Symbol would throw a plain TypeError in the arithmetic, an object would have its valueOf run:
@@ -852,15 +855,15 @@ class ArrayClass extends StructArray {
   }
   forEach(callback) {
     if (typeof callback !== 'function') throw badCallback(callback);
-    const dv = this.#dv, length = this.length;
+    const dv = this.#dv, length = this.#length;
     if (length >= ${FOREACH_OWN_LOOP_FROM}) { loops.loopFor(callback)(dv, 0, length, callback); return; }
     ${step.setup}
     for (let i = 0; i < length; i++) callback(${step.at(`i * ${stride}`)}, i);
   }
-  [Symbol.iterator]() { return new Iterator(internal, this.#dv, 0, this.length); }
-  cursor() { return new Cursor(internal, this.#dv, this.length); }
+  [Symbol.iterator]() { return new Iterator(internal, this.#dv, 0, this.#length); }
+  cursor() { return new Cursor(internal, this.#dv, this.#length); }
   toArray() {
-    const length = this.length, dv = this.#dv;
+    const length = this.#length, dv = this.#dv;
     const out = new Array(length);
     try {
       for (let i = 0; i < length; i++) out[i] = read(dv, ${o('i')});
@@ -870,9 +873,9 @@ class ArrayClass extends StructArray {
     return out;
   }
   // A new window: arrayWindow makes a DataView over exactly the records [from, to).
-  subarray(start = 0, end = this.length) {
-    const from = clampPosition(start, this.length, 'start');
-    const to = Math.max(from, clampPosition(end, this.length, 'end'));
+  subarray(start = 0, end = this.#length) {
+    const from = clampPosition(start, this.#length, 'start');
+    const to = Math.max(from, clampPosition(end, this.#length, 'end'));
     const dv = this.#dv;
     try { return new ArrayClass(internal, dv, from * ${stride}, to - from); } catch (e) { throw accessError(dv, e); }
   }

@@ -155,7 +155,7 @@ export class StructArray<T extends AnyFieldType> {
 
   /** The size of the array in bytes. */
   get byteLength(): number {
-    return this.length * this.#stride;
+    return this.#length * this.#stride;
   }
 
   /** Plain copies (so JSON.stringify and console.log show the records). */
@@ -167,9 +167,9 @@ export class StructArray<T extends AnyFieldType> {
    * Writes `value` into elements [start, end) (negative positions count from the end and are clamped, as in
    * TypedArray#fill). The value is checked and written once, then its bytes are copied.
    */
-  fill(value: InferInput<T>, start = 0, end = this.length): this {
-    const from = clampPosition(start, this.length, 'start');
-    const to = clampPosition(end, this.length, 'end');
+  fill(value: InferInput<T>, start = 0, end = this.#length): this {
+    const from = clampPosition(start, this.#length, 'start');
+    const to = clampPosition(end, this.#length, 'end');
     if (from >= to) return this;
     const dv = this.#dv;
     const stride = this.#stride;
@@ -198,13 +198,13 @@ export class StructArray<T extends AnyFieldType> {
     if (field === undefined || !Object.prototype.hasOwnProperty.call(columnArrays, field.type.kind))
       throw invalidArgValue('name', name, 'must name a scalar field of the record (int*, uint*, float*, bool)');
     const scalarKind = field.type.kind as ScalarKind;
-    const out = new columnArrays[scalarKind](this.length) as unknown as Record<number, unknown>;
+    const out = new columnArrays[scalarKind](this.#length) as unknown as Record<number, unknown>;
     const dv = this.#dv;
     // #endian is the record's own byte order (its option, or the one it inherits); a scalar field has none of its own.
     const little = this.#endian === 'little';
     const first = this.#base + field.offset;
     const stride = this.#stride;
-    const n = this.length;
+    const n = this.#length;
     try {
       switch (scalarKind) {
         case 'int8':

@@ -177,10 +177,10 @@ function isPowerOfTwo(value: number): boolean {
 export class Channel implements Disposable {
   /** The file's path. */
   readonly path: string;
-  /** Bytes in the ring. */
-  readonly capacity: number;
-  /** The largest message in bytes (capacity - 16). */
-  readonly maxMessage: number;
+  // The ring's size and largest message, read once from the header: private, so that a property a program gives the
+  // object (an own `capacity` of 2^30) cannot change where frames are read and written.
+  readonly #capacity: number;
+  readonly #maxMessage: number;
   readonly #file: MappedFile;
   readonly #words: Int32Array;
   readonly #data: Buffer;
@@ -203,10 +203,20 @@ export class Channel implements Disposable {
     // public one, which native code may still be reading.
     const words = guardedBytes(buffer);
     this.#words = new Int32Array(words.buffer, words.byteOffset, words.length >>> 2);
-    this.capacity = Atomics.load(this.#words, I_CAPACITY);
-    this.maxMessage = Atomics.load(this.#words, I_MAX_MESSAGE);
-    this.#mask = this.capacity - 1;
+    this.#capacity = Atomics.load(this.#words, I_CAPACITY);
+    this.#maxMessage = Atomics.load(this.#words, I_MAX_MESSAGE);
+    this.#mask = this.#capacity - 1;
     this.#whenFull = whenFull;
+  }
+
+  /** Bytes in the ring. */
+  get capacity(): number {
+    return this.#capacity;
+  }
+
+  /** The largest message in bytes (capacity - 16). */
+  get maxMessage(): number {
+    return this.#maxMessage;
   }
 
   /**
@@ -284,7 +294,7 @@ export class Channel implements Disposable {
     const words = this.#words;
     const released = Atomics.load(words, I_RELEASED) >>> 0;
     const start = Atomics.load(words, hint) >>> 0;
-    return (start - released) >>> 0 <= this.capacity ? start : released;
+    return (start - released) >>> 0 <= this.#capacity ? start : released;
   }
 
   /**
@@ -295,9 +305,9 @@ export class Channel implements Disposable {
   #sizeAt(position: number): number {
     const offset = position & this.#mask;
     const length = Atomics.load(this.#words, (HEADER_SIZE + offset + 4) >> 2) >>> 0;
-    if (length > this.maxMessage + FRAME_HEADER) return 0;
+    if (length > this.#maxMessage + FRAME_HEADER) return 0;
     const size = frameSize(length);
-    return offset + size > this.capacity ? 0 : size;
+    return offset + size > this.#capacity ? 0 : size;
   }
 
   /** The frame at `position`, known to be current: its size, checked against the ring (ERR_CHANNEL_CORRUPT). */
@@ -305,17 +315,17 @@ export class Channel implements Disposable {
     const words = this.#words;
     const offset = position & this.#mask;
     const length = Atomics.load(words, (HEADER_SIZE + offset + 4) >> 2) >>> 0;
-    if (length > this.maxMessage + FRAME_HEADER)
+    if (length > this.#maxMessage + FRAME_HEADER)
       throw corruptChannel(`a frame at ${offset} claims ${length} bytes, more than the ring holds`);
     const size = frameSize(length);
-    if (offset + size > this.capacity)
+    if (offset + size > this.#capacity)
       throw corruptChannel(`a frame at ${offset} of ${size} bytes crosses the ring's end`);
     return size;
   }
 
   /** True if `position` is still at or after the released cursor (its bytes have not been reused). */
   #current(position: number): boolean {
-    return (position - (Atomics.load(this.#words, I_RELEASED) >>> 0)) >>> 0 <= this.capacity;
+    return (position - (Atomics.load(this.#words, I_RELEASED) >>> 0)) >>> 0 <= this.#capacity;
   }
 
   /**
@@ -325,7 +335,7 @@ export class Channel implements Disposable {
    */
   #tryClaim(bytes: number): number {
     const words = this.#live();
-    const capacity = this.capacity;
+    const capacity = this.#capacity;
     let position = this.#walkStart(I_WRITE);
     for (let steps = 0; steps <= capacity / FRAME_HEADER + 2; steps++) {
       const offset = position & this.#mask;
@@ -456,8 +466,8 @@ export class Channel implements Disposable {
         payload = new Uint8Array(dataViewBuffer(message), dataViewByteOffset(message), dataViewByteLength(message));
       else throw invalidArgType(name, 'a string, Buffer, TypedArray or DataView', message);
       const length = typeof payload === 'string' ? Buffer.byteLength(payload) : payload.length;
-      if (length > this.maxMessage)
-        throw outOfRange(`${name}.byteLength`, `<= ${this.maxMessage} (the channel's largest message)`, length);
+      if (length > this.#maxMessage)
+        throw outOfRange(`${name}.byteLength`, `<= ${this.#maxMessage} (the channel's largest message)`, length);
       frames[i] = { payload, length };
     }
     return frames;
@@ -466,7 +476,7 @@ export class Channel implements Disposable {
   /** Cuts frames[from..) into the largest part that fits in a share of the ring; returns its end and bytes. */
   #part(frames: readonly Outgoing[], from: number): { to: number; bytes: number } {
     let bytes = frameSize(nth(frames, from).length);
-    const limit = Math.max(this.capacity / BATCH_SHARE, bytes);
+    const limit = Math.max(this.#capacity / BATCH_SHARE, bytes);
     let to = from + 1;
     while (to < frames.length) {
       const next = frameSize(nth(frames, to).length);
@@ -538,7 +548,7 @@ export class Channel implements Disposable {
   #tryTake(): number {
     const words = this.#live();
     let position = this.#walkStart(I_READ);
-    for (let steps = 0; steps <= this.capacity / FRAME_HEADER + 2; steps++) {
+    for (let steps = 0; steps <= this.#capacity / FRAME_HEADER + 2; steps++) {
       const index = (HEADER_SIZE + (position & this.#mask)) >> 2;
       const word = Atomics.load(words, index);
       if (!this.#current(position)) {
@@ -591,13 +601,13 @@ export class Channel implements Disposable {
       // frames' states are final until released passes them, so the run stays done.
       const released = Atomics.load(words, I_RELEASED);
       let end = released;
-      for (let steps = 0; steps <= this.capacity / FRAME_HEADER; steps++) {
+      for (let steps = 0; steps <= this.#capacity / FRAME_HEADER; steps++) {
         const word = Atomics.load(words, (HEADER_SIZE + (end & this.#mask)) >> 2);
         if (word !== CONSUMED && word !== PADDING && word !== ABANDONED) break;
         const size = this.#sizeAt(end);
         if (size === 0) break; // reused under us (the exchange below fails), or corrupt (walkers report it)
         end = (end + size) | 0;
-        if ((end - released) >>> 0 >= this.capacity) break;
+        if ((end - released) >>> 0 >= this.#capacity) break;
       }
       if (end === released) break;
       if (Atomics.compareExchange(words, I_RELEASED, released, end) === released) {
@@ -785,7 +795,7 @@ export class Channel implements Disposable {
     const signal = deadline.signal;
     if (signal?.aborted) throw abortError(signal);
     if (what === 'send' && result === FULL && this.#whenFull === 'error')
-      throw memmapError('ERR_CHANNEL_FULL', `the channel is full: no room for the message in ${this.capacity} bytes`);
+      throw memmapError('ERR_CHANNEL_FULL', `the channel is full: no room for the message in ${this.#capacity} bytes`);
     const left = deadline.at - performance.now();
     if (left <= 0) throw timeoutError(deadline.ms, what);
     if (result === BLOCKED && deadline.spins++ < SPINS) return undefined;
@@ -833,7 +843,7 @@ export class Channel implements Disposable {
     if (kind === WRITING) {
       // The rest of the dead producer's batch: the frames that follow with the same word.
       let next = (position + this.#sizeAt(position)) >>> 0;
-      for (let steps = 0; steps <= this.capacity / FRAME_HEADER; steps++) {
+      for (let steps = 0; steps <= this.#capacity / FRAME_HEADER; steps++) {
         const at = (HEADER_SIZE + (next & this.#mask)) >> 2;
         if (Atomics.compareExchange(words, at, seen, ABANDONED) !== seen) break;
         const size = this.#sizeAt(next);
@@ -906,7 +916,7 @@ export class Channel implements Disposable {
   #committedFirst(): boolean {
     const words = this.#words;
     let position = this.#walkStart(I_READ);
-    for (let steps = 0; steps <= this.capacity / FRAME_HEADER + 2; steps++) {
+    for (let steps = 0; steps <= this.#capacity / FRAME_HEADER + 2; steps++) {
       const word = Atomics.load(words, (HEADER_SIZE + (position & this.#mask)) >> 2);
       if (!this.#current(position)) return true; // moved under us: let the caller look again properly
       if (word === COMMITTED) return true;

@@ -255,8 +255,8 @@ export class Attachment implements Disposable {
   /** The attachment's guarded face (mapping-faces.ts), detached by `detach()`. */
   #guarded: ArrayBuffer | undefined;
   #buffer: Buffer | undefined;
-  /** Bytes in `.buffer` (the segment's size). */
-  readonly length: number;
+  // Private, so that a property a program gives the object cannot change what detach() counts against the budget.
+  readonly #length: number;
 
   /** Not public: attachments come from `segment.attach()` (any other call throws ERR_ILLEGAL_CONSTRUCTOR). */
   constructor(token: symbol, segment: Segment, mapping: ArrayBuffer, readOnly: boolean) {
@@ -269,7 +269,12 @@ export class Attachment implements Disposable {
     this.#mapping = mapping;
     this.#guarded = sysvCall({ id: segment.id }, () => guardFace(mapping, true));
     this.#buffer = Buffer.from(mapping);
-    this.length = mapping.byteLength;
+    this.#length = mapping.byteLength;
+  }
+
+  /** Bytes in `.buffer` (the segment's size). */
+  get length(): number {
+    return this.#length;
   }
 
   /** The segment's bytes (no copy). Throws ERR_SEGMENT_DETACHED after `detach()`. */
@@ -296,7 +301,7 @@ export class Attachment implements Disposable {
     this.#mapping = undefined;
     this.#guarded = undefined;
     this.#buffer = undefined;
-    sysvCall({ id: this.segment.id }, () => native.shmdt(mapping, guarded, keepPublicFace(this.length)));
+    sysvCall({ id: this.segment.id }, () => native.shmdt(mapping, guarded, keepPublicFace(this.#length)));
   }
 
   /** `using attachment = segment.attach()` detaches at the end of the scope. */

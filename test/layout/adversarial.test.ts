@@ -177,6 +177,29 @@ describe('every bad value is coded', () => {
     expect(code(() => WithBytes.write(buf, 0, { r: new Liar(1) }))).toBe('ERR_OUT_OF_RANGE');
   });
 
+  it('an array given a length of its own is checked by its real length: coded errors, nothing written past it', () => {
+    // Before, get/set/toArray/fill read the length through the property: an own `length` of 1000 on an array of 2
+    // made set(5) and get(5) throw the engine's bare RangeError, and at(-1) count from the lie.
+    const buf = Buffer.alloc(3 * Student.size, 0xee);
+    const students = Student.array(buf.subarray(0, 2 * Student.size));
+    students.set(1, { name: 'last', age: 7 });
+    Object.defineProperty(students, 'length', { value: 1000 });
+    expect(code(() => students.set(5, { name: 'x', age: 1 }))).toBe('ERR_OUT_OF_RANGE');
+    expect(code(() => students.get(5))).toBe('ERR_OUT_OF_RANGE');
+    expect(code(() => students.at(5))).toBe('ERR_OUT_OF_RANGE');
+    expect(students.at(-1).name).toBe('last');
+    expect(students.toArray()).toHaveLength(2);
+    expect(students.column('age')).toHaveLength(2);
+    expect(students.byteLength).toBe(2 * Student.size);
+    students.fill({ name: 'f', age: 2 }, 0, 1000); // an end past the length is clamped to the real one
+    expect([...students].map((s) => s.age)).toEqual([2, 2]);
+    let seen = 0;
+    students.forEach(() => seen++);
+    expect(seen).toBe(2);
+    expect(code(() => students.cursor().at(2).age)).toBe('ERR_OUT_OF_RANGE');
+    expect([...buf.subarray(2 * Student.size)]).toEqual(new Array<number>(Student.size).fill(0xee));
+  });
+
   it('read, write, view and array of a buffer detached before it was ever read are ERR_DETACHED_BUFFER', () => {
     const Fresh = struct({ v: uint32 });
     const file = MappedFile.open(join(dir, 'fresh.bin'), { mode: 'w+', size: 64 });

@@ -4,7 +4,7 @@ import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'n
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Channel, MappedFile, char, int32, struct } from '../../src/index.js';
-import { HEADER_SIZE, I_RELEASED, I_WRITE } from '../../src/shared/channel-format.js';
+import { HEADER_SIZE, I_CAPACITY, I_RELEASED, I_WRITE } from '../../src/shared/channel-format.js';
 import { useTempDir } from '../helpers/temp.js';
 
 const dir = useTempDir('memmap-channel-');
@@ -72,6 +72,29 @@ describe('Channel', () => {
     expect(channel.tryReceive()).toBeUndefined();
     channel.send(Buffer.alloc(channel.maxMessage, 7));
     expect(channel.receive().length).toBe(channel.maxMessage);
+    channel.close();
+  });
+
+  it('keeps to the ring in the header when the object is given a capacity or maxMessage of its own', () => {
+    // Before, both were plain properties the channel read back: an own capacity of 2^20 on a 128-byte ring moved
+    // where frames were written and read, and an own maxMessage let a message longer than the ring through.
+    const channel = fresh(128);
+    const other = Channel.open(channel.path);
+    expect(() => ((channel as { capacity: number }).capacity = 1 << 20)).toThrow(TypeError); // a getter
+    for (const [key, value] of [
+      ['capacity', 1 << 20],
+      ['maxMessage', 1 << 20],
+    ] as const)
+      Object.defineProperty(channel, key, { value });
+    expect(() => channel.send(Buffer.alloc(113))).toThrow(code('ERR_OUT_OF_RANGE'));
+    for (let round = 0; round < 40; round++) {
+      const message = Buffer.alloc(1 + ((round * 37) % 112), round);
+      channel.send(message);
+      expect(other.receive({ timeout: 0 }).equals(message)).toBe(true);
+    }
+    expect(header(channel.path)[I_CAPACITY]).toBe(128);
+    expect(statSync(channel.path).size).toBe(HEADER_SIZE + 128);
+    other.close();
     channel.close();
   });
 
