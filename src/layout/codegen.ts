@@ -29,7 +29,16 @@ import {
 } from '../intrinsics.js';
 import type { ArrayType } from './array.js';
 import { bytesIn, bytesInput, readBytes, storeBytes, viewBytes } from './bytes.js';
-import { charInput, fromCharCode, readChar, SHORT_CHAR, shortCharSource, storeChar } from './char.js';
+import {
+  charInput,
+  fromCharCode,
+  readChar,
+  SHORT_CHAR,
+  shortCharCheck,
+  shortCharReader,
+  shortCharStore,
+  storeChar,
+} from './char.js';
 import {
   badArray,
   badBigInt,
@@ -344,21 +353,17 @@ function copyRecord(from: DataView, fromOffset: number, dv: DataView, o: number,
 class Dependencies {
   readonly #names = new Map<Compiled, string>();
   readonly values: Record<string, unknown> = {};
-  /** Functions compiled into this type's own source ahead of its body: the short char readers and writers. */
+  /** Functions compiled into this type's own source ahead of its body: the short char readers. */
   readonly helpers = new Map<string, string>();
   /**
-   * The reader and writer of a char[length] field: unrolled for this length and compiled into this type's source
-   * up to SHORT_CHAR bytes (see shortCharSource), else the shared loops of char.ts.
+   * An expression reading a char[length] field at `o`: a reader unrolled for this length and compiled into this
+   * type's source up to SHORT_CHAR bytes (see shortCharReader), else the shared loop of char.ts.
    */
-  char(length: number): { read: (o: string) => string; store: (o: string, ready: string) => string } {
-    if (length > SHORT_CHAR)
-      return {
-        read: (o) => `readChar(dv, ${o}, ${length})`,
-        store: (o, ready) => `storeChar(dv, ${o}, ${length}, ${ready});`,
-      };
-    const name = `Char${length}`;
-    if (!this.helpers.has(name)) this.helpers.set(name, shortCharSource(length));
-    return { read: (o) => `read${name}(dv, ${o})`, store: (o, ready) => `store${name}(dv, ${o}, ${ready});` };
+  readChar(length: number, o: string): string {
+    if (length > SHORT_CHAR) return `readChar(dv, ${o}, ${length})`;
+    const name = `readChar${length}`;
+    if (!this.helpers.has(name)) this.helpers.set(name, shortCharReader(length));
+    return `${name}(dv, ${o})`;
   }
   add(type: AnyFieldType, endian: Endian): string {
     const child = compiled(type, endian);
@@ -390,7 +395,7 @@ function readExpression(type: AnyFieldType, o: string, endian: Endian, deps: Dep
     const call = `dv.${getters[type.kind]}(${o}${type.size > 1 ? `, ${endian === 'little'}` : ''})`;
     return type.kind === 'bool' ? `(${call} !== 0)` : call;
   }
-  if (type.kind === 'char') return deps.char(type.size).read(o);
+  if (type.kind === 'char') return deps.readChar(type.size, o);
   if (type.kind === 'bytes') return `readBytes(dv, ${o}, ${type.size})`;
   return `${deps.add(type, endianOf(type, endian))}_read(dv, ${o})`;
 }
@@ -408,7 +413,10 @@ function viewExpression(type: AnyFieldType, o: string, endian: Endian, deps: Dep
  */
 function checkStatements(type: AnyFieldType, x: string, ready: string, path: string, key: string): string {
   const kind = type.kind;
-  if (kind === 'char') return `const ${ready} = charInput(${x}, ${type.size}, ${path}, ${key});`;
+  if (kind === 'char')
+    return type.size <= SHORT_CHAR
+      ? shortCharCheck(type.size, x, ready, path, key)
+      : `const ${ready} = charInput(${x}, ${type.size}, ${path}, ${key});`;
   if (kind === 'bytes') return `const ${ready} = bytesInput(${x}, ${type.size}, ${path}, ${key});`;
   if (!isScalarKind(kind)) throw new Error(`unreachable: ${kind} is not a leaf`);
   const integerTest = integerTests[kind]?.replaceAll('@', x);
@@ -429,9 +437,12 @@ function checkStatements(type: AnyFieldType, x: string, ready: string, path: str
 }
 
 /** The statement storing a checked leaf value (`ready`, from checkStatements) at `o`. */
-function storeStatement(type: AnyFieldType, o: string, ready: string, endian: Endian, deps: Dependencies): string {
+function storeStatement(type: AnyFieldType, o: string, ready: string, endian: Endian): string {
   const kind = type.kind;
-  if (kind === 'char') return deps.char(type.size).store(o, ready);
+  if (kind === 'char')
+    return type.size <= SHORT_CHAR
+      ? shortCharStore(type.size, o, ready)
+      : `storeChar(dv, ${o}, ${type.size}, ${ready});`;
   if (kind === 'bytes') return `storeBytes(dv, ${o}, ${type.size}, ${ready});`;
   if (kind === 'bool') return `dv.setUint8(${o}, ${ready} ? 1 : 0);`;
   const setter = getters[kind as ScalarKind].replace('get', 'set');
@@ -450,7 +461,7 @@ function fillStatements(
 ): string {
   if (isLeaf(type)) {
     const ready = type.kind === 'char' || type.kind === 'bytes' ? `${x}_ready` : x;
-    return `{ ${checkStatements(type, x, ready, path, key)} ${storeStatement(type, o, ready, endian, deps)} }`;
+    return `{ ${checkStatements(type, x, ready, path, key)} ${storeStatement(type, o, ready, endian)} }`;
   }
   const childPath = key.startsWith("'")
     ? `(${path} === '' ? ${key} : ${path} + '.' + ${key})`
@@ -548,7 +559,7 @@ function leafPiece(type: AnyFieldType, endian: Endian): Piece {
   const body = `function read(dv, o) { return ${readExpression(type, 'o', endian, deps)}; }
 function write(dv, o, x, path) {
   ${checkStatements(type, 'x', ready, "''", 'path')}
-  ${storeStatement(type, 'o', ready, endian, deps)}
+  ${storeStatement(type, 'o', ready, endian)}
 }
 const fill = write;
 function view(dv, o) {
@@ -611,10 +622,10 @@ function aggregatePiece(type: Aggregate, endian: Endian): Piece {
     let store = '';
     fields.forEach((f, i) => {
       const ready = f.type.kind === 'char' || f.type.kind === 'bytes' ? `r${i}` : `x${i}`;
-      store += `  ${storeStatement(f.type, `o + ${f.offset}`, ready, endian, deps)}\n`;
+      store += `  ${storeStatement(f.type, `o + ${f.offset}`, ready, endian)}\n`;
     });
     body += `function write(dv, o, v, path) {\n${check}${store}  ${padding}\n}\nconst fill = write;\n`;
-    body += placeSource(fields, check, padding, endian, deps);
+    body += placeSource(fields, check, padding, endian);
     placeable = true;
   } else if (type.kind === 'struct') {
     // Nested records or arrays: built whole in a scratch record, then copied (see viaScratch).
@@ -661,7 +672,7 @@ function aggregatePiece(type: Aggregate, endian: Endian): Piece {
       const ready = f.type.kind === 'char' ? 'ready' : 'x';
       members += `  set ${f.name}(x) {\n    ${checkStatements(f.type, 'x', ready, "''", `'${f.name}'`)}\n`;
       members += `    var dv, o;\n`;
-      const store = storeStatement(f.type, at, ready, endian, deps);
+      const store = storeStatement(f.type, at, ready, endian);
       members += `    try { dv = this.#dv; o = this.#o; ${store} } ${caught}\n  }\n`;
     }
   }
@@ -704,13 +715,7 @@ function view(dv, o) { return new View(internal, dv, o); }`;
  * given may be a view of the very mapping that `slot` replaces when it grows the file (the view is then detached).
  * One buffer per member suffices: a re-entrant place from a getter runs wholly before this one's copies.
  */
-function placeSource(
-  fields: Aggregate['fields'],
-  check: string,
-  padding: string,
-  endian: Endian,
-  deps: Dependencies,
-): string {
+function placeSource(fields: Aggregate['fields'], check: string, padding: string, endian: Endian): string {
   let buffers = '';
   let copies = '';
   let stores = '';
@@ -721,7 +726,7 @@ function placeSource(
       copies += `  (held${i} ??= new Uint8Array(${f.type.size})).set(r${i});\n`;
       ready = `held${i}`;
     }
-    stores += `  ${storeStatement(f.type, `o + ${f.offset}`, ready, endian, deps)}\n`;
+    stores += `  ${storeStatement(f.type, `o + ${f.offset}`, ready, endian)}\n`;
   });
   const checks = check.replace('if (isView(v)) { copyView(v, dv, o); return; }', 'if (isView(v)) return false;');
   return (

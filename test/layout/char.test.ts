@@ -1,8 +1,9 @@
 /**
- * char(n): up to SHORT_CHAR bytes every record type compiles a reader and a writer unrolled for its length (see
- * shortCharSource). They must give what C's semantics and the shared loops give, byte for byte: a read stops at the
- * first NUL and decodes UTF-8; a write stores the string NUL-padded and touches no byte outside the field. The
- * oracles here are TextDecoder/TextEncoder over the raw bytes, and the shared readChar/storeChar.
+ * char(n): up to SHORT_CHAR bytes every record type compiles code unrolled for its length (shortCharReader,
+ * shortCharCheck, shortCharStore in char.ts). It must give what C's semantics and the shared loops give, byte for
+ * byte: a read stops at the first NUL and decodes UTF-8; a write stores the string NUL-padded and touches no byte
+ * outside the field; a bad value gets charInput's coded error. The oracles here are TextDecoder/TextEncoder over the
+ * raw bytes, and the shared readChar/storeChar/charInput.
  */
 import { describe, expect, it } from 'vitest';
 import { generatedSource } from '../../src/layout/codegen.js';
@@ -37,7 +38,8 @@ describe('char(n) unrolled per length', () => {
     for (const n of lengths) {
       const source = generatedSource(typeOf(n));
       expect([n, source.includes(`function readChar${n}(`)]).toEqual([n, n <= SHORT_CHAR]);
-      expect([n, source.includes(`function storeChar${n}(`)]).toEqual([n, n <= SHORT_CHAR]);
+      // The check packs the characters into words the store writes: no storeChar call for an ASCII string.
+      expect([n, source.includes(`r1_lo |= c`)]).toEqual([n, n <= SHORT_CHAR]);
     }
   });
 
@@ -113,6 +115,28 @@ describe('char(n) unrolled per length', () => {
       const before = [...buf];
       expect(codeOf(() => records.set(0, { before: 1, text: 'x'.repeat(n + 1), after: 2 }))).toBe('ERR_OUT_OF_RANGE');
       expect(codeOf(() => (records.at(0).text = 'é'.repeat(n)))).toBe('ERR_OUT_OF_RANGE');
+      // Each refusal of charInput, met by the unrolled check at every position of the string.
+      for (let at = 0; at < n; at++) {
+        const nul = `${'a'.repeat(at)}\0`;
+        expect([n, at, codeOf(() => records.set(0, { before: 1, text: nul, after: 2 }))]).toEqual([
+          n,
+          at,
+          'ERR_INVALID_ARG_VALUE',
+        ]);
+        expect([n, at, codeOf(() => (records.at(0).text = nul))]).toEqual([n, at, 'ERR_INVALID_ARG_VALUE']);
+        const tooLong = `${'a'.repeat(at)}${'é'.repeat(n)}`;
+        expect([
+          n,
+          at,
+          codeOf(() => Type.write(buf.subarray(0, Type.size), 0, { before: 1, text: tooLong, after: 2 })),
+        ]).toEqual([n, at, 'ERR_OUT_OF_RANGE']);
+      }
+      for (const bad of [42, null, undefined, { length: 1 }, ['a'], 1n, Symbol('s')])
+        expect([n, typeof bad, codeOf(() => records.set(0, { before: 1, text: bad as never, after: 2 }))]).toEqual([
+          n,
+          typeof bad,
+          'ERR_INVALID_ARG_TYPE',
+        ]);
       // A cursor past the end: found by the DataView's bounds check at the first store, which is the field's last.
       expect(codeOf(() => (records.cursor().at(1).text = 'a'))).toBe('ERR_OUT_OF_RANGE');
       expect(codeOf(() => records.cursor().at(1).text)).toBe('ERR_OUT_OF_RANGE');

@@ -43,7 +43,7 @@ describe('generated per type', () => {
     expect(source).toContain('class ArrayClass extends StructArray');
     expect(source).toMatch(/get age\(\) \{\n.*\n.*o = this\.#o; return dv\.getInt32\(o \+ 4, true\)/);
     const checkAt = source.indexOf("badInteger(x1, path, 'age', 'int32')");
-    const storeAt = source.indexOf('storeChar4(dv, o + 0, r0)');
+    const storeAt = source.indexOf('dv.setUint32(o + 0, r0_lo, true)');
     expect(checkAt).toBeGreaterThan(0);
     expect(storeAt).toBeGreaterThan(checkAt);
     expect(Math.max(...source.split('\n').map((line) => line.length))).toBeLessThanOrEqual(200);
