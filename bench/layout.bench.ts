@@ -90,15 +90,22 @@ function writeNamePacked(dv: DataView, offset: number, name: string): void {
   dv.setUint32(offset, word, true);
 }
 
-/** A checked write of one Student, by hand: what memmap's generated `set` checks, for this struct only. */
+/**
+ * A checked write of one Student, by hand: what memmap's generated `set` checks, for this struct only, in the
+ * fastest form found (the name checked and packed in one pass, then both stores).
+ */
 function checkedWrite(dv: DataView, offset: number, value: unknown): void {
   if (typeof value !== 'object' || value === null) throw new TypeError('not an object');
   const { name, age } = value as { name: unknown; age: unknown };
   if (typeof name !== 'string' || name.length > 4) throw new TypeError('name: not a string of 4 characters');
-  for (let i = 0; i < name.length; i++)
-    if ((name.charCodeAt(i) - 1) >>> 0 >= 0x7f) throw new RangeError('name: not ASCII');
+  let word = 0;
+  for (let i = 0; i < name.length; i++) {
+    const c = name.charCodeAt(i);
+    if ((c - 1) >>> 0 >= 0x7f) throw new RangeError('name: not ASCII');
+    word |= c << (8 * i);
+  }
   if (typeof age !== 'number' || (age | 0) !== age) throw new RangeError('age: not an int32');
-  writeNamePacked(dv, offset, name);
+  dv.setUint32(offset, word, true);
   dv.setInt32(offset + 4, age, true);
 }
 
