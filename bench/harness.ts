@@ -49,17 +49,27 @@ export async function measure(name: string, fn: () => unknown, options: MeasureO
   const warmup = options.warmup ?? 1;
   const times: number[] = [];
   for (let i = 0; i < warmup + runs; i++) {
-    await options.setup?.();
-    if (options.gc !== false) (globalThis as { gc?: () => void }).gc?.();
-    const start = process.hrtime.bigint();
-    const cpuStart = process.cpuUsage();
-    await fn();
-    const cpu = process.cpuUsage(cpuStart);
-    const elapsed = options.cpu ? (cpu.user + cpu.system) / 1000 : Number(process.hrtime.bigint() - start) / 1e6;
+    const elapsed = await timeOnce(fn, options);
     if (i >= warmup) times.push(elapsed);
   }
-  times.sort((a, b) => a - b);
-  return { name, ms: options.cpu ? times[0]! : times[Math.floor(times.length / 2)]! };
+  return summarize(name, times, options);
+}
+
+/** One run of `fn` after its setup (and a gc() unless told not to): milliseconds of CPU or wall time. */
+async function timeOnce(fn: () => unknown, options: MeasureOptions): Promise<number> {
+  await options.setup?.();
+  if (options.gc !== false) (globalThis as { gc?: () => void }).gc?.();
+  const start = process.hrtime.bigint();
+  const cpuStart = process.cpuUsage();
+  await fn();
+  const cpu = process.cpuUsage(cpuStart);
+  return options.cpu ? (cpu.user + cpu.system) / 1000 : Number(process.hrtime.bigint() - start) / 1e6;
+}
+
+/** The fastest run for CPU time, the median for wall time. */
+function summarize(name: string, times: number[], options: MeasureOptions): Measurement {
+  const sorted = [...times].sort((a, b) => a - b);
+  return { name, ms: options.cpu ? sorted[0]! : sorted[Math.floor(sorted.length / 2)]! };
 }
 
 /** One operation for `measureTogether`: its name, the code to time and how (`runs` and `warmup` are the call's). */
@@ -86,20 +96,11 @@ export async function measureTogether(
   for (let round = 0; round < warmup + runs; round++) {
     for (let c = 0; c < cases.length; c++) {
       const { fn, options = {} } = cases[c]!;
-      await options.setup?.();
-      if (options.gc !== false) (globalThis as { gc?: () => void }).gc?.();
-      const start = process.hrtime.bigint();
-      const cpuStart = process.cpuUsage();
-      await fn();
-      const cpu = process.cpuUsage(cpuStart);
-      const elapsed = options.cpu ? (cpu.user + cpu.system) / 1000 : Number(process.hrtime.bigint() - start) / 1e6;
+      const elapsed = await timeOnce(fn, options);
       if (round >= warmup) times[c]!.push(elapsed);
     }
   }
-  return cases.map(({ name, options = {} }, c) => {
-    const sorted = times[c]!.sort((a, b) => a - b);
-    return { name, ms: options.cpu ? sorted[0]! : sorted[Math.floor(sorted.length / 2)]! };
-  });
+  return cases.map(({ name, options = {} }, c) => summarize(name, times[c]!, options));
 }
 
 /** The machine a run came from, printed with every table and stored with the results. */
