@@ -259,8 +259,9 @@ export class MappedFile implements Disposable {
   readonly path: string | undefined;
   /** The mode the file was opened with ('r+' for anonymous shared memory, 'c' for anonymous private memory). */
   readonly mode: MapMode;
-  /** The file offset of the first byte of `.buffer`. */
-  readonly offset: number;
+  // The file offset of the first byte of `.buffer`: private, so that a property a program gives the object (an own
+  // `offset` of 0 on a mapping at 8192) cannot move where resize() truncates the file or refresh() maps it.
+  readonly #offset: number;
 
   #fd: number;
   /** Whether `close()` closes `#fd` (false when a caller of `fromDescriptor` keeps it). */
@@ -297,7 +298,7 @@ export class MappedFile implements Disposable {
     this.#fd = init.fd;
     this.#ownsFd = init.ownsFd;
     this.#window = init.window;
-    this.offset = init.window.pageOffset + init.window.delta;
+    this.#offset = init.window.pageOffset + init.window.delta;
     this.#flags = init.flags;
     this.#shared = (init.flags & native.constants.MAP_SHARED) !== 0;
     this.#sparse = init.sparse;
@@ -523,7 +524,7 @@ export class MappedFile implements Disposable {
     if (mapping === undefined || file === undefined) return undefined;
     const repaired = native.faults(mapping) > 0;
     const size = fileSize(file.fd, file.path);
-    if (!repaired && size >= this.offset + this.#window.length) return undefined;
+    if (!repaired && size >= this.#offset + this.#window.length) return undefined;
     // lostFrom counts from the first mapped page: as a file offset, the first byte whose writes went nowhere.
     const lostFrom = repaired ? this.#window.pageOffset + native.lostFrom(mapping) : undefined;
     return { fileSize: size, lostFrom };
@@ -565,7 +566,7 @@ export class MappedFile implements Disposable {
       throw error;
     }
     const { fileSize, lostFrom } = truncation;
-    const end = this.offset + this.#window.length;
+    const end = this.#offset + this.#window.length;
     const lost =
       lostFrom === undefined
         ? `anything written past byte ${fileSize} before the truncation was discarded`
@@ -594,6 +595,11 @@ export class MappedFile implements Disposable {
     const epoch = repairEpoch(); // read first: a repair after this read moves it again
     if (this.#fd >= 0 && (native.faults(mapping) > 0 || native.ioFaults(mapping) > 0)) this.#checkLost();
     this.#epochSeen = epoch;
+  }
+
+  /** The file offset of the first byte of `.buffer`. */
+  get offset(): number {
+    return this.#offset;
   }
 
   /** The open file descriptor (-1 for anonymous memory); valid until `close()`. */
@@ -749,9 +755,9 @@ export class MappedFile implements Disposable {
         this.path === undefined ? {} : { path: this.path },
       );
     validateInteger(newLength, 'newLength', 1, MAX_MAPPING_LENGTH);
-    checkMappable(this.offset, newLength, 'newLength');
+    checkMappable(this.#offset, newLength, 'newLength');
     this.#checkLost();
-    const newEnd = this.offset + newLength;
+    const newEnd = this.#offset + newLength;
     const size = fileSize(file.fd, file.path);
     if (newEnd > size) {
       // Reserve first: if the disk is full, nothing has changed yet.
@@ -781,11 +787,11 @@ export class MappedFile implements Disposable {
     this.#open();
     const file = this.#file();
     if (file === undefined) return;
-    const available = fileSize(file.fd, file.path) - this.offset;
+    const available = fileSize(file.fd, file.path) - this.#offset;
     if (available <= 0)
       throw memmapError(
         'ERR_MAPPING_EMPTY',
-        `${this.#name()} now ends at or before the mapping's offset ${this.offset}: nothing is left to map; close() it`,
+        `${this.#name()} now ends at or before the mapping's offset ${this.#offset}: nothing is left to map; close() it`,
         { path: file.path, kind: 'RangeError' },
       );
     const largest = MAX_MAPPING_LENGTH - this.#window.delta; // the mapping (delta + length) is one ArrayBuffer

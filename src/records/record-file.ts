@@ -95,10 +95,10 @@ export class RecordFile<S extends AnyFieldType = AnyFieldType> implements Dispos
   readonly mode: RecordFileMode;
   /** The record's layout. */
   readonly layout: S;
-  /** Bytes per record. */
-  readonly recordSize: number;
-  /** Byte offset of record 0 in the file (the header's header_size). */
-  readonly dataOffset: number;
+  // Bytes per record and the offset of record 0, from the header: private, so that a property a program gives the
+  // object (an own `dataOffset` of 0) cannot move where a push or set writes (over the header) or a column reads.
+  readonly #recordSize: number;
+  readonly #dataOffset: number;
   /** The schema text stored in the header (JSON). */
   readonly schema: string;
 
@@ -128,8 +128,8 @@ export class RecordFile<S extends AnyFieldType = AnyFieldType> implements Dispos
     this.mode = request.mode;
     this.layout = layout;
     this.#codec = request.codec;
-    this.recordSize = header.recordSize;
-    this.dataOffset = header.headerSize;
+    this.#recordSize = header.recordSize;
+    this.#dataOffset = header.headerSize;
     this.schema = header.schema;
     this.#writable = request.mode !== 'r';
     this.#shared = request.shared;
@@ -141,7 +141,7 @@ export class RecordFile<S extends AnyFieldType = AnyFieldType> implements Dispos
     const { fd, file } = opened;
     this.#mapping = new RecordMapping({ ...request, header, fd, file, books: this.#flusher.books });
     this.#flusher.mapping = this.#mapping;
-    this.#encoder = new RecordEncoder(this.#codec, this.recordSize);
+    this.#encoder = new RecordEncoder(this.#codec, this.#recordSize);
     this.#slots = new RecordSlots(this, this.#mapping);
     this.#follow = followTargetOf(this, this.#mapping);
     if (!this.#writable) return;
@@ -175,6 +175,16 @@ export class RecordFile<S extends AnyFieldType = AnyFieldType> implements Dispos
     this.#mapping.open();
     if (!this.#writable) throw readOnlyError(this.path, operation);
     if (!this.#canWrite) throw notLockedError(this.path, operation);
+  }
+
+  /** Bytes per record. */
+  get recordSize(): number {
+    return this.#recordSize;
+  }
+
+  /** Byte offset of record 0 in the file (the header's header_size). */
+  get dataOffset(): number {
+    return this.#dataOffset;
   }
 
   /** Records in the file as this process sees it: all it pushed (a writer), or the committed count at the last refresh (a reader). */
@@ -309,7 +319,7 @@ export class RecordFile<S extends AnyFieldType = AnyFieldType> implements Dispos
     const slots = this.#slots;
     slots.dv = mapping.dv;
     slots.bytes = mapping.bytes;
-    return this.dataOffset + at * this.recordSize;
+    return this.#dataOffset + at * this.#recordSize;
   }
 
   static {
@@ -362,7 +372,7 @@ export class RecordFile<S extends AnyFieldType = AnyFieldType> implements Dispos
     const mapping = this.#mapping;
     mapping.open();
     const field = fieldNamed(this.#codec, name);
-    const span = { offset: this.dataOffset, recordSize: this.recordSize, length: this.#length };
+    const span = { offset: this.#dataOffset, recordSize: this.#recordSize, length: this.#length };
     const read = (index: number): unknown => (this.get(index) as Record<string, unknown>)[name];
     const out = copyColumn(mapping.dv, span, field, { littleEndian: !isBigEndian(this.#codec), read });
     mapping.checkIntact(); // a cut met while copying: the zeros it read are not returned

@@ -1,0 +1,70 @@
+/**
+ * Promise: no property a program gives one of memmap's objects changes where memmap reads, writes, truncates or
+ * maps. The sizes and offsets that decide it are private fields read once (at open, from the file's header); the
+ * public names are getters over them. An own property of the same name shadows the getter for the program's own
+ * reads and nothing else. Before, each of these was a plain property memmap read back: an own `offset` of 0 on a
+ * mapping at 8192 made resize() truncate the file 8192 bytes short, and an own `dataOffset` of 0 on a record file
+ * made push() write over its header.
+ */
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { MappedFile } from '../../../src/mapped-file.js';
+import { RecordFile } from '../../../src/records/index.js';
+import { char, int32, struct } from '../../../src/layout/index.js';
+import { useTempDir } from '../../helpers/temp.js';
+
+const tmp = useTempDir('memmap-own-properties-');
+const Student = struct({ name: char(4), age: int32 });
+
+/** Gives `target` an own, non-writable `key` (what `Object.defineProperty` lets any program do). */
+function lie(target: object, key: string, value: unknown): void {
+  Object.defineProperty(target, key, { value, configurable: true });
+}
+
+describe('own properties that lie', () => {
+  it('MappedFile: an own offset moves neither resize() nor refresh()', () => {
+    const path = tmp('offset.bin');
+    const original = Buffer.alloc(3 * 4096);
+    for (let i = 0; i < original.length; i++) original[i] = (i * 7) & 0xff;
+    writeFileSync(path, original);
+    const file = MappedFile.open(path, { mode: 'r+', offset: 8192 });
+    expect(file.offset).toBe(8192);
+    expect(() => ((file as { offset: number }).offset = 0)).toThrow(TypeError); // a getter, no setter
+    lie(file, 'offset', 0);
+    file.resize(8192); // the mapping from 8192 grows to 8192 bytes: the file to 16384, its first 8192 bytes kept
+    expect(statSync(path).size).toBe(16384);
+    expect(readFileSync(path).subarray(0, 12288).equals(original)).toBe(true);
+    file.resize(4096); // shrinks it back to 12288, not to 4096
+    expect(statSync(path).size).toBe(12288);
+    file.refresh();
+    expect(file.buffer.length).toBe(4096);
+    expect(file.buffer.equals(original.subarray(8192))).toBe(true);
+    file.close();
+    expect(readFileSync(path).equals(original)).toBe(true);
+  });
+
+  it('RecordFile: an own dataOffset or recordSize moves neither push, set nor column', () => {
+    const path = tmp('records.bin');
+    const db = RecordFile.open(path, Student, { mode: 'w+' });
+    db.push({ name: 'ann', age: 1 });
+    db.flush();
+    const header = readFileSync(path).subarray(0, db.dataOffset);
+    expect(() => ((db as { dataOffset: number }).dataOffset = 0)).toThrow(TypeError);
+    lie(db, 'dataOffset', 0);
+    lie(db, 'recordSize', 1);
+    db.push({ name: 'bob', age: 2 });
+    db.set(0, { name: 'cy', age: 3 });
+    expect(db.column('age')).toEqual(Int32Array.of(3, 2));
+    expect([...db].map((s) => s.name)).toEqual(['cy', 'bob']);
+    db.close();
+    // The header is as it was but for the record count; the records are where the header says.
+    const reopened = RecordFile.open(path, Student, { mode: 'r' });
+    expect(reopened.toArray()).toEqual([
+      { name: 'cy', age: 3 },
+      { name: 'bob', age: 2 },
+    ]);
+    const bytes = readFileSync(path);
+    expect(bytes.subarray(0, 8).equals(header.subarray(0, 8))).toBe(true); // the magic and version
+    reopened.close();
+  });
+});
