@@ -127,6 +127,40 @@ class PlainRecord {
   }
 }
 
+/**
+ * The same shapes with the index check memmap must make (an integer in [0, length), or a thrown error), written the
+ * usual way (`if (...) throw`): what a checked `at(i)`, cursor and `set(i, v)` cost in plain JS. memmap's index
+ * checks are required by its guarantees, so these are the bounds its checked rows are to be read against; the
+ * unchecked rows above show what the check itself costs.
+ */
+class PlainArray {
+  readonly dv: DataView;
+  readonly length: number;
+  readonly #cursor: PlainRecord;
+  constructor(dv: DataView, length: number) {
+    this.dv = dv;
+    this.length = length;
+    this.#cursor = new PlainRecord(dv, 0);
+  }
+  #check(i: number): void {
+    if (typeof i !== 'number' || i >>> 0 !== i || i >= this.length) throw new RangeError('index out of range');
+  }
+  at(i: number): PlainRecord {
+    this.#check(i);
+    return new PlainRecord(this.dv, i * 8);
+  }
+  cursorAt(i: number): PlainRecord {
+    this.#check(i);
+    const record = this.#cursor;
+    record.o = i * 8;
+    return record;
+  }
+  set(i: number, value: unknown): void {
+    this.#check(i);
+    checkedWrite(this.dv, i * 8, value);
+  }
+}
+
 function plainForEach(dv: DataView, n: number, callback: (record: PlainRecord) => void): void {
   const record = new PlainRecord(dv, 0);
   for (let i = 0; i < n; i++) {
@@ -501,6 +535,7 @@ export default async function (): Promise<BenchTable[]> {
   const others = otherTypes();
   warmUp([students, ...others.arrays], [Student, ...others.types], [buffer, ...others.buffers]);
   const objects: Student[] = students.toArray();
+  const plain = new PlainArray(dv, N);
   const ages = students.column('age');
 
   const require = createRequire(import.meta.url);
@@ -538,6 +573,13 @@ export default async function (): Promise<BenchTable[]> {
         options: opts,
       },
       {
+        name: 'plain JS, no memmap: the same checks and an index check, in a set(i, v) (a checked set(i) by hand)',
+        fn: () => {
+          for (let i = 0; i < N; i++) plain.set(i, inputs[i]!);
+        },
+        options: opts,
+      },
+      {
         name: 'JS array of objects (assign)',
         fn: () => {
           for (let i = 0; i < N; i++) objects[i] = inputs[i]!;
@@ -565,6 +607,15 @@ export default async function (): Promise<BenchTable[]> {
         options: steady,
       },
       {
+        name: 'plain JS, no memmap: the same with an index check, at(i) (a checked at(i) by hand)',
+        fn: () => {
+          let sum = 0;
+          for (let i = 0; i < N; i++) sum += plain.at(i).age;
+          use(sum);
+        },
+        options: steady,
+      },
+      {
         name: 'plain JS, no memmap: one { dv, o } object moved along (V8 bound for a cursor)',
         fn: () => {
           let sum = 0;
@@ -573,6 +624,15 @@ export default async function (): Promise<BenchTable[]> {
             record.o = i * 8;
             sum += record.age;
           }
+          use(sum);
+        },
+        options: steady,
+      },
+      {
+        name: 'plain JS, no memmap: the same moved by an at(i) with an index check (a checked cursor by hand)',
+        fn: () => {
+          let sum = 0;
+          for (let i = 0; i < N; i++) sum += plain.cursorAt(i).age;
           use(sum);
         },
         options: steady,
