@@ -184,17 +184,21 @@ export class AtomicInt32 {
 
 /** A signed 64-bit integer (as bigint) at `byteOffset` of `bytes` (8-byte aligned), read and written atomically. */
 export class AtomicBigInt64 {
-  /** @internal */
-  readonly cell: BigInt64Array;
+  readonly #cell: BigInt64Array;
 
   constructor(bytes: Bytes, byteOffset = 0) {
     const { buffer, offset } = locateWord(bytes, byteOffset, 8);
-    this.cell = new BigInt64Array(buffer, offset, 1);
+    this.#cell = new BigInt64Array(buffer, offset, 1);
+  }
+
+  /** @internal The one-element view the operations use (length 0 once the memory is unmapped). */
+  get cell(): BigInt64Array {
+    return this.#cell;
   }
 
   #live(): BigInt64Array {
-    if (this.cell.length === 0) throw unmappedError();
-    return this.cell;
+    if (this.#cell.length === 0) throw unmappedError();
+    return this.#cell;
   }
 
   /** Reads the value (a sequentially consistent load). */

@@ -115,16 +115,35 @@ export interface AttachOptions {
   readOnly?: boolean;
 }
 
+/** A segment's own id and its error target, for attachReadOnlyRaw (assigned in Segment's static block). */
+let idOf: (segment: Segment) => number;
+let targetOfSegment: (segment: Segment) => { key?: number; id: number };
+
 /** A System V shared memory segment, known by its id. Holds no resources itself: attachments do. */
 export class Segment {
-  /** The kernel's id of the segment (shmid): valid in every process, for as long as the segment exists. */
-  readonly id: number;
-  /** The key it was created or opened with (IPC_PRIVATE, 0, for private segments or `Segment.fromId`). */
-  readonly key: number;
+  // Private, read through getters: stat, chmod, remove and attach act on `id`, so an id a program could assign (an
+  // own property, or a write to a public field) would make `remove()` remove another program's segment.
+  readonly #id: number;
+  readonly #key: number;
 
   private constructor(id: number, key: number) {
-    this.id = id;
-    this.key = key;
+    this.#id = id;
+    this.#key = key;
+  }
+
+  static {
+    idOf = (segment) => segment.#id;
+    targetOfSegment = (segment) => segment.#what();
+  }
+
+  /** The kernel's id of the segment (shmid): valid in every process, for as long as the segment exists. */
+  get id(): number {
+    return this.#id;
+  }
+
+  /** The key it was created or opened with (IPC_PRIVATE, 0, for private segments or `Segment.fromId`). */
+  get key(): number {
+    return this.#key;
   }
 
   /**
@@ -169,7 +188,7 @@ export class Segment {
 
   /** shmctl(IPC_STAT): size, permissions, owners, attachment count and times. Needs read permission (EACCES). */
   stat(): SegmentStat {
-    return statOf(sysvCall(this.#what(), () => native.shmctlStat(this.id)));
+    return statOf(sysvCall(this.#what(), () => native.shmctlStat(this.#id)));
   }
 
   /** The size in bytes (IPC_STAT). */
@@ -192,7 +211,7 @@ export class Segment {
     // IPC_SET sets all three: read the ones not given (IPC_STAT, which needs read permission) unless all are.
     const current = uid !== undefined && gid !== undefined && mode !== undefined ? { uid, gid, mode } : this.stat();
     const [newUid, newGid, newMode] = [uid ?? current.uid, gid ?? current.gid, mode ?? current.mode];
-    sysvCall(this.#what(), () => native.shmctlSet(this.id, newUid, newGid, newMode));
+    sysvCall(this.#what(), () => native.shmctlSet(this.#id, newUid, newGid, newMode));
   }
 
   /**
@@ -200,7 +219,7 @@ export class Segment {
    * segment); the bytes stay until the last attachment, in any process, detaches. Owner, creator or root (EPERM).
    */
   remove(): void {
-    sysvCall(this.#what(), () => native.shmctlRemove(this.id));
+    sysvCall(this.#what(), () => native.shmctlRemove(this.#id));
   }
 
   /**
@@ -212,13 +231,13 @@ export class Segment {
     const opts = validateObject<AttachOptions>(options, 'options');
     const readOnly = validateBoolean(opts.readOnly, 'options.readOnly', false);
     const what = this.#what();
-    const size = attachableSize(this, sysvCall(what, () => native.shmctlStat(this.id)).size);
-    const mapping = sysvCall(what, () => attachNative(this.id, size, readOnly));
+    const size = attachableSize(this.#id, sysvCall(what, () => native.shmctlStat(this.#id)).size);
+    const mapping = sysvCall(what, () => attachNative(this.#id, size, readOnly));
     return new Attachment(CONSTRUCTING, this, mapping, readOnly);
   }
 
   #what(): { key?: number; id: number } {
-    return targetOf(this.key, this.id);
+    return targetOf(this.#key, this.#id);
   }
 }
 
@@ -226,8 +245,8 @@ export class Segment {
  * The segment's size, if one ArrayBuffer of this runtime can hold it (buffer.constants.MAX_LENGTH); otherwise
  * ERR_SEGMENT_TOO_LARGE, before shmat. A segment made by C, or by a runtime with a larger limit, can be larger.
  */
-function attachableSize(segment: Segment, size: number): number {
-  if (size > MAX_SEGMENT_SIZE) throw segmentTooLargeError(segment.id, size, MAX_SEGMENT_SIZE);
+function attachableSize(id: number, size: number): number {
+  if (size > MAX_SEGMENT_SIZE) throw segmentTooLargeError(id, size, MAX_SEGMENT_SIZE);
   return size;
 }
 
@@ -319,8 +338,9 @@ export class Attachment implements Disposable {
  */
 export function attachReadOnlyRaw(segment: Segment): Attachment {
   if (!(segment instanceof Segment)) throw invalidArgType('segment', 'an instance of Segment', segment);
-  const what = targetOf(segment.key, segment.id);
-  const size = attachableSize(segment, sysvCall(what, () => native.shmctlStat(segment.id)).size);
-  const mapping = sysvCall(what, () => native.shmat(segment.id, size, SHM_RDONLY));
+  const id = idOf(segment);
+  const what = targetOfSegment(segment);
+  const size = attachableSize(id, sysvCall(what, () => native.shmctlStat(id)).size);
+  const mapping = sysvCall(what, () => native.shmat(id, size, SHM_RDONLY));
   return new Attachment(CONSTRUCTING, segment, mapping, true);
 }

@@ -1,7 +1,7 @@
 /**
  * Promise: no property a program gives one of memmap's objects changes where memmap reads, writes, truncates or
- * maps. The sizes and offsets that decide it are private fields read once (at open, from the file's header); the
- * public names are getters over them. An own property of the same name shadows the getter for the program's own
+ * maps, or which segment or semaphore it removes. The sizes, offsets and ids that decide it are private fields set
+ * once (at open, from the file's header, or from the kernel's answer); the public names are getters over them. An own property of the same name shadows the getter for the program's own
  * reads and nothing else. Before, each of these was a plain property memmap read back: an own `offset` of 0 on a
  * mapping at 8192 made resize() truncate the file 8192 bytes short, and an own `dataOffset` of 0 on a record file
  * made push() write over its header.
@@ -11,9 +11,13 @@ import { describe, expect, it } from 'vitest';
 import { MappedFile } from '../../../src/mapped-file.js';
 import { RecordFile } from '../../../src/records/index.js';
 import { char, int32, struct } from '../../../src/layout/index.js';
+import { AtomicBigInt64 } from '../../../src/shared/index.js';
+import { Segment, Semaphore, attachReadOnlyRaw } from '../../../src/sysv/index.js';
 import { useTempDir } from '../../helpers/temp.js';
+import { useIpcCleanup } from '../../shared/helpers.js';
 
 const tmp = useTempDir('memmap-own-properties-');
+const track = useIpcCleanup();
 const Student = struct({ name: char(4), age: int32 });
 
 /** Gives `target` an own, non-writable `key` (what `Object.defineProperty` lets any program do). */
@@ -66,5 +70,40 @@ describe('own properties that lie', () => {
     const bytes = readFileSync(path);
     expect(bytes.subarray(0, 8).equals(header.subarray(0, 8))).toBe(true); // the magic and version
     reopened.close();
+  });
+
+  it('Segment and Semaphore: an own id removes, stats and attaches nothing but their own', () => {
+    const mine = track.segment(Segment.private(4096));
+    const theirs = track.segment(Segment.private(4096));
+    theirs.attach().buffer.write('theirs', 'latin1');
+    expect(() => ((mine as { id: number }).id = theirs.id)).toThrow(TypeError); // a getter, no setter
+    lie(mine, 'id', theirs.id);
+    expect(mine.stat().size).toBe(4096);
+    mine.attach().buffer.write('mine', 'latin1');
+    const raw = attachReadOnlyRaw(mine);
+    expect(raw.buffer.toString('latin1', 0, 4)).toBe('mine');
+    raw.detach();
+    mine.remove(); // before: removed `theirs`
+    expect(Segment.fromId(theirs.id).stat().removed).toBe(false);
+    expect(Segment.fromId(theirs.id).attach().buffer.toString('latin1', 0, 6)).toBe('theirs');
+
+    const held = track.semaphore(Semaphore.private({ initial: 1 }));
+    const other = track.semaphore(Semaphore.private({ initial: 5 }));
+    lie(held, 'id', other.id);
+    expect(held.value).toBe(1);
+    expect(held.tryAcquire()).toBe(true);
+    expect(other.value).toBe(5);
+    held.remove();
+    expect(other.value).toBe(5);
+  });
+
+  it('AtomicBigInt64: an own cell moves no operation', () => {
+    const bytes = new ArrayBuffer(16);
+    const atomic = new AtomicBigInt64(bytes, 8);
+    const elsewhere = new BigInt64Array(1);
+    lie(atomic, 'cell', elsewhere);
+    atomic.store(7n);
+    expect(new BigInt64Array(bytes)[1]).toBe(7n);
+    expect(elsewhere[0]).toBe(0n);
   });
 });
