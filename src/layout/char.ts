@@ -4,6 +4,7 @@
  * whose UTF-8 form is longer than n bytes is a RangeError, never silently truncated.
  */
 import { invalidArgType, invalidArgValue, outOfRange } from '../errors.js';
+import { checkWellFormed } from '../utf16.js';
 import { fieldPath } from './checks.js';
 import { bytesIn } from './bytes.js';
 import { checkLength, type FieldType } from './field.js';
@@ -71,6 +72,8 @@ export function charInput(value: unknown, length: number, path: string, key: str
       `a string of at most ${length} bytes in UTF-8 (char[${length}])`,
       `${encoded.length} bytes`,
     );
+  // After the size check: a string that fits has at most `length` code units to look at.
+  checkWellFormed(value, fieldPath(path, key));
   return encoded;
 }
 

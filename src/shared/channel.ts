@@ -87,6 +87,7 @@ import {
   WRITING,
 } from './channel-format.js';
 import { threadAlive } from './mutex.js';
+import { checkWellFormed } from '../utf16.js';
 import { timeoutMs } from './wait.js';
 
 /** Options of `Channel.open`. */
@@ -455,8 +456,10 @@ export class Channel implements Disposable {
     for (let i = 0; i < messages.length; i++) {
       const message = messages[i];
       let payload: string | Uint8Array;
-      if (typeof message === 'string') payload = message;
-      else if (types.isTypedArray(message))
+      if (typeof message === 'string') {
+        checkWellFormed(message, name);
+        payload = message;
+      } else if (types.isTypedArray(message))
         payload = new Uint8Array(
           typedArrayBuffer(message),
           typedArrayByteOffset(message),

@@ -144,6 +144,38 @@ describe('char(n) unrolled per length', () => {
     }
   });
 
+  it('refuses a lone surrogate (no UTF-8 form) with ERR_INVALID_ARG_VALUE, and writes a surrogate pair', () => {
+    // TextEncoder would store U+FFFD (EF BF BD) in its place, and the string read back would not be the one written.
+    for (const n of lengths) {
+      const Type = typeOf(n);
+      const buf = Buffer.alloc(Type.size, CANARY);
+      const records = Type.array(buf);
+      const before = [...buf];
+      const lone = ['\ud800', '\udc00', 'a\ud83d', '\ude00a', '\ude00\ud83d', '\ud83d\ude00\ud800'].filter(
+        (t) => encoder.encode(t).length <= n,
+      );
+      for (const text of lone) {
+        expect([n, text, codeOf(() => records.set(0, { before: 1, text, after: 2 }))]).toEqual([
+          n,
+          text,
+          'ERR_INVALID_ARG_VALUE',
+        ]);
+        expect([n, text, codeOf(() => (records.at(0).text = text))]).toEqual([n, text, 'ERR_INVALID_ARG_VALUE']);
+        expect([n, text, codeOf(() => Type.write(buf, 0, { before: 1, text, after: 2 }))]).toEqual([
+          n,
+          text,
+          'ERR_INVALID_ARG_VALUE',
+        ]);
+      }
+      expect([n, [...buf]]).toEqual([n, before]);
+      if (n >= 4) {
+        records.set(0, { before: 1, text: '\ud83d\ude00', after: 2 }); // one code point, 4 bytes of UTF-8
+        expect(records.get(0).text).toBe('\ud83d\ude00');
+      }
+    }
+    expect(() => charInput('\ud800', 8, 'value', 'text')).toThrow(/lone surrogate at index 0/);
+  });
+
   it('throws ERR_DETACHED_BUFFER over a detached buffer, reading and writing', () => {
     for (const n of lengths) {
       const Type = typeOf(n);

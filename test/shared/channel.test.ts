@@ -69,6 +69,9 @@ describe('Channel', () => {
     expect(() => channel.send(Buffer.alloc(channel.maxMessage + 1))).toThrow(code('ERR_OUT_OF_RANGE'));
     expect(() => channel.sendMany(['ok', Buffer.alloc(1000)])).toThrow(code('ERR_OUT_OF_RANGE'));
     expect(() => channel.sendMany(['ok', 42 as unknown as string])).toThrow(code('ERR_INVALID_ARG_TYPE'));
+    // A lone surrogate has no UTF-8 form: Buffer.write would send U+FFFD in its place.
+    expect(() => channel.sendMany(['ok', 'a\ud800b'])).toThrow(code('ERR_INVALID_ARG_VALUE'));
+    expect(() => channel.send('\udfff')).toThrow(code('ERR_INVALID_ARG_VALUE'));
     expect(channel.tryReceive()).toBeUndefined();
     channel.send(Buffer.alloc(channel.maxMessage, 7));
     expect(channel.receive().length).toBe(channel.maxMessage);
