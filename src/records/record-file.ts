@@ -210,11 +210,6 @@ export class RecordFile<S extends AnyFieldType = AnyFieldType> implements Dispos
 
   #checkIndex(index: number, name = 'index'): void {
     this.#mapping.checkIntact();
-    this.#checkInRange(index, name);
-  }
-
-  /** Only the index test: a closed file has length 0, and fails it with ERR_CLOSED rather than out of range. */
-  #checkInRange(index: number, name = 'index'): void {
     if (!(index >= 0 && index < this.#length && Number.isInteger(index))) {
       this.#mapping.open();
       throw indexError(name, index, this.#length);
@@ -226,8 +221,7 @@ export class RecordFile<S extends AnyFieldType = AnyFieldType> implements Dispos
    * cut throws ERR_MAPPING_TRUNCATED (the zeros memmap's SIGBUS handler put there are never returned as a record).
    */
   get(index: number): Infer<S> {
-    // The mapping is checked once, after the read: a page lost before the read or during it is found then.
-    this.#checkInRange(index);
+    this.#checkIndex(index);
     const value = this.#mapping.records.get(index) as Infer<S>;
     this.#mapping.checkIntact();
     return value;
