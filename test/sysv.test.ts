@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
+import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { char, int32, struct } from '../src/layout/index.js';
 import { AtomicInt32 } from '../src/shared/index.js';
@@ -162,6 +163,20 @@ describe('Segment: create, open, private, and their errors', () => {
     expect(() => segment.set({ uid: -1 })).toThrow(expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }));
     expect(() => segment.set(undefined as never)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }));
     expect(() => attachReadOnlyRaw({} as never)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }));
+    // instanceof would pass these; what makes a Segment is its private id.
+    for (const fake of [Object.create(Segment.prototype), new Proxy(segment, {})])
+      expect(() => attachReadOnlyRaw(fake as Segment)).toThrow(
+        expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }),
+      );
+  });
+
+  it('a Segment and a Semaphore show and serialize as their id and key', () => {
+    const segment = fresh();
+    expect(JSON.parse(JSON.stringify(segment))).toEqual({ id: segment.id, key: segment.key });
+    expect(inspect(segment)).toContain(`id: ${segment.id}`);
+    const semaphore = track.semaphore(Semaphore.private({ initial: 1 }));
+    expect(JSON.parse(JSON.stringify({ semaphore }))).toEqual({ semaphore: { id: semaphore.id, key: 0 } });
+    expect(inspect(semaphore)).toContain(`id: ${semaphore.id}`);
   });
 
   it('the Attachment constructor is not callable by users: ERR_ILLEGAL_CONSTRUCTOR, nothing mapped', () => {

@@ -451,10 +451,11 @@ export class Channel implements Disposable {
    * Uint8Array over the bytes the engine says a view has (a view's own getters may lie, and the caller may swap
    * the array's items while an async send waits). A view detached meanwhile copies nothing; it never overflows.
    */
-  #outgoing(messages: readonly unknown[], name: string): Outgoing[] {
+  #outgoing(messages: readonly unknown[]): Outgoing[] {
     const frames = new Array<Outgoing>(messages.length);
-    for (let i = 0; i < messages.length; i++) {
+    for (let i = 0; i < frames.length; i++) {
       const message = messages[i];
+      const name = frames.length === 1 ? 'message' : `messages[${i}]`;
       let payload: string | Uint8Array;
       if (typeof message === 'string') {
         checkWellFormed(message, name);
@@ -501,10 +502,10 @@ export class Channel implements Disposable {
   /** Sends every message of `messages`, in order, as few claims as possible (one per quarter of the ring). */
   sendMany(messages: readonly MessageBytes[], options?: ChannelWaitOptions): void {
     if (!Array.isArray(messages)) throw invalidArgType('messages', 'an Array', messages);
-    const frames = this.#outgoing(messages, messages.length === 1 ? 'message' : 'messages[i]');
+    const frames = this.#outgoing(messages);
     const deadline = deadlineOf(options);
     this.#live();
-    for (let from = 0; from < messages.length;) {
+    for (let from = 0; from < frames.length;) {
       const { to, bytes } = this.#part(frames, from);
       let position = this.#tryClaim(bytes);
       while (position < 0) {
@@ -525,10 +526,10 @@ export class Channel implements Disposable {
   /** As `sendMany`, waiting on the thread pool when the ring is full. */
   async sendManyAsync(messages: readonly MessageBytes[], options?: ChannelWaitOptions): Promise<void> {
     if (!Array.isArray(messages)) throw invalidArgType('messages', 'an Array', messages);
-    const frames = this.#outgoing(messages, messages.length === 1 ? 'message' : 'messages[i]');
+    const frames = this.#outgoing(messages);
     const deadline = deadlineOf(options);
     this.#live();
-    for (let from = 0; from < messages.length;) {
+    for (let from = 0; from < frames.length;) {
       const { to, bytes } = this.#part(frames, from);
       let position = this.#tryClaim(bytes);
       while (position < 0) {
@@ -1025,15 +1026,21 @@ export type ChannelInput<T> = T extends RecordCodec<unknown, infer I> ? I : neve
 
 /** A Channel whose messages are records of one layout struct: each message is `type.size` bytes. */
 export class TypedChannel<T extends RecordCodec<unknown, unknown>> implements Disposable {
-  /** The byte channel underneath. */
-  readonly channel: Channel;
+  // Private, read through a getter, as every size and target in memmap: an assigned or own `channel` cannot
+  // redirect this channel's sends and receives.
+  readonly #channel: Channel;
   readonly #type: T;
   readonly #scratch: Buffer;
 
   constructor(channel: Channel, type: T) {
-    this.channel = channel;
+    this.#channel = channel;
     this.#type = type;
     this.#scratch = Buffer.alloc(type.size);
+  }
+
+  /** The byte channel underneath. */
+  get channel(): Channel {
+    return this.#channel;
   }
 
   #encode(value: ChannelInput<T>): Buffer {
@@ -1052,14 +1059,14 @@ export class TypedChannel<T extends RecordCodec<unknown, unknown>> implements Di
   send(value: ChannelInput<T>, options?: ChannelWaitOptions): void {
     this.#scratch.fill(0);
     this.#type.write(this.#scratch, 0, value);
-    this.channel.send(this.#scratch, options);
+    this.#channel.send(this.#scratch, options);
   }
 
   /** Sends records in order. */
   sendMany(values: readonly ChannelInput<T>[], options?: ChannelWaitOptions): void {
     const given: unknown = values; // from JavaScript, anything
     if (!Array.isArray(given)) throw invalidArgType('values', 'an Array', values);
-    this.channel.sendMany(
+    this.#channel.sendMany(
       values.map((value) => this.#encode(value)),
       options,
     );
@@ -1067,40 +1074,40 @@ export class TypedChannel<T extends RecordCodec<unknown, unknown>> implements Di
 
   /** As send, waiting on the thread pool when full. */
   sendAsync(value: ChannelInput<T>, options?: ChannelWaitOptions): Promise<void> {
-    return this.channel.sendAsync(this.#encode(value), options);
+    return this.#channel.sendAsync(this.#encode(value), options);
   }
 
   /** The next record, blocking. */
   receive(options?: ChannelWaitOptions): ChannelValue<T> {
-    const value = this.#decode(this.channel.receiveBorrowed(options));
-    this.channel.release();
+    const value = this.#decode(this.#channel.receiveBorrowed(options));
+    this.#channel.release();
     return value;
   }
 
   /** The next record if one is there now. */
   tryReceive(): ChannelValue<T> | undefined {
-    const bytes = this.channel.tryReceive();
+    const bytes = this.#channel.tryReceive();
     return bytes === undefined ? undefined : this.#decode(bytes);
   }
 
   /** The next record, waiting on the thread pool. */
   async receiveAsync(options?: ChannelWaitOptions): Promise<ChannelValue<T>> {
-    return this.#decode(await this.channel.receiveAsync(options));
+    return this.#decode(await this.#channel.receiveAsync(options));
   }
 
   /** Up to `max` records. */
   receiveMany(max: number, options?: ChannelWaitOptions): ChannelValue<T>[] {
-    return this.channel.receiveMany(max, options).map((bytes) => this.#decode(bytes));
+    return this.#channel.receiveMany(max, options).map((bytes) => this.#decode(bytes));
   }
 
   /** Receives records until the channel is closed. */
   async *[Symbol.asyncIterator](): AsyncGenerator<ChannelValue<T>, void, undefined> {
-    for await (const bytes of this.channel) yield this.#decode(bytes);
+    for await (const bytes of this.#channel) yield this.#decode(bytes);
   }
 
   /** Closes the channel. */
   close(): void {
-    this.channel.close();
+    this.#channel.close();
   }
 
   /** `using` closes it at the end of the scope. */

@@ -115,13 +115,14 @@ export interface AttachOptions {
   readOnly?: boolean;
 }
 
-/** A segment's own id and its error target, for attachReadOnlyRaw (assigned in Segment's static block). */
+/** A segment's own id, its error target, and whether a value is a Segment (assigned in Segment's static block). */
 let idOf: (segment: Segment) => number;
 let targetOfSegment: (segment: Segment) => { key?: number; id: number };
+let isSegment: (value: unknown) => value is Segment;
 
 /** A System V shared memory segment, known by its id. Holds no resources itself: attachments do. */
 export class Segment {
-  // Private, read through getters: stat, chmod, remove and attach act on `id`, so an id a program could assign (an
+  // Private, read through getters: stat, set, remove and attach act on `id`, so an id a program could assign (an
   // own property, or a write to a public field) would make `remove()` remove another program's segment.
   readonly #id: number;
   readonly #key: number;
@@ -134,6 +135,7 @@ export class Segment {
   static {
     idOf = (segment) => segment.#id;
     targetOfSegment = (segment) => segment.#what();
+    isSegment = (value): value is Segment => typeof value === 'object' && value !== null && #id in value;
   }
 
   /** The kernel's id of the segment (shmid): valid in every process, for as long as the segment exists. */
@@ -144,6 +146,16 @@ export class Segment {
   /** The key it was created or opened with (IPC_PRIVATE, 0, for private segments or `Segment.fromId`). */
   get key(): number {
     return this.#key;
+  }
+
+  /** `{ id, key }`, for JSON.stringify (another process attaches with `Segment.fromId(id)`). */
+  toJSON(): { id: number; key: number } {
+    return { id: this.#id, key: this.#key };
+  }
+
+  /** What console.log and util.inspect show: the id and the key. */
+  [Symbol.for('nodejs.util.inspect.custom')](): { id: number; key: number } {
+    return this.toJSON();
   }
 
   /**
@@ -266,10 +278,11 @@ function attachNative(id: number, size: number, readOnly: boolean): ArrayBuffer 
  * other process. Read-only attachments are for reading; `unsafe.attachReadOnlyRaw` skips the handler.
  */
 export class Attachment implements Disposable {
-  /** The segment this attachment maps. */
-  readonly segment: Segment;
-  /** True when attached with `{ readOnly: true }` (SHM_RDONLY). */
-  readonly readOnly: boolean;
+  // Private, read through getters: detach() names the segment's id in its errors after it has let the mapping go,
+  // so a `segment` a program replaced must not be able to throw there and leave the segment attached.
+  readonly #segment: Segment;
+  readonly #id: number;
+  readonly #readOnly: boolean;
   #mapping: ArrayBuffer | undefined;
   /** The attachment's guarded face (mapping-faces.ts), detached by `detach()`. */
   #guarded: ArrayBuffer | undefined;
@@ -283,12 +296,23 @@ export class Attachment implements Disposable {
       throw memmapError('ERR_ILLEGAL_CONSTRUCTOR', 'Illegal constructor: attach a segment with segment.attach()', {
         kind: 'TypeError',
       });
-    this.segment = segment;
-    this.readOnly = readOnly;
+    this.#segment = segment;
+    this.#id = idOf(segment);
+    this.#readOnly = readOnly;
     this.#mapping = mapping;
-    this.#guarded = sysvCall({ id: segment.id }, () => guardFace(mapping, true));
+    this.#guarded = sysvCall({ id: this.#id }, () => guardFace(mapping, true));
     this.#buffer = Buffer.from(mapping);
     this.#length = mapping.byteLength;
+  }
+
+  /** The segment this attachment maps. */
+  get segment(): Segment {
+    return this.#segment;
+  }
+
+  /** True when attached with `{ readOnly: true }` (SHM_RDONLY). */
+  get readOnly(): boolean {
+    return this.#readOnly;
   }
 
   /** Bytes in `.buffer` (the segment's size). */
@@ -298,7 +322,7 @@ export class Attachment implements Disposable {
 
   /** The segment's bytes (no copy). Throws ERR_SEGMENT_DETACHED after `detach()`. */
   get buffer(): Buffer {
-    if (this.#buffer === undefined) throw detachedError(this.segment.id);
+    if (this.#buffer === undefined) throw detachedError(this.#id);
     return this.#buffer;
   }
 
@@ -320,7 +344,7 @@ export class Attachment implements Disposable {
     this.#mapping = undefined;
     this.#guarded = undefined;
     this.#buffer = undefined;
-    sysvCall({ id: this.segment.id }, () => native.shmdt(mapping, guarded, keepPublicFace(this.#length)));
+    sysvCall({ id: this.#id }, () => native.shmdt(mapping, guarded, keepPublicFace(this.#length)));
   }
 
   /** `using attachment = segment.attach()` detaches at the end of the scope. */
@@ -337,7 +361,7 @@ export class Attachment implements Disposable {
  * `segment.attach({ readOnly: true })`, which maps the same way but turns such a write into a private copy.
  */
 export function attachReadOnlyRaw(segment: Segment): Attachment {
-  if (!(segment instanceof Segment)) throw invalidArgType('segment', 'an instance of Segment', segment);
+  if (!isSegment(segment)) throw invalidArgType('segment', 'an instance of Segment', segment);
   const id = idOf(segment);
   const what = targetOfSegment(segment);
   const size = attachableSize(id, sysvCall(what, () => native.shmctlStat(id)).size);

@@ -64,6 +64,16 @@ export class Semaphore {
     return this.#key;
   }
 
+  /** `{ id, key }`, for JSON.stringify (another process opens it with `Semaphore.fromId(id)`). */
+  toJSON(): { id: number; key: number } {
+    return { id: this.#id, key: this.#key };
+  }
+
+  /** What console.log and util.inspect show: the id and the key. */
+  [Symbol.for('nodejs.util.inspect.custom')](): { id: number; key: number } {
+    return this.toJSON();
+  }
+
   /**
    * Creates the semaphore with `key` at `initial` (default 1), or opens it if it exists (and `exclusive` is not
    * set). Creating and setting the value are two calls: another process that opens it in between sees 0 and waits.

@@ -229,6 +229,29 @@ describe('Channel', () => {
     channel.close();
   });
 
+  it('sends the batch it checked, whatever the caller does to the array after (a getter, or during an await)', async () => {
+    const channel = fresh(256);
+    const grown = ['a', 'b'];
+    channel.sendMany(grown, {
+      get timeout() {
+        grown.push('late');
+        return 1000;
+      },
+    });
+    const emptied = ['c', 'd'];
+    await channel.sendManyAsync(emptied, {
+      get timeout() {
+        emptied.length = 0;
+        return 1000;
+      },
+    });
+    expect(channel.receiveMany(10).map(String)).toEqual(['a', 'b', 'c', 'd']);
+    // An error names the message it is about.
+    expect(() => channel.sendMany(['ok', 'ok', 7 as unknown as string])).toThrow(/messages\[2\]/);
+    expect(channel.tryReceive()).toBeUndefined();
+    channel.close();
+  });
+
   it('a view that lies about its length, or items swapped while a send waits, never write past their frame', async () => {
     const channel = fresh(256);
     class Liar extends Uint8Array {

@@ -1,13 +1,15 @@
 /**
  * Promise: no property a program gives one of memmap's objects changes where memmap reads, writes, truncates or
- * maps, or which segment or semaphore it removes. The sizes, offsets and ids that decide it are private fields set
- * once (at open, from the file's header, or from the kernel's answer); the public names are getters over them. An own property of the same name shadows the getter for the program's own
- * reads and nothing else. Before, each of these was a plain property memmap read back: an own `offset` of 0 on a
- * mapping at 8192 made resize() truncate the file 8192 bytes short, and an own `dataOffset` of 0 on a record file
- * made push() write over its header.
+ * maps, or which segment, semaphore or channel it acts on. The sizes, offsets, ids and targets that decide it are
+ * private fields set once (at open, from the file's header, or from the kernel's answer); the public names are
+ * getters over them. An own property of the same name shadows the getter for the program's own reads and nothing
+ * else. Before, each of these was a plain property memmap read back: an own `offset` of 0 on a mapping at 8192
+ * made resize() truncate the file 8192 bytes short, an own `dataOffset` of 0 on a record file made push() write
+ * over its header, and an own segment `id` made remove() remove another program's segment.
  */
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { Channel } from '../../../src/index.js';
 import { MappedFile } from '../../../src/mapped-file.js';
 import { RecordFile } from '../../../src/records/index.js';
 import { char, int32, struct } from '../../../src/layout/index.js';
@@ -95,6 +97,32 @@ describe('own properties that lie', () => {
     expect(other.value).toBe(5);
     held.remove();
     expect(other.value).toBe(5);
+  });
+
+  it('Attachment: a replaced or own segment cannot stop detach() or name another segment', () => {
+    const mine = track.segment(Segment.private(4096));
+    const theirs = track.segment(Segment.private(4096));
+    const attachment = mine.attach();
+    expect(() => ((attachment as { segment: unknown }).segment = theirs)).toThrow(TypeError); // a getter
+    Object.defineProperty(attachment, 'segment', {
+      get: () => {
+        throw new Error('a getter of the program');
+      },
+    });
+    attachment.detach(); // before: threw here, after letting go of the mapping and before shmdt
+    expect(mine.stat().nattch).toBe(0);
+    expect(() => attachment.buffer).toThrow(new RegExp(`segment ${mine.id} is detached`));
+  });
+
+  it('TypedChannel: an own channel redirects no send or receive', () => {
+    const real = Channel.of(Student).open(tmp('typed.ring'), { create: true, capacity: 256 });
+    const decoy = Channel.of(Student).open(tmp('decoy.ring'), { create: true, capacity: 256 });
+    lie(real, 'channel', decoy.channel);
+    real.send({ name: 'ann', age: 1 });
+    expect(decoy.tryReceive()).toBeUndefined();
+    expect(real.receive()).toEqual({ name: 'ann', age: 1 });
+    real.close();
+    decoy.close();
   });
 
   it('AtomicBigInt64: an own cell moves no operation', () => {
