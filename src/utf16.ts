@@ -9,7 +9,7 @@ import { invalidArgValue } from './errors.js';
 const isWellFormed = (String.prototype as { isWellFormed?: (this: string) => boolean }).isWellFormed;
 
 /** The index of the first lone surrogate in `value`, or -1 when it has a UTF-8 form. */
-export function loneSurrogateAt(value: string): number {
+function loneSurrogateAt(value: string): number {
   if (isWellFormed !== undefined && isWellFormed.call(value)) return -1;
   for (let i = 0; i < value.length; i++) {
     const unit = value.charCodeAt(i);

@@ -191,11 +191,6 @@ export class AtomicBigInt64 {
     this.#cell = new BigInt64Array(buffer, offset, 1);
   }
 
-  /** @internal The one-element view the operations use (length 0 once the memory is unmapped). */
-  get cell(): BigInt64Array {
-    return this.#cell;
-  }
-
   #live(): BigInt64Array {
     if (this.#cell.length === 0) throw unmappedError();
     return this.#cell;
