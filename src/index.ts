@@ -12,6 +12,7 @@ export type {
   AttachOptions,
   CreateSegmentOptions,
   CreateSemaphoreOptions,
+  IpcIdentity,
   SegmentStat,
   SysvError,
 } from './sysv/index.js';

@@ -50,6 +50,7 @@ import {
 import { guardedBytes } from '../mapping-faces.js';
 import { MappedFile, MAX_MAPPING_LENGTH } from '../mapped-file.js';
 import { native } from '../native.js';
+import { checkWellFormed } from '../utf16.js';
 import { unmappedError } from './atomics.js';
 import {
   ABANDONED,
@@ -87,7 +88,6 @@ import {
   WRITING,
 } from './channel-format.js';
 import { threadAlive } from './mutex.js';
-import { checkWellFormed } from '../utf16.js';
 import { timeoutMs } from './wait.js';
 
 /** Options of `Channel.open`. */

@@ -8,3 +8,4 @@ export type { AttachOptions, CreateSegmentOptions, SegmentStat } from './segment
 export { Semaphore } from './semaphore.js';
 export type { AcquireOptions, CreateSemaphoreOptions } from './semaphore.js';
 export type { SysvError } from './errors.js';
+export type { IpcIdentity } from './ipc.js';

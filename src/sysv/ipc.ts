@@ -6,6 +6,14 @@ import { invalidArgType, invalidArgValue, validateInteger } from '../errors.js';
 import { native } from '../native.js';
 import { sysvCall } from './errors.js';
 
+/** What a Segment or a Semaphore serializes and prints as (`JSON.stringify`, `console.log`). */
+export interface IpcIdentity {
+  /** The kernel's id (shmid or semid): another process opens the same object with `fromId(id)`. */
+  id: number;
+  /** The key it was created or opened with (0 for a private one, or one opened by id). */
+  key: number;
+}
+
 /** The addon's IPC constants (IPC_PRIVATE is 0 on Linux). */
 export const { IPC_PRIVATE, IPC_CREAT, IPC_EXCL, IPC_NOWAIT, SEM_UNDO, SHM_DEST, SHM_RDONLY } = native.constants;
 

@@ -31,6 +31,7 @@ import {
   validateId,
   validateKey,
   validateMode,
+  type IpcIdentity,
 } from './ipc.js';
 
 /** The largest segment one ArrayBuffer of this runtime can hold, so the largest one `attach` can map. */
@@ -149,12 +150,12 @@ export class Segment {
   }
 
   /** `{ id, key }`, for JSON.stringify (another process attaches with `Segment.fromId(id)`). */
-  toJSON(): { id: number; key: number } {
+  toJSON(): IpcIdentity {
     return { id: this.#id, key: this.#key };
   }
 
   /** What console.log and util.inspect show: the id and the key. */
-  [Symbol.for('nodejs.util.inspect.custom')](): { id: number; key: number } {
+  [Symbol.for('nodejs.util.inspect.custom')](): IpcIdentity {
     return this.toJSON();
   }
 

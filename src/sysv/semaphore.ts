@@ -15,6 +15,7 @@ import {
   validateId,
   validateKey,
   validateMode,
+  type IpcIdentity,
 } from './ipc.js';
 
 /** Options of `Semaphore.create`. */
@@ -65,12 +66,12 @@ export class Semaphore {
   }
 
   /** `{ id, key }`, for JSON.stringify (another process opens it with `Semaphore.fromId(id)`). */
-  toJSON(): { id: number; key: number } {
+  toJSON(): IpcIdentity {
     return { id: this.#id, key: this.#key };
   }
 
   /** What console.log and util.inspect show: the id and the key. */
-  [Symbol.for('nodejs.util.inspect.custom')](): { id: number; key: number } {
+  [Symbol.for('nodejs.util.inspect.custom')](): IpcIdentity {
     return this.toJSON();
   }
 
