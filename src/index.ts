@@ -6,7 +6,7 @@ export type { CodedError, SystemError } from './errors.js';
 export * from './layout/index.js';
 export * from './records/index.js';
 // --- shared memory and synchronisation (issue #6) ---
-export { Attachment, Segment, Semaphore, ftok } from './sysv/index.js';
+export { Attachment, IpcObject, Segment, Semaphore, ftok } from './sysv/index.js';
 export type {
   AcquireOptions,
   AttachOptions,

@@ -2,7 +2,7 @@
  * System V IPC: `ftok`, shared memory `Segment`s and their `Attachment`s, and `Semaphore`s, each usable from C
  * with the same key (see docs/shared.md).
  */
-export { ftok } from './ipc.js';
+export { IpcObject, ftok } from './ipc.js';
 export { Attachment, Segment, attachReadOnlyRaw } from './segment.js';
 export type { AttachOptions, CreateSegmentOptions, SegmentStat } from './segment.js';
 export { Semaphore } from './semaphore.js';

@@ -14,6 +14,52 @@ export interface IpcIdentity {
   key: number;
 }
 
+/** The id of a Segment or a Semaphore, the target of its errors, and whether a value is one (see IpcObject). */
+export let ownIdOf: (object: IpcObject) => number;
+export let targetOfObject: (object: IpcObject) => { key?: number; id: number };
+export let isIpcObject: (value: unknown) => value is IpcObject;
+
+/**
+ * What a System V `Segment` and `Semaphore` are: a kernel object known by its id, and the key it was found by.
+ * Both are private, read through getters: every call acts on the id, so an id a program could assign (an own
+ * property, or a write to a public field) would make `remove()` remove another program's segment.
+ */
+export class IpcObject {
+  readonly #id: number;
+  readonly #key: number;
+
+  protected constructor(id: number, key: number) {
+    this.#id = id;
+    this.#key = key;
+  }
+
+  static {
+    ownIdOf = (object) => object.#id;
+    targetOfObject = (object) => targetOf(object.#key, object.#id);
+    isIpcObject = (value): value is IpcObject => typeof value === 'object' && value !== null && #id in value;
+  }
+
+  /** The kernel's id (shmid, semid): valid in every process for as long as the object exists; see `fromId`. */
+  get id(): number {
+    return this.#id;
+  }
+
+  /** The key it was created or opened with (IPC_PRIVATE, 0, for a private one or one opened by id). */
+  get key(): number {
+    return this.#key;
+  }
+
+  /** `{ id, key }`, for JSON.stringify (another process opens the same object with `fromId(id)`). */
+  toJSON(): IpcIdentity {
+    return { id: this.#id, key: this.#key };
+  }
+
+  /** What console.log and util.inspect show: the id and the key. */
+  [Symbol.for('nodejs.util.inspect.custom')](): IpcIdentity {
+    return this.toJSON();
+  }
+}
+
 /** The addon's IPC constants (IPC_PRIVATE is 0 on Linux). */
 export const { IPC_PRIVATE, IPC_CREAT, IPC_EXCL, IPC_NOWAIT, SEM_UNDO, SHM_DEST, SHM_RDONLY } = native.constants;
 

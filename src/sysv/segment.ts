@@ -27,11 +27,13 @@ import {
   IPC_PRIVATE,
   SHM_DEST,
   SHM_RDONLY,
-  targetOf,
+  IpcObject,
+  isIpcObject,
+  ownIdOf,
+  targetOfObject,
   validateId,
   validateKey,
   validateMode,
-  type IpcIdentity,
 } from './ipc.js';
 
 /** The largest segment one ArrayBuffer of this runtime can hold, so the largest one `attach` can map. */
@@ -116,47 +118,10 @@ export interface AttachOptions {
   readOnly?: boolean;
 }
 
-/** A segment's own id, its error target, and whether a value is a Segment (assigned in Segment's static block). */
-let idOf: (segment: Segment) => number;
-let targetOfSegment: (segment: Segment) => { key?: number; id: number };
-let isSegment: (value: unknown) => value is Segment;
-
 /** A System V shared memory segment, known by its id. Holds no resources itself: attachments do. */
-export class Segment {
-  // Private, read through getters: stat, set, remove and attach act on `id`, so an id a program could assign (an
-  // own property, or a write to a public field) would make `remove()` remove another program's segment.
-  readonly #id: number;
-  readonly #key: number;
-
+export class Segment extends IpcObject {
   private constructor(id: number, key: number) {
-    this.#id = id;
-    this.#key = key;
-  }
-
-  static {
-    idOf = (segment) => segment.#id;
-    targetOfSegment = (segment) => segment.#what();
-    isSegment = (value): value is Segment => typeof value === 'object' && value !== null && #id in value;
-  }
-
-  /** The kernel's id of the segment (shmid): valid in every process, for as long as the segment exists. */
-  get id(): number {
-    return this.#id;
-  }
-
-  /** The key it was created or opened with (IPC_PRIVATE, 0, for private segments or `Segment.fromId`). */
-  get key(): number {
-    return this.#key;
-  }
-
-  /** `{ id, key }`, for JSON.stringify (another process attaches with `Segment.fromId(id)`). */
-  toJSON(): IpcIdentity {
-    return { id: this.#id, key: this.#key };
-  }
-
-  /** What console.log and util.inspect show: the id and the key. */
-  [Symbol.for('nodejs.util.inspect.custom')](): IpcIdentity {
-    return this.toJSON();
+    super(id, key);
   }
 
   /**
@@ -201,7 +166,7 @@ export class Segment {
 
   /** shmctl(IPC_STAT): size, permissions, owners, attachment count and times. Needs read permission (EACCES). */
   stat(): SegmentStat {
-    return statOf(sysvCall(this.#what(), () => native.shmctlStat(this.#id)));
+    return statOf(sysvCall(this.#what(), () => native.shmctlStat(ownIdOf(this))));
   }
 
   /** The size in bytes (IPC_STAT). */
@@ -224,7 +189,7 @@ export class Segment {
     // IPC_SET sets all three: read the ones not given (IPC_STAT, which needs read permission) unless all are.
     const current = uid !== undefined && gid !== undefined && mode !== undefined ? { uid, gid, mode } : this.stat();
     const [newUid, newGid, newMode] = [uid ?? current.uid, gid ?? current.gid, mode ?? current.mode];
-    sysvCall(this.#what(), () => native.shmctlSet(this.#id, newUid, newGid, newMode));
+    sysvCall(this.#what(), () => native.shmctlSet(ownIdOf(this), newUid, newGid, newMode));
   }
 
   /**
@@ -232,7 +197,7 @@ export class Segment {
    * segment); the bytes stay until the last attachment, in any process, detaches. Owner, creator or root (EPERM).
    */
   remove(): void {
-    sysvCall(this.#what(), () => native.shmctlRemove(this.#id));
+    sysvCall(this.#what(), () => native.shmctlRemove(ownIdOf(this)));
   }
 
   /**
@@ -244,13 +209,14 @@ export class Segment {
     const opts = validateObject<AttachOptions>(options, 'options');
     const readOnly = validateBoolean(opts.readOnly, 'options.readOnly', false);
     const what = this.#what();
-    const size = attachableSize(this.#id, sysvCall(what, () => native.shmctlStat(this.#id)).size);
-    const mapping = sysvCall(what, () => attachNative(this.#id, size, readOnly));
+    const id = ownIdOf(this);
+    const size = attachableSize(id, sysvCall(what, () => native.shmctlStat(id)).size);
+    const mapping = sysvCall(what, () => attachNative(id, size, readOnly));
     return new Attachment(CONSTRUCTING, this, mapping, readOnly);
   }
 
   #what(): { key?: number; id: number } {
-    return targetOf(this.#key, this.#id);
+    return targetOfObject(this);
   }
 }
 
@@ -298,7 +264,7 @@ export class Attachment implements Disposable {
         kind: 'TypeError',
       });
     this.#segment = segment;
-    this.#id = idOf(segment);
+    this.#id = ownIdOf(segment);
     this.#readOnly = readOnly;
     this.#mapping = mapping;
     this.#guarded = sysvCall({ id: this.#id }, () => guardFace(mapping, true));
@@ -362,9 +328,11 @@ export class Attachment implements Disposable {
  * `segment.attach({ readOnly: true })`, which maps the same way but turns such a write into a private copy.
  */
 export function attachReadOnlyRaw(segment: Segment): Attachment {
-  if (!isSegment(segment)) throw invalidArgType('segment', 'an instance of Segment', segment);
-  const id = idOf(segment);
-  const what = targetOfSegment(segment);
+  // instanceof alone would take a Proxy or an Object.create(Segment.prototype), which have no id of their own.
+  if (!(segment instanceof Segment && isIpcObject(segment)))
+    throw invalidArgType('segment', 'an instance of Segment', segment);
+  const id = ownIdOf(segment);
+  const what = targetOfObject(segment);
   const size = attachableSize(id, sysvCall(what, () => native.shmctlStat(id)).size);
   const mapping = sysvCall(what, () => native.shmat(id, size, SHM_RDONLY));
   return new Attachment(CONSTRUCTING, segment, mapping, true);

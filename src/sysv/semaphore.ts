@@ -11,11 +11,12 @@ import {
   IPC_NOWAIT,
   IPC_PRIVATE,
   SEM_UNDO,
-  targetOf,
+  IpcObject,
+  ownIdOf,
+  targetOfObject,
   validateId,
   validateKey,
   validateMode,
-  type IpcIdentity,
 } from './ipc.js';
 
 /** Options of `Semaphore.create`. */
@@ -45,34 +46,9 @@ const ASYNC_SLICE_MS = 250;
  * The C side: `int id = semget(key, 1, 0); struct sembuf p = {0, -1, SEM_UNDO}; semop(id, &p, 1);` to acquire,
  * `{0, +1, SEM_UNDO}` to release (a release without SEM_UNDO would leave the undo count wrong).
  */
-export class Semaphore {
-  // Private, read through getters: acquire, release and remove act on `id` (see Segment's).
-  readonly #id: number;
-  readonly #key: number;
-
+export class Semaphore extends IpcObject {
   private constructor(id: number, key: number) {
-    this.#id = id;
-    this.#key = key;
-  }
-
-  /** The kernel's id of the set (semid). */
-  get id(): number {
-    return this.#id;
-  }
-
-  /** The key it was created or opened with (0: private). */
-  get key(): number {
-    return this.#key;
-  }
-
-  /** `{ id, key }`, for JSON.stringify (another process opens it with `Semaphore.fromId(id)`). */
-  toJSON(): IpcIdentity {
-    return { id: this.#id, key: this.#key };
-  }
-
-  /** What console.log and util.inspect show: the id and the key. */
-  [Symbol.for('nodejs.util.inspect.custom')](): IpcIdentity {
-    return this.toJSON();
+    super(id, key);
   }
 
   /**
@@ -124,7 +100,7 @@ export class Semaphore {
 
   /** The current value (semctl GETVAL): units available now. */
   get value(): number {
-    return sysvCall(this.#what(), () => native.semctlGetValue(this.#id, 0));
+    return sysvCall(this.#what(), () => native.semctlGetValue(ownIdOf(this), 0));
   }
 
   /**
@@ -134,13 +110,13 @@ export class Semaphore {
   acquire(count = 1, options: AcquireOptions = {}): boolean {
     validateInteger(count, 'count', 1, 32767);
     const timeout = timeoutOf(options);
-    return sysvCall(this.#what(), () => native.semop(this.#id, 0, -count, SEM_UNDO, timeout));
+    return sysvCall(this.#what(), () => native.semop(ownIdOf(this), 0, -count, SEM_UNDO, timeout));
   }
 
   /** Takes `count` units if they are free now (IPC_NOWAIT); false otherwise. */
   tryAcquire(count = 1): boolean {
     validateInteger(count, 'count', 1, 32767);
-    return sysvCall(this.#what(), () => native.semop(this.#id, 0, -count, SEM_UNDO | IPC_NOWAIT, -1));
+    return sysvCall(this.#what(), () => native.semop(ownIdOf(this), 0, -count, SEM_UNDO | IPC_NOWAIT, -1));
   }
 
   /** As `acquire`, without blocking the event loop: waits on the libuv thread pool, in slices of at most 250 ms. */
@@ -153,7 +129,7 @@ export class Semaphore {
       const slice = Math.max(0, Math.min(ASYNC_SLICE_MS, left));
       let acquired: boolean;
       try {
-        acquired = await native.semopAsync(this.#id, 0, -count, SEM_UNDO, slice);
+        acquired = await native.semopAsync(ownIdOf(this), 0, -count, SEM_UNDO, slice);
       } catch (error) {
         throw sysvError(error, this.#what());
       }
@@ -165,16 +141,16 @@ export class Semaphore {
   /** Gives back `count` units (semop +count, SEM_UNDO, which cancels the undo entry of the acquire). */
   release(count = 1): void {
     validateInteger(count, 'count', 1, 32767);
-    sysvCall(this.#what(), () => native.semop(this.#id, 0, count, SEM_UNDO, -1));
+    sysvCall(this.#what(), () => native.semop(ownIdOf(this), 0, count, SEM_UNDO, -1));
   }
 
   /** Removes the set (semctl IPC_RMID) at once: waiters wake with EIDRM. Owner, creator or root (EPERM). */
   remove(): void {
-    sysvCall(this.#what(), () => native.semctlRemove(this.#id));
+    sysvCall(this.#what(), () => native.semctlRemove(ownIdOf(this)));
   }
 
   #what(): { key?: number; id: number } {
-    return targetOf(this.#key, this.#id);
+    return targetOfObject(this);
   }
 }
 
